@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package jepa-lab needs (idempotent: skips what is present).
+# Usage: tools/setup.sh            install packages only
+#        tools/setup.sh --build    install, then `bazel build //...`
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain: Bazel 4 (brings gcc/g++ and a JDK), git for the repo, curl for HTTP checks
+  bazel-bootstrap build-essential git curl ca-certificates procps
+  # C++ libraries, all from Debian
+  libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-glog-dev libgflags-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libyaml-cpp-dev libsqlite3-dev
+  # monitoring: Prometheus server + promtool, Alertmanager + amtool
+  prometheus prometheus-alertmanager
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} package(s): ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all ${#PACKAGES[@]} packages present" >&2
+fi
+
+if [ "${1:-}" = "--build" ]; then
+  cd "$(dirname "$0")/.."
+  bazel build //...
+fi
