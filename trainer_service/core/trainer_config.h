@@ -1,0 +1,44 @@
+// Loading and validating a run's TrainerConfig (torch-free; the scheduler validates with it
+// too, before anything is queued).
+#ifndef JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_
+#define JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/config/trainer_config.pb.h"
+
+namespace jepalab::trainer {
+
+using ::jepalab::config::v1::TrainerConfig;
+
+// Parses YAML text, applies "dotted.key=value" overrides in order, validates. Every error is
+// InvalidArgument naming the key path and, where known, "<source_name>:<line>".
+absl::StatusOr<TrainerConfig> LoadTrainerConfig(absl::string_view yaml_text,
+                                                absl::string_view source_name,
+                                                const std::vector<std::string>& overrides = {});
+
+// Reads `path` and calls LoadTrainerConfig. NotFound if the file cannot be read.
+absl::StatusOr<TrainerConfig> LoadTrainerConfigFile(const std::string& path,
+                                                    const std::vector<std::string>& overrides = {});
+
+// Checks every value against its allowed range. The first violation is returned as
+// InvalidArgument "<key path>: <rule>, got <value>", e.g. "optimizer.lr: must be > 0, got -0.1".
+absl::Status ValidateTrainerConfig(const TrainerConfig& config);
+
+// Every field written out, defaults included: what the run really used.
+std::string ResolvedConfigYaml(const TrainerConfig& config);
+
+// sha256 hex of ResolvedConfigYaml(config): equal configs, equal hashes.
+std::string ConfigHash(const TrainerConfig& config);
+
+// Optimizer steps of a run: ceil(batches_per_epoch / grad_accum_steps) * epochs (reference
+// §1.5), capped by training.max_steps when that is set.
+int64_t PlannedOptimizerSteps(const TrainerConfig& config, int64_t batches_per_epoch);
+
+}  // namespace jepalab::trainer
+
+#endif  // JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_

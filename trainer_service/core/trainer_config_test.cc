@@ -1,0 +1,190 @@
+#include "trainer_service/core/trainer_config.h"
+
+#include <string>
+#include <vector>
+
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace jepalab::trainer {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsOk;
+using ::testing::StatusIs;
+
+constexpr char kMini[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
+constexpr char kA6000[] = "configs/training/jepa_pretrain_a6000.yaml";
+
+TEST(TrainerConfigTest, SixthRunConfigHasTheReferenceValues) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig config, LoadTrainerConfigFile(kA6000));
+  EXPECT_EQ(config.seed(), 123);
+  EXPECT_EQ(config.object_encoder().num_embeddings(), 768);
+  EXPECT_DOUBLE_EQ(config.object_encoder().commitment_cost(), 0.3);
+  EXPECT_DOUBLE_EQ(config.object_encoder().ema_decay(), 0.99);
+  EXPECT_EQ(config.object_encoder().vq_refresh_interval(), 500);
+  EXPECT_DOUBLE_EQ(config.object_encoder().vq_refresh_usage_threshold(), 0.05);
+  EXPECT_DOUBLE_EQ(config.loss().temperature_min(), 0.07);
+  EXPECT_DOUBLE_EQ(config.loss().temperature_max(), 0.15);
+  EXPECT_EQ(config.loss().queue_size(), 8192);
+  EXPECT_DOUBLE_EQ(config.sigreg().weight(), 0.1);
+  EXPECT_EQ(config.sigreg().num_slices(), 1024);
+  EXPECT_DOUBLE_EQ(config.relational_loss().weight(), 0.05);
+  EXPECT_EQ(config.training().epochs(), 80);
+  EXPECT_EQ(config.training().early_stopping().patience(), 15);
+  EXPECT_DOUBLE_EQ(config.optimizer().lr(), 5e-5);
+  EXPECT_EQ(config.diagnostics().embedding_metrics().interval(), 200);
+}
+
+TEST(TrainerConfigTest, MiniConfigLoads) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig config, LoadTrainerConfigFile(kMini));
+  EXPECT_EQ(config.training().epochs(), 3);
+  EXPECT_GT(config.data().generator().num_atomic(), 0);
+}
+
+TEST(TrainerConfigTest, ErrorsNameFileAndLine) {
+  EXPECT_THAT(LoadTrainerConfigFile("trainer_service/core/testdata/bad_lr.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("optimizer.lr: must be > 0, got -0.1 (trainer_service/core/testdata/bad_lr.yaml:4)")));
+  EXPECT_THAT(LoadTrainerConfigFile("trainer_service/core/testdata/unknown_key.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.learning_rate: unknown key (training has no field named \"learning_rate\") "
+                                 "(trainer_service/core/testdata/unknown_key.yaml:5)")));
+  EXPECT_THAT(LoadTrainerConfigFile("no/such/file.yaml"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such/file.yaml")));
+}
+
+struct BadValue {
+  std::string override_text;
+  std::string expected_error;
+};
+
+class TrainerConfigRuleTest : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(TrainerConfigRuleTest, RejectsWithFieldPath) {
+  EXPECT_THAT(LoadTrainerConfigFile(kMini, {GetParam().override_text}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(GetParam().expected_error)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryRule, TrainerConfigRuleTest,
+    ::testing::Values(
+        BadValue{"optimizer.lr=-0.1", "optimizer.lr: must be > 0, got -0.1"},
+        BadValue{"optimizer.lr=.nan", "optimizer.lr: must be a finite number"},
+        BadValue{"optimizer.name=sgd", "optimizer.name: must be one of {adam, adamw}, got \"sgd\""},
+        BadValue{"optimizer.weight_decay=-1", "optimizer.weight_decay: must be >= 0, got -1"},
+        BadValue{"data.context_window=0", "data.context_window: must be in [1, 64], got 0"},
+        BadValue{"data.target_offset=0", "data.target_offset: must be in [1, 64]"},
+        BadValue{"data.validation.split=1", "data.validation.split: must be in [0, 1), got 1"},
+        BadValue{"data.validation.batch_size=0", "data.validation.batch_size: must be in [1, 65536]"},
+        BadValue{"data.generator.max_grid_size=31", "data.generator.max_grid_size: must be in [6, 30], got 31"},
+        BadValue{"data.generator.min_grid_size=0", "data.generator.min_grid_size: must be in [1, 30]"},
+        BadValue{"data.generator.min_colors=1", "data.generator.min_colors: must be in [2, 10]"},
+        BadValue{"data.generator.max_colors=11", "data.generator.max_colors: must be in [4, 10], got 11"},
+        BadValue{"data.generator.fill_probability=1.5", "data.generator.fill_probability: must be in [0, 1]"},
+        BadValue{"data.generator.num_atomic=-1", "data.generator.num_atomic: must be in [0, 10000000]"},
+        BadValue{"data.generator.background=10", "data.generator.background: must be in [0, 9]"},
+        BadValue{"data.generator.max_parameter_retries=0", "data.generator.max_parameter_retries"},
+        BadValue{"data.generator.max_task_retries=0", "data.generator.max_task_retries"},
+        BadValue{"tokenizer.connectivity=6", "tokenizer.connectivity: must be 4 or 8, got 6"},
+        BadValue{"tokenizer.max_objects=0", "tokenizer.max_objects: must be in [1, 900]"},
+        BadValue{"tokenizer.max_color_features=0", "tokenizer.max_color_features"},
+        BadValue{"tokenizer.background=[0, 12]", "tokenizer.background[1]: must be in [0, 9], got 12"},
+        BadValue{"object_encoder.hidden_dim=0", "object_encoder.hidden_dim: must be in [1, 8192]"},
+        BadValue{"object_encoder.relational_heads=3", "object_encoder.relational_heads: must divide hidden_dim (64), got 3"},
+        BadValue{"object_encoder.relational_layers=-1", "object_encoder.relational_layers"},
+        BadValue{"object_encoder.relational_dropout=1", "object_encoder.relational_dropout: must be in [0, 1)"},
+        BadValue{"object_encoder.activation=tanh", "object_encoder.activation: must be one of {gelu, relu}"},
+        BadValue{"object_encoder.vq_mode=soft", "object_encoder.vq_mode: must be one of {hard, gumbel}"},
+        BadValue{"object_encoder.num_embeddings=0", "object_encoder.num_embeddings: must be in [1, 1048576], got 0"},
+        BadValue{"object_encoder.ema_decay=1", "object_encoder.ema_decay: must be in [0, 1), got 1"},
+        BadValue{"object_encoder.commitment_cost=-0.1", "object_encoder.commitment_cost: must be >= 0"},
+        BadValue{"object_encoder.vq_refresh_interval=0", "object_encoder.vq_refresh_interval: must be >= 1, got 0"},
+        BadValue{"object_encoder.vq_refresh_usage_threshold=2", "object_encoder.vq_refresh_usage_threshold: must be in [0, 1]"},
+        BadValue{"object_encoder.vq_temperature_init=0", "object_encoder.vq_temperature_init: must be > 0"},
+        BadValue{"object_encoder.vq_temperature_min=-1", "object_encoder.vq_temperature_min: must be > 0"},
+        BadValue{"object_encoder.vq_temperature_anneal_steps=-1", "object_encoder.vq_temperature_anneal_steps"},
+        BadValue{"object_encoder.vq_entropy_weight=-1", "object_encoder.vq_entropy_weight"},
+        BadValue{"model.context_aggregation=max", "model.context_aggregation: must be one of {mean, last, learned}"},
+        BadValue{"model.projection_layers=0", "model.projection_layers"},
+        BadValue{"model.projection_dim=0", "model.projection_dim"},
+        BadValue{"training.batch_size=0", "training.batch_size: must be in [1, 65536], got 0"},
+        BadValue{"training.grad_accum_steps=0", "training.grad_accum_steps"},
+        BadValue{"training.num_workers=-1", "training.num_workers"},
+        BadValue{"training.epochs=0", "training.epochs: must be in [1, 100000], got 0"},
+        BadValue{"training.checkpoint_interval=0", "training.checkpoint_interval"},
+        BadValue{"training.device=tpu", "training.device: must be auto, cpu, cuda or cuda:N, got \"tpu\""},
+        BadValue{"training.mixed_precision=fp8", "training.mixed_precision: must be one of {none, bf16, fp16}"},
+        BadValue{"training.grad_clip.max_norm=-1", "training.grad_clip.max_norm: must be >= 0"},
+        BadValue{"training.grad_clip.norm_type=0", "training.grad_clip.norm_type: must be > 0"},
+        BadValue{"training.lr_scheduler.name=step", "training.lr_scheduler.name: must be one of {cosine, linear, constant}"},
+        BadValue{"training.lr_scheduler.warmup_steps=-1", "training.lr_scheduler.warmup_steps"},
+        BadValue{"training.lr_scheduler.min_lr_scale=2", "training.lr_scheduler.min_lr_scale: must be in [0, 1]"},
+        BadValue{"training.early_stopping.patience=0", "training.early_stopping.patience: must be >= 1"},
+        BadValue{"training.early_stopping.min_delta=-1", "training.early_stopping.min_delta"},
+        BadValue{"training.early_stopping.mode=avg", "training.early_stopping.mode"},
+        BadValue{"training.num_threads=-1", "training.num_threads"},
+        BadValue{"training.max_steps=-1", "training.max_steps: must be >= 0"},
+        BadValue{"augmentations.mask_ratio=1.5", "augmentations.mask_ratio: must be in [0, 1]"},
+        BadValue{"augmentations.random_crop_radius=-1", "augmentations.random_crop_radius"},
+        BadValue{"augmentations.gaussian_noise_std=-1", "augmentations.gaussian_noise_std"},
+        BadValue{"augmentations.min_grid_size_for_crop=0", "augmentations.min_grid_size_for_crop"},
+        BadValue{"augmentations.object_dropout=2", "augmentations.object_dropout"},
+        BadValue{"loss.objective=mse", "loss.objective: must be one of {infonce, sigreg}"},
+        BadValue{"loss.temperature=0", "loss.temperature: must be > 0, got 0"},
+        BadValue{"loss.temperature_init=-1", "loss.temperature_init: must be > 0"},
+        BadValue{"loss.temperature_min=0", "loss.temperature_min: must be > 0"},
+        BadValue{"loss.temperature_max=0.01", "loss.temperature_max: must be >= temperature_min (0.07), got 0.01"},
+        BadValue{"loss.temperature_bounds=[0.1]", "loss.temperature_bounds: must be [min, max], got 1 values"},
+        BadValue{"loss.temperature_bounds=[0.3, 0.1]", "loss.temperature_bounds[1]: must be >= temperature_bounds[0]"},
+        BadValue{"loss.temperature_bounds=[0, 0.1]", "loss.temperature_bounds[0]: must be > 0"},
+        BadValue{"loss.queue_size=-1", "loss.queue_size"},
+        BadValue{"loss.projection_dim=0", "loss.projection_dim"},
+        BadValue{"loss.projection_layers=0", "loss.projection_layers"},
+        BadValue{"loss.projection_activation=tanh", "loss.projection_activation"},
+        BadValue{"loss.target_ema_decay=1.5", "loss.target_ema_decay: must be in [0, 1]"},
+        BadValue{"sigreg.weight=-1", "sigreg.weight: must be >= 0"},
+        BadValue{"sigreg.num_slices=0", "sigreg.num_slices: must be in [1, 65536], got 0"},
+        BadValue{"sigreg.num_points=16", "sigreg.num_points: must be odd, got 16"},
+        BadValue{"invariance.color_weight=-1", "invariance.color_weight"},
+        BadValue{"invariance.translation_weight=-1", "invariance.translation_weight"},
+        BadValue{"invariance.translation_max_delta=-1", "invariance.translation_max_delta"},
+        BadValue{"invariance.symmetry_weight=-1", "invariance.symmetry_weight"},
+        BadValue{"invariance.symmetry_modes=['']", "invariance.symmetry_modes[0]: must not be empty"},
+        BadValue{"invariance.palette_size=0", "invariance.palette_size"},
+        BadValue{"invariance.coordinate_max=-1", "invariance.coordinate_max: must be > coordinate_min"},
+        BadValue{"relational_loss.weight=-1", "relational_loss.weight"},
+        BadValue{"relational_loss.context_self_weight=-1", "relational_loss.context_self_weight"},
+        BadValue{"diagnostics.embedding_metrics.interval=0", "diagnostics.embedding_metrics.interval: must be >= 1"},
+        BadValue{"diagnostics.embedding_metrics.log_interval=0", "diagnostics.embedding_metrics.log_interval"},
+        BadValue{"diagnostics.embedding_metrics.max_samples=1", "diagnostics.embedding_metrics.max_samples"},
+        BadValue{"debug.fault=explode", "debug.fault: must be one of {none, abort, segfault, torch_error, nan}"},
+        BadValue{"debug.fault_at_step=-1", "debug.fault_at_step"}));
+
+TEST(TrainerConfigTest, EmptyGeneratorIsRejected) {
+  EXPECT_THAT(LoadTrainerConfigFile(kMini, {"data.generator.num_atomic=0", "data.generator.num_sequential=0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data.generator: num_atomic + num_sequential must be >= 1")));
+}
+
+TEST(TrainerConfigTest, HashFollowsResolvedValues) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig a, LoadTrainerConfigFile(kMini));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig b, LoadTrainerConfig(ResolvedConfigYaml(a), "resolved"));
+  EXPECT_EQ(ConfigHash(a), ConfigHash(b));
+  EXPECT_EQ(ConfigHash(a).size(), 64u);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig c, LoadTrainerConfigFile(kMini, {"optimizer.lr=0.002"}));
+  EXPECT_NE(ConfigHash(a), ConfigHash(c));
+}
+
+TEST(TrainerConfigTest, PlannedStepsFollowReferenceBookkeeping) {
+  TrainerConfig config;
+  config.mutable_training()->set_grad_accum_steps(2);
+  config.mutable_training()->set_epochs(80);
+  EXPECT_EQ(PlannedOptimizerSteps(config, 95), 3840);  // reference §1.5 pilot numbers
+  config.mutable_training()->set_epochs(30);
+  EXPECT_EQ(PlannedOptimizerSteps(config, 95), 1440);
+  config.mutable_training()->set_max_steps(100);
+  EXPECT_EQ(PlannedOptimizerSteps(config, 95), 100);
+}
+
+}  // namespace
+}  // namespace jepalab::trainer
