@@ -1,0 +1,366 @@
+#include "cli/commands.h"
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/progress_format.h"
+#include "common/grpc_status.h"
+#include "proto/grpc/health/v1/health.grpc.pb.h"
+#include "proto/metrics.grpc.pb.h"
+#include "proto/scheduler.grpc.pb.h"
+
+namespace jepalab::cli {
+namespace {
+
+namespace sched = ::jepalab::scheduler::v1;
+namespace met = ::jepalab::metrics::v1;
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+void SetDeadline(grpc::ClientContext& context, double seconds) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+}
+
+// Prints "<what> (<address>): <CODE>: <message>" and returns exit code 1.
+int ReportRpcError(std::ostream& err, const std::string& what, const std::string& address,
+                   const grpc::Status& status) {
+  const absl::Status s = common::FromGrpcStatus(status);
+  err << "jepalab: " << what << " (" << address << "): " << absl::StatusCodeToString(s.code()) << ": "
+      << s.message() << "\n";
+  if (s.code() == absl::StatusCode::kUnavailable) {
+    err << "  is the service running? Start all three with tools/quickstart.sh, or pass --"
+        << (what.find("metrics") != std::string::npos ? "metrics" : "scheduler") << "=HOST:PORT\n";
+  }
+  return 1;
+}
+
+bool ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *text = buffer.str();
+  return true;
+}
+
+int Health(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  const double wait_seconds = [&] {
+    double v = 0;
+    return absl::SimpleAtod(args.Get("wait", "0"), &v) ? v : 0.0;
+  }();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000));
+  int failures = 0;
+  for (const auto& [name, address] : std::vector<std::pair<std::string, std::string>>{
+           {"scheduler", e.scheduler}, {"trainer", e.trainer}, {"metrics", e.metrics}}) {
+    auto stub = grpc::health::v1::Health::NewStub(Connect(address));
+    std::string result;
+    while (true) {
+      grpc::ClientContext context;
+      SetDeadline(context, std::min(e.timeout_seconds, 5.0));
+      grpc::health::v1::HealthCheckRequest request;
+      grpc::health::v1::HealthCheckResponse response;
+      grpc::Status status = stub->Check(&context, request, &response);
+      if (status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+        result = "SERVING";
+        break;
+      }
+      result = status.ok() ? "NOT_SERVING" : absl::StrCat("UNREACHABLE (", status.error_message(), ")");
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (result != "SERVING") ++failures;
+    (result == "SERVING" ? out : err) << absl::StrFormat("%-10s %-21s %s\n", name, address, result);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+void PrintExperiment(const sched::Experiment& x, std::ostream& out) {
+  out << "experiment " << x.id() << "  " << ExperimentStateName(x.state()) << "\n";
+  out << "  config hash " << x.config_hash().substr(0, 12);
+  if (!x.overrides().empty()) out << "  overrides: " << absl::StrJoin(x.overrides(), " ");
+  out << "\n";
+  for (const auto& run : x.runs()) {
+    out << "  " << FormatRunLine(run, /*bar_width=*/0);
+    if (!run.trainer().empty()) out << "  @" << run.trainer();
+    out << "\n";
+  }
+}
+
+int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err);
+int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err);
+
+int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "usage: jepalab submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T] [--watch]\n";
+    return 2;
+  }
+  sched::SubmitExperimentRequest request;
+  const std::string& path = args.positional[0];
+  if (!ReadFile(path, request.mutable_config_yaml())) {
+    err << "jepalab: cannot read config file " << path << "\n";
+    return 1;
+  }
+  request.set_config_path(path);
+  request.set_name(args.Get("name"));
+  for (const auto& o : args.GetAll("set")) request.add_overrides(o);
+  for (const auto& t : args.GetAll("tag")) request.add_tags(t);
+  for (const auto& s : args.GetAll("seed")) {
+    int64_t seed = 0;
+    if (!absl::SimpleAtoi(s, &seed)) {
+      err << "jepalab: --seed: expected an integer, got \"" << s << "\"\n";
+      return 2;
+    }
+    request.add_seeds(seed);
+  }
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::SubmitExperimentResponse response;
+  grpc::Status status = stub->SubmitExperiment(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "scheduler SubmitExperiment", e.scheduler, status);
+  out << "submitted " << response.experiment().id() << " (" << response.experiment().runs_size() << " run"
+      << (response.experiment().runs_size() == 1 ? "" : "s") << ")\n";
+  for (const auto& run : response.experiment().runs()) out << "  run " << run.run_id() << "\n";
+  if (args.Has("watch")) return Watch(response.experiment().id(), e, tty, out, err);
+  return 0;
+}
+
+int List(const Endpoints& e, std::ostream& out, std::ostream& err) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::ListExperimentsRequest request;
+  sched::ListExperimentsResponse response;
+  grpc::Status status = stub->ListExperiments(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "scheduler ListExperiments", e.scheduler, status);
+  out << absl::StrFormat("%-32s %-10s %5s  %s\n", "EXPERIMENT", "STATE", "RUNS", "CONFIG");
+  for (const auto& x : response.experiments()) {
+    out << absl::StrFormat("%-32s %-10s %5d  %s\n", x.id(), ExperimentStateName(x.state()), x.runs_size(),
+                           x.config_hash().substr(0, 12));
+  }
+  return 0;
+}
+
+int Status(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "usage: jepalab status EXPERIMENT_ID\n";
+    return 2;
+  }
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::GetExperimentRequest request;
+  request.set_id(args.positional[0]);
+  sched::GetExperimentResponse response;
+  grpc::Status status = stub->GetExperiment(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "scheduler GetExperiment", e.scheduler, status);
+  PrintExperiment(response.experiment(), out);
+  for (const auto& run : response.experiment().runs()) {
+    if (run.last_metrics().empty()) continue;
+    out << "  " << run.run_id() << " latest:";
+    for (const auto& [name, value] : std::map<std::string, double>(run.last_metrics().begin(), run.last_metrics().end())) {
+      out << " " << name << "=" << absl::StrFormat("%.6g", value);
+    }
+    out << "\n";
+  }
+  return 0;
+}
+
+bool IsFinished(const sched::Experiment& x) {
+  return x.state() == sched::EXPERIMENT_STATE_SUCCEEDED || x.state() == sched::EXPERIMENT_STATE_FAILED ||
+         x.state() == sched::EXPERIMENT_STATE_CANCELLED;
+}
+
+int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  sched::WatchExperimentRequest request;
+  request.set_id(id);
+  auto reader = stub->WatchExperiment(&context, request);
+  sched::ExperimentEvent event;
+  sched::Experiment last;
+  int drawn_lines = 0;
+  std::map<std::string, std::string> last_plain;  // run id -> last printed line key
+  while (reader->Read(&event)) {
+    last = event.experiment();
+    if (tty) {
+      if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";  // back to the first line
+      out << "\x1b[2K" << "experiment " << last.id() << "  " << ExperimentStateName(last.state()) << "\n";
+      for (const auto& run : last.runs()) out << "\x1b[2K" << FormatRunLine(run, 30) << "\n";
+      drawn_lines = 1 + last.runs_size();
+      out.flush();
+    } else {
+      // Plain lines for logs: on a state change, a new epoch, or every 10% of steps.
+      for (const auto& run : last.runs()) {
+        const auto& p = run.progress();
+        const int64_t decile = p.total_steps() > 0 ? p.step() * 10 / p.total_steps() : 0;
+        const std::string key = absl::StrCat(run.state(), "/", p.epoch(), "/", decile);
+        if (last_plain[run.run_id()] == key) continue;
+        last_plain[run.run_id()] = key;
+        out << FormatRunLine(run, /*bar_width=*/0) << "\n";
+      }
+      out.flush();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(err, "scheduler WatchExperiment", e.scheduler, status);
+  out << "experiment " << last.id() << " finished: " << ExperimentStateName(last.state()) << "\n";
+  return last.state() == sched::EXPERIMENT_STATE_SUCCEEDED ? 0 : 1;
+}
+
+int Cancel(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "usage: jepalab cancel EXPERIMENT_ID\n";
+    return 2;
+  }
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::CancelExperimentRequest request;
+  request.set_id(args.positional[0]);
+  sched::CancelExperimentResponse response;
+  grpc::Status status = stub->CancelExperiment(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "scheduler CancelExperiment", e.scheduler, status);
+  out << "cancel requested: " << response.experiment().id() << " "
+      << ExperimentStateName(response.experiment().state()) << "\n";
+  return 0;
+}
+
+int Metrics(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "usage: jepalab metrics RUN_ID [--name NAME ...] [--max_points N] [--summary]\n";
+    return 2;
+  }
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics));
+  met::GetRunHistoryRequest request;
+  request.set_run_id(args.positional[0]);
+  for (const auto& n : args.GetAll("name")) request.add_names(n);
+  int max_points = 0;
+  if (!absl::SimpleAtoi(args.Get("max_points", "0"), &max_points) || max_points < 0) {
+    err << "jepalab: --max_points: expected a non-negative integer\n";
+    return 2;
+  }
+  request.set_max_points(max_points);
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  met::GetRunHistoryResponse response;
+  grpc::Status status = stub->GetRunHistory(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "metrics GetRunHistory", e.metrics, status);
+  if (args.Has("summary")) {
+    out << absl::StrFormat("%-36s %7s %12s %12s %12s\n", "METRIC", "POINTS", "FIRST", "LAST", "MIN");
+    for (const auto& series : response.series()) {
+      if (series.points().empty()) continue;
+      double lo = series.points(0).value();
+      for (const auto& p : series.points()) lo = std::min(lo, p.value());
+      out << absl::StrFormat("%-36s %7d %12.6g %12.6g %12.6g\n", series.name(), series.points_size(),
+                             series.points(0).value(), series.points(series.points_size() - 1).value(), lo);
+    }
+    return 0;
+  }
+  out << "run,name,step,epoch,value\n";
+  for (const auto& series : response.series()) {
+    for (const auto& p : series.points()) {
+      out << response.run_id() << "," << series.name() << "," << p.step() << "," << p.epoch() << ","
+          << absl::StrFormat("%.9g", p.value()) << "\n";
+    }
+  }
+  return 0;
+}
+
+int Compare(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  if (args.positional.empty()) {
+    err << "usage: jepalab compare RUN_ID [RUN_ID ...] [--name NAME ...]\n";
+    return 2;
+  }
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics));
+  met::CompareRunsRequest request;
+  for (const auto& r : args.positional) request.add_run_ids(r);
+  for (const auto& n : args.GetAll("name")) request.add_names(n);
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  met::CompareRunsResponse response;
+  grpc::Status status = stub->CompareRuns(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(err, "metrics CompareRuns", e.metrics, status);
+  out << absl::StrFormat("%-28s %-28s %12s %12s %12s %8s\n", "RUN", "METRIC", "LAST", "MIN", "MAX", "STEPS");
+  for (const auto& run : response.runs()) {
+    for (const auto& m : run.metrics()) {
+      out << absl::StrFormat("%-28s %-28s %12.6g %12.6g %12.6g %8d\n", run.run().run_id(), m.name(), m.last(),
+                             m.min(), m.max(), m.last_step());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+const std::set<std::string>& ValueFlags() {
+  static const auto* flags = new std::set<std::string>{"scheduler", "trainer", "metrics", "timeout", "set", "seed",
+                                                       "name", "tag", "max_points", "wait"};
+  return *flags;
+}
+
+const std::set<std::string>& SwitchFlags() {
+  static const auto* flags = new std::set<std::string>{"watch", "summary", "help"};
+  return *flags;
+}
+
+std::string Usage() {
+  return R"(jepalab: client for jepa-lab's scheduler, trainer and metrics services
+
+usage: jepalab COMMAND [ARGS] [--scheduler=HOST:PORT] [--trainer=HOST:PORT] [--metrics=HOST:PORT] [--timeout=SECONDS]
+
+commands:
+  health [--wait=SECONDS]          health of the three services (waits up to SECONDS for SERVING)
+  submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T ...] [--watch]
+                                   queue an experiment (one run per seed) through the scheduler
+  list                             experiments and their states
+  status EXPERIMENT_ID             an experiment's runs, progress and latest metrics
+  watch EXPERIMENT_ID              live progress until it finishes (exit 0 iff it succeeded)
+  cancel EXPERIMENT_ID             cancel queued and running runs
+  metrics RUN_ID [--name NAME ...] [--max_points N] [--summary]
+                                   a run's metric history as CSV (or a summary table)
+  compare RUN_ID [RUN_ID ...] [--name NAME ...]
+                                   last/min/max of each metric, side by side
+defaults: scheduler 127.0.0.1:50051, trainer 127.0.0.1:50052, metrics 127.0.0.1:50053
+)";
+}
+
+int RunCommand(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
+  const std::string& c = args.command;
+  if (c == "health") return Health(args, e, out, err);
+  if (c == "submit") return Submit(args, e, tty, out, err);
+  if (c == "list") return List(e, out, err);
+  if (c == "status") return Status(args, e, out, err);
+  if (c == "watch") {
+    if (args.positional.size() != 1) {
+      err << "usage: jepalab watch EXPERIMENT_ID\n";
+      return 2;
+    }
+    return Watch(args.positional[0], e, tty, out, err);
+  }
+  if (c == "cancel") return Cancel(args, e, out, err);
+  if (c == "metrics") return Metrics(args, e, out, err);
+  if (c == "compare") return Compare(args, e, out, err);
+  if (c.empty() || c == "help" || args.Has("help")) {
+    out << Usage();
+    return c.empty() ? 2 : 0;
+  }
+  err << "jepalab: unknown command \"" << c << "\"\n" << Usage();
+  return 2;
+}
+
+}  // namespace jepalab::cli

@@ -1,0 +1,78 @@
+// The scheduler's view of one trainer_service instance: start, cancel, inspect and follow runs.
+// The gRPC implementation lives in scheduler_service/server/; unit tests use FakeTrainerClient.
+#ifndef JEPALAB_SCHEDULER_SERVICE_CORE_TRAINER_CLIENT_H_
+#define JEPALAB_SCHEDULER_SERVICE_CORE_TRAINER_CLIENT_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/config/trainer_config.pb.h"
+#include "proto/trainer.pb.h"
+
+namespace jepalab::scheduler {
+
+// Lets one thread stop another's blocking WatchRun. Thread-safe.
+class CancelToken {
+ public:
+  CancelToken() = default;
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  // Idempotent. Runs the registered hook (once) while holding the token's lock.
+  void Cancel();
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+  // Registers `hook` to run on Cancel(); runs it at once if already cancelled. The hook must
+  // not call back into this token. One hook at a time.
+  void SetOnCancel(std::function<void()> hook);
+  // Removes the hook; after it returns the hook is not running and will not run.
+  void ClearOnCancel();
+
+ private:
+  absl::Mutex mu_;
+  std::atomic<bool> cancelled_{false};
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
+};
+
+// One trainer. Implementations are thread-safe; calls may block for an RPC round trip.
+class TrainerClient {
+ public:
+  using Run = ::jepalab::trainer::v1::Run;
+  using RunEvent = ::jepalab::trainer::v1::RunEvent;
+  using EventCallback = std::function<void(const RunEvent&)>;
+
+  virtual ~TrainerClient() = default;
+
+  // host:port, recorded in RunRecord.trainer.
+  virtual const std::string& address() const = 0;
+
+  // Starts `run_id` with its fully resolved config. ResourceExhausted: the trainer is full, try
+  // later. Unavailable/DeadlineExceeded: the trainer is down. AlreadyExists: the trainer already
+  // has this run id. InvalidArgument: the trainer rejected the request.
+  virtual absl::Status StartRun(const std::string& run_id, const std::string& experiment,
+                                const ::jepalab::config::v1::TrainerConfig& config,
+                                const std::map<std::string, std::string>& labels) = 0;
+
+  // NotFound: unknown run. FailedPrecondition: it already finished.
+  virtual absl::Status CancelRun(const std::string& run_id) = 0;
+
+  // NotFound: the trainer does not know the run (e.g. it lost its data dir).
+  virtual absl::StatusOr<Run> GetRun(const std::string& run_id) = 0;
+
+  // Blocks, calling `on_event` (on the calling thread) with the current state first and then
+  // every state change, progress update and metrics batch. Returns OK once the stream ends
+  // after the run's terminal state, Cancelled if `cancel` fired, and the RPC error (Unavailable,
+  // NotFound, ...) if the stream could not start or broke.
+  virtual absl::Status WatchRun(const std::string& run_id, const EventCallback& on_event,
+                                CancelToken* cancel) = 0;
+};
+
+}  // namespace jepalab::scheduler
+
+#endif  // JEPALAB_SCHEDULER_SERVICE_CORE_TRAINER_CLIENT_H_
