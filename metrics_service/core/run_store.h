@@ -88,6 +88,8 @@ class SqliteRunStore : public RunStore {
  private:
   explicit SqliteRunStore(sqlite3* db) : db_(db) {}
 
+  // Pragmas (WAL, synchronous=FULL) and schema.
+  absl::Status Initialize();
   absl::Status Exec(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::RunInfo>> QueryRuns(absl::string_view where,
                                                      absl::string_view arg)

@@ -56,7 +56,6 @@ class FakeTrainerClient : public TrainerClient {
   std::vector<std::string> started_run_ids() const;
   std::vector<std::string> cancel_requests() const;
   int start_attempts() const;
-  absl::StatusOr<StartRunRecord_> started(const std::string& run_id) const = delete;
   // Config and labels a run was started with; NotFound if never started here.
   absl::StatusOr<::jepalab::config::v1::TrainerConfig> StartedConfig(const std::string& run_id) const;
   absl::StatusOr<std::map<std::string, std::string>> StartedLabels(const std::string& run_id) const;

@@ -1,0 +1,445 @@
+#include "metrics_service/core/run_store.h"
+
+#include <sqlite3.h>
+
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "metrics_service/core/downsample.h"
+
+namespace jepalab::metrics {
+namespace {
+
+// Schema version 1. Points are keyed by (run_id, name, step) so that a re-sent point replaces
+// the stored one: the trainer retries whole batches after a broken stream, and history must
+// never hold duplicates. WITHOUT ROWID keeps each point in the primary-key b-tree, which is
+// also the order history queries read.
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY NOT NULL,
+  experiment TEXT NOT NULL DEFAULT '',
+  config_yaml TEXT NOT NULL DEFAULT '',
+  config_hash TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  created_unix_ms INTEGER NOT NULL,
+  updated_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, created_unix_ms);
+CREATE TABLE IF NOT EXISTS run_labels (
+  run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS points (
+  run_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  value REAL NOT NULL,
+  unix_ms INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+constexpr char kSelectRuns[] = R"sql(
+SELECT r.run_id, r.experiment, r.config_yaml, r.config_hash, r.state, r.message,
+       r.created_unix_ms, r.updated_unix_ms,
+       (SELECT COUNT(*) FROM points p WHERE p.run_id = r.run_id),
+       (SELECT COALESCE(MAX(p.step), 0) FROM points p WHERE p.run_id = r.run_id)
+FROM runs r
+)sql";
+
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
+  std::string message = absl::StrCat("sqlite: ", what, ": ", sqlite3_errstr(rc));
+  if (db != nullptr && sqlite3_errcode(db) == rc) absl::StrAppend(&message, " (", sqlite3_errmsg(db), ")");
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return absl::UnavailableError(message);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// RAII prepared statement. Bind errors (only possible for a wrong index: a programming error)
+// are kept and reported by the next Step().
+class Statement {
+ public:
+  static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return SqliteError(db, rc, "prepare");
+    }
+    return Statement(db, stmt);
+  }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  void BindText(int index, absl::string_view value) {
+    Check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                            SQLITE_TRANSIENT));
+  }
+  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+  void BindDouble(int index, double value) { Check(sqlite3_bind_double(stmt_, index, value)); }
+
+  // True when a row is available, false when the statement is done.
+  absl::StatusOr<bool> Step() {
+    if (bind_rc_ != SQLITE_OK) return SqliteError(db_, bind_rc_, "bind");
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, "step");
+  }
+
+  // Runs a statement that returns no rows we need.
+  absl::Status Run() {
+    while (true) {
+      JEPALAB_ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return absl::OkStatus();
+    }
+  }
+
+  // Ready to be bound and run again.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    bind_rc_ = SQLITE_OK;
+  }
+
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double Double(int column) const { return sqlite3_column_double(stmt_, column); }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return "";
+    return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
+  }
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it or the commit fails, so a
+// batch is written completely or not at all.
+template <typename Body>
+absl::Status InTransaction(sqlite3* db, Body body) {
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "begin");
+  absl::Status status = body();
+  if (status.ok()) {
+    rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return absl::OkStatus();
+    status = SqliteError(db, rc, "commit");
+  }
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Create(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status error = absl::UnavailableError(
+        absl::StrCat("cannot open metrics database ", path, ": ", sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return error;
+  }
+  std::unique_ptr<SqliteRunStore> store(new SqliteRunStore(db));
+  absl::Status initialized = store->Initialize();
+  if (!initialized.ok()) {
+    return absl::Status(initialized.code(),
+                        absl::StrCat("metrics database ", path, ": ", initialized.message()));
+  }
+  return store;
+}
+
+absl::Status SqliteRunStore::Initialize() {
+  absl::MutexLock lock(&mu_);
+  // Another process (a backup, the sqlite3 CLI) may hold the lock briefly; wait, don't fail.
+  sqlite3_busy_timeout(db_, /*ms=*/5000);
+  {
+    JEPALAB_ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db_, "PRAGMA journal_mode=WAL"));
+    JEPALAB_ASSIGN_OR_RETURN(bool row, wal.Step());
+    const std::string mode = row ? wal.Text(0) : "";
+    // An in-memory database (":memory:") reports "memory"; it has nothing to make durable.
+    if (mode != "wal" && mode != "memory") {
+      return absl::UnavailableError(absl::StrCat("cannot enable WAL, journal_mode=", mode));
+    }
+  }
+  // FULL (not WAL's usual NORMAL): each commit is fsynced, so an acknowledged batch survives
+  // power loss, which the ReportMetrics contract promises.
+  JEPALAB_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  JEPALAB_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
+  return Exec(kSchema);
+}
+
+SqliteRunStore::~SqliteRunStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close_v2(db_);
+}
+
+absl::Status SqliteRunStore::Exec(absl::string_view sql) {
+  const std::string copy(sql);
+  int rc = sqlite3_exec(db_, copy.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "exec");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteRunStore::PutRun(const v1::RunInfo& run) {
+  absl::MutexLock lock(&mu_);
+  return InTransaction(db_, [&]() -> absl::Status {
+    JEPALAB_ASSIGN_OR_RETURN(Statement upsert, Statement::Prepare(db_, R"sql(
+        INSERT INTO runs (run_id, experiment, config_yaml, config_hash, state, message,
+                          created_unix_ms, updated_unix_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        ON CONFLICT (run_id) DO UPDATE SET
+          experiment = excluded.experiment, config_yaml = excluded.config_yaml,
+          config_hash = excluded.config_hash, state = excluded.state,
+          message = excluded.message, created_unix_ms = excluded.created_unix_ms,
+          updated_unix_ms = excluded.updated_unix_ms)sql"));
+    upsert.BindText(1, run.run_id());
+    upsert.BindText(2, run.experiment());
+    upsert.BindText(3, run.config_yaml());
+    upsert.BindText(4, run.config_hash());
+    upsert.BindInt(5, run.state());
+    upsert.BindText(6, run.message());
+    upsert.BindInt(7, run.created_unix_ms());
+    upsert.BindInt(8, run.updated_unix_ms());
+    JEPALAB_RETURN_IF_ERROR(upsert.Run());
+
+    JEPALAB_ASSIGN_OR_RETURN(Statement clear,
+                             Statement::Prepare(db_, "DELETE FROM run_labels WHERE run_id = ?1"));
+    clear.BindText(1, run.run_id());
+    JEPALAB_RETURN_IF_ERROR(clear.Run());
+    JEPALAB_ASSIGN_OR_RETURN(
+        Statement label,
+        Statement::Prepare(db_, "INSERT INTO run_labels (run_id, key, value) VALUES (?1, ?2, ?3)"));
+    for (const auto& [key, value] : run.labels()) {
+      label.Reset();
+      label.BindText(1, run.run_id());
+      label.BindText(2, key);
+      label.BindText(3, value);
+      JEPALAB_RETURN_IF_ERROR(label.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_view where,
+                                                                   absl::string_view arg) {
+  JEPALAB_ASSIGN_OR_RETURN(
+      Statement select,
+      Statement::Prepare(db_, absl::StrCat(kSelectRuns, where,
+                                           " ORDER BY r.created_unix_ms, r.run_id")));
+  if (!where.empty()) select.BindText(1, arg);
+  std::vector<v1::RunInfo> runs;
+  while (true) {
+    JEPALAB_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    v1::RunInfo& run = runs.emplace_back();
+    run.set_run_id(select.Text(0));
+    run.set_experiment(select.Text(1));
+    run.set_config_yaml(select.Text(2));
+    run.set_config_hash(select.Text(3));
+    const int64_t state = select.Int(4);
+    run.set_state(common::v1::RunState_IsValid(static_cast<int>(state))
+                      ? static_cast<common::v1::RunState>(state)
+                      : common::v1::RUN_STATE_UNSPECIFIED);
+    run.set_message(select.Text(5));
+    run.set_created_unix_ms(select.Int(6));
+    run.set_updated_unix_ms(select.Int(7));
+    run.set_num_points(select.Int(8));
+    run.set_last_step(select.Int(9));
+  }
+  JEPALAB_ASSIGN_OR_RETURN(
+      Statement labels,
+      Statement::Prepare(db_, "SELECT key, value FROM run_labels WHERE run_id = ?1"));
+  for (v1::RunInfo& run : runs) {
+    labels.Reset();
+    labels.BindText(1, run.run_id());
+    while (true) {
+      JEPALAB_ASSIGN_OR_RETURN(bool row, labels.Step());
+      if (!row) break;
+      (*run.mutable_labels())[labels.Text(0)] = labels.Text(1);
+    }
+  }
+  return runs;
+}
+
+absl::StatusOr<v1::RunInfo> SqliteRunStore::GetRun(absl::string_view run_id) {
+  absl::MutexLock lock(&mu_);
+  JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::RunInfo> runs, QueryRuns("WHERE r.run_id = ?1", run_id));
+  if (runs.empty()) return absl::NotFoundError(absl::StrCat("run ", run_id, ": not found"));
+  return std::move(runs.front());
+}
+
+absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::ListRuns(absl::string_view experiment) {
+  absl::MutexLock lock(&mu_);
+  if (experiment.empty()) return QueryRuns("", "");
+  return QueryRuns("WHERE r.experiment = ?1", experiment);
+}
+
+absl::Status SqliteRunStore::WritePoints(absl::Span<const v1::MetricPoint> points,
+                                         int64_t now_ms) {
+  if (points.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return InTransaction(db_, [&]() -> absl::Status {
+    JEPALAB_ASSIGN_OR_RETURN(Statement run, Statement::Prepare(db_, R"sql(
+        INSERT INTO runs (run_id, created_unix_ms, updated_unix_ms) VALUES (?1, ?2, ?2)
+        ON CONFLICT (run_id) DO NOTHING)sql"));
+    absl::flat_hash_set<std::string> seen_runs;
+    for (const v1::MetricPoint& point : points) {
+      if (!seen_runs.insert(point.run_id()).second) continue;
+      run.Reset();
+      run.BindText(1, point.run_id());
+      run.BindInt(2, now_ms);
+      JEPALAB_RETURN_IF_ERROR(run.Run());
+    }
+    JEPALAB_ASSIGN_OR_RETURN(Statement insert, Statement::Prepare(db_, R"sql(
+        INSERT INTO points (run_id, name, step, epoch, value, unix_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        ON CONFLICT (run_id, name, step) DO UPDATE SET
+          epoch = excluded.epoch, value = excluded.value, unix_ms = excluded.unix_ms)sql"));
+    for (const v1::MetricPoint& point : points) {
+      insert.Reset();
+      insert.BindText(1, point.run_id());
+      insert.BindText(2, point.name());
+      insert.BindInt(3, point.step());
+      insert.BindInt(4, point.epoch());
+      insert.BindDouble(5, point.value());
+      insert.BindInt(6, point.unix_ms() != 0 ? point.unix_ms() : now_ms);
+      JEPALAB_RETURN_IF_ERROR(insert.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteRunStore::QuerySeriesNames(
+    absl::string_view run_id) {
+  JEPALAB_ASSIGN_OR_RETURN(
+      Statement select,
+      Statement::Prepare(db_, "SELECT DISTINCT name FROM points WHERE run_id = ?1 ORDER BY name"));
+  select.BindText(1, run_id);
+  std::vector<std::string> names;
+  while (true) {
+    JEPALAB_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    names.push_back(select.Text(0));
+  }
+  return names;
+}
+
+absl::StatusOr<std::vector<v1::SeriesPoint>> SqliteRunStore::QuerySeries(
+    const HistoryQuery& query, const std::string& name) {
+  JEPALAB_ASSIGN_OR_RETURN(Statement select, Statement::Prepare(db_, R"sql(
+      SELECT step, epoch, value, unix_ms FROM points
+      WHERE run_id = ?1 AND name = ?2 AND step >= ?3 AND step <= ?4 ORDER BY step)sql"));
+  select.BindText(1, query.run_id);
+  select.BindText(2, name);
+  select.BindInt(3, query.min_step);
+  select.BindInt(4, query.max_step > 0 ? query.max_step : std::numeric_limits<int64_t>::max());
+  std::vector<v1::SeriesPoint> points;
+  while (true) {
+    JEPALAB_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    v1::SeriesPoint& point = points.emplace_back();
+    point.set_step(select.Int(0));
+    point.set_epoch(static_cast<int32_t>(select.Int(1)));
+    point.set_value(select.Double(2));
+    point.set_unix_ms(select.Int(3));
+  }
+  return points;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteRunStore::ListSeriesNames(
+    absl::string_view run_id) {
+  absl::MutexLock lock(&mu_);
+  return QuerySeriesNames(run_id);
+}
+
+absl::StatusOr<std::vector<v1::Series>> SqliteRunStore::GetHistory(const HistoryQuery& query) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names = query.names;
+  if (names.empty()) {
+    JEPALAB_ASSIGN_OR_RETURN(names, QuerySeriesNames(query.run_id));
+  }
+  std::vector<v1::Series> result;
+  for (const std::string& name : names) {
+    JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::SeriesPoint> points, QuerySeries(query, name));
+    v1::Series& series = result.emplace_back();
+    series.set_name(name);
+    for (v1::SeriesPoint& point : DownsampleByBucketMean(std::move(points), query.max_points)) {
+      *series.add_points() = std::move(point);
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::MetricSummary>> SqliteRunStore::SummarizeSeries(
+    absl::string_view run_id, const std::vector<std::string>& names) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> sorted_names;
+  if (names.empty()) {
+    JEPALAB_ASSIGN_OR_RETURN(sorted_names, QuerySeriesNames(run_id));
+  } else {
+    const std::set<std::string> unique(names.begin(), names.end());
+    sorted_names.assign(unique.begin(), unique.end());
+  }
+  HistoryQuery all;
+  all.run_id = std::string(run_id);
+  std::vector<v1::MetricSummary> summaries;
+  for (const std::string& name : sorted_names) {
+    JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::SeriesPoint> points, QuerySeries(all, name));
+    if (points.empty()) continue;
+    v1::MetricSummary& summary = summaries.emplace_back();
+    summary.set_name(name);
+    summary.set_count(static_cast<int64_t>(points.size()));
+    summary.set_first(points.front().value());
+    summary.set_last(points.back().value());
+    summary.set_last_step(points.back().step());
+    summary.set_min(points.front().value());
+    summary.set_min_step(points.front().step());
+    summary.set_max(points.front().value());
+    summary.set_max_step(points.front().step());
+    for (const v1::SeriesPoint& point : points) {
+      // Strict comparisons: ties keep the earliest step.
+      if (point.value() < summary.min()) {
+        summary.set_min(point.value());
+        summary.set_min_step(point.step());
+      }
+      if (point.value() > summary.max()) {
+        summary.set_max(point.value());
+        summary.set_max_step(point.step());
+      }
+    }
+  }
+  return summaries;
+}
+
+}  // namespace jepalab::metrics

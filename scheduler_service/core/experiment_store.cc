@@ -1,0 +1,163 @@
+#include "scheduler_service/core/experiment_store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+constexpr char kSchema[] =
+    "CREATE TABLE IF NOT EXISTS experiments ("
+    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER NOT NULL,"
+    "  proto BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS counters ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL);";
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat("experiment store: ", what, ": ", sqlite3_errmsg(db)));
+}
+
+// Finalizes the statement on every return path.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ExperimentStore>> ExperimentStore::Open(const std::string& data_dir) {
+  const std::string path = absl::StrCat(data_dir, "/scheduler.db");
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("experiment store: cannot open ", path, ": ",
+                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return status;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<ExperimentStore> store(new ExperimentStore(db));
+  absl::MutexLock lock(&store->mu_);
+  // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
+  JEPALAB_RETURN_IF_ERROR(store->ExecLocked("PRAGMA journal_mode=WAL;"));
+  JEPALAB_RETURN_IF_ERROR(store->ExecLocked("PRAGMA synchronous=NORMAL;"));
+  JEPALAB_RETURN_IF_ERROR(store->ExecLocked(kSchema));
+  return store;
+}
+
+ExperimentStore::~ExperimentStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close(db_);
+}
+
+absl::Status ExperimentStore::ExecLocked(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("experiment store: ", error ? error : "exec failed"));
+    sqlite3_free(error);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExperimentStore::PutLocked(const Experiment& experiment) {
+  std::string blob;
+  if (!experiment.SerializeToString(&blob)) {
+    return absl::InternalError(absl::StrCat("experiment ", experiment.id(), ": cannot serialize"));
+  }
+  // A new row gets the next seq; an update keeps its row's seq (upsert leaves it alone).
+  Statement stmt(db_,
+                 "INSERT INTO experiments (id, seq, proto) VALUES "
+                 "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM experiments), ?2) "
+                 "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "prepare put");
+  sqlite3_bind_text(stmt.get(), 1, experiment.id().data(), static_cast<int>(experiment.id().size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_blob(stmt.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+    return SqliteError(db_, absl::StrCat("put ", experiment.id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExperimentStore::Put(const Experiment& experiment) {
+  absl::MutexLock lock(&mu_);
+  return PutLocked(experiment);
+}
+
+absl::Status ExperimentStore::PutAll(const std::vector<Experiment>& experiments) {
+  absl::MutexLock lock(&mu_);
+  JEPALAB_RETURN_IF_ERROR(ExecLocked("BEGIN IMMEDIATE;"));
+  for (const Experiment& experiment : experiments) {
+    absl::Status status = PutLocked(experiment);
+    if (!status.ok()) {
+      ExecLocked("ROLLBACK;").IgnoreError();
+      return status;
+    }
+  }
+  return ExecLocked("COMMIT;");
+}
+
+absl::StatusOr<Experiment> ExperimentStore::Get(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  Statement stmt(db_, "SELECT proto FROM experiments WHERE id = ?1;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "prepare get");
+  sqlite3_bind_text(stmt.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(stmt.get());
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
+  if (rc != SQLITE_ROW) return SqliteError(db_, absl::StrCat("get ", id));
+  Experiment experiment;
+  if (!experiment.ParseFromArray(sqlite3_column_blob(stmt.get(), 0),
+                                 sqlite3_column_bytes(stmt.get(), 0))) {
+    return absl::InternalError(absl::StrCat("experiment ", id, ": stored record is corrupt"));
+  }
+  return experiment;
+}
+
+absl::StatusOr<std::vector<Experiment>> ExperimentStore::List() {
+  absl::MutexLock lock(&mu_);
+  Statement stmt(db_, "SELECT id, proto FROM experiments ORDER BY seq;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "prepare list");
+  std::vector<Experiment> experiments;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    Experiment& experiment = experiments.emplace_back();
+    if (!experiment.ParseFromArray(sqlite3_column_blob(stmt.get(), 1),
+                                   sqlite3_column_bytes(stmt.get(), 1))) {
+      return absl::InternalError(absl::StrCat(
+          "experiment ", reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)),
+          ": stored record is corrupt"));
+    }
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "list");
+  return experiments;
+}
+
+absl::StatusOr<int64_t> ExperimentStore::NextSequence() {
+  absl::MutexLock lock(&mu_);
+  Statement stmt(db_,
+                 "INSERT INTO counters (name, value) VALUES ('experiment_seq', 1) "
+                 "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "prepare sequence");
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db_, "next sequence");
+  int64_t value = sqlite3_column_int64(stmt.get(), 0);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db_, "next sequence");
+  return value;
+}
+
+}  // namespace jepalab::scheduler
