@@ -58,7 +58,9 @@ FROM runs r
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   std::string message = absl::StrCat("sqlite: ", what, ": ", sqlite3_errstr(rc));
-  if (db != nullptr && sqlite3_errcode(db) == rc) absl::StrAppend(&message, " (", sqlite3_errmsg(db), ")");
+  if (db != nullptr && sqlite3_errcode(db) == rc) {
+    absl::StrAppend(&message, " (", sqlite3_errmsg(db), ")");
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -161,9 +163,8 @@ absl::Status InTransaction(sqlite3* db, Body body) {
 
 absl::StatusOr<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Create(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status error = absl::UnavailableError(
         absl::StrCat("cannot open metrics database ", path, ": ", sqlite3_errstr(rc)));
@@ -255,8 +256,8 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_
                                                                    absl::string_view arg) {
   JEPALAB_ASSIGN_OR_RETURN(
       Statement select,
-      Statement::Prepare(db_, absl::StrCat(kSelectRuns, where,
-                                           " ORDER BY r.created_unix_ms, r.run_id")));
+      Statement::Prepare(
+          db_, absl::StrCat(kSelectRuns, where, " ORDER BY r.created_unix_ms, r.run_id")));
   if (!where.empty()) select.BindText(1, arg);
   std::vector<v1::RunInfo> runs;
   while (true) {
@@ -305,8 +306,7 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::ListRuns(absl::string_v
   return QueryRuns("WHERE r.experiment = ?1", experiment);
 }
 
-absl::Status SqliteRunStore::WritePoints(absl::Span<const v1::MetricPoint> points,
-                                         int64_t now_ms) {
+absl::Status SqliteRunStore::WritePoints(const MetricPoints& points, int64_t now_ms) {
   if (points.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   return InTransaction(db_, [&]() -> absl::Status {
@@ -355,8 +355,8 @@ absl::StatusOr<std::vector<std::string>> SqliteRunStore::QuerySeriesNames(
   return names;
 }
 
-absl::StatusOr<std::vector<v1::SeriesPoint>> SqliteRunStore::QuerySeries(
-    const HistoryQuery& query, const std::string& name) {
+absl::StatusOr<std::vector<v1::SeriesPoint>> SqliteRunStore::QuerySeries(const HistoryQuery& query,
+                                                                         const std::string& name) {
   JEPALAB_ASSIGN_OR_RETURN(Statement select, Statement::Prepare(db_, R"sql(
       SELECT step, epoch, value, unix_ms FROM points
       WHERE run_id = ?1 AND name = ?2 AND step >= ?3 AND step <= ?4 ORDER BY step)sql"));
@@ -377,8 +377,7 @@ absl::StatusOr<std::vector<v1::SeriesPoint>> SqliteRunStore::QuerySeries(
   return points;
 }
 
-absl::StatusOr<std::vector<std::string>> SqliteRunStore::ListSeriesNames(
-    absl::string_view run_id) {
+absl::StatusOr<std::vector<std::string>> SqliteRunStore::ListSeriesNames(absl::string_view run_id) {
   absl::MutexLock lock(&mu_);
   return QuerySeriesNames(run_id);
 }

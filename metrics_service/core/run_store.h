@@ -13,12 +13,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/types/span.h"
 #include "proto/metrics.pb.h"
 
 struct sqlite3;
 
 namespace jepalab::metrics {
+
+// A batch of points as it arrives in ReportMetricsRequest.
+using MetricPoints = google::protobuf::RepeatedPtrField<v1::MetricPoint>;
 
 // One history query; arguments are already validated by the caller.
 struct HistoryQuery {
@@ -48,7 +50,7 @@ class RunStore {
   // Writes all `points` in one transaction: all or nothing. A point with the same
   // (run_id, name, step) as a stored one replaces it. A run_id never registered gets a minimal
   // run record (empty experiment, state unspecified) created at `now_ms`. Durable on return.
-  virtual absl::Status WritePoints(absl::Span<const v1::MetricPoint> points, int64_t now_ms) = 0;
+  virtual absl::Status WritePoints(const MetricPoints& points, int64_t now_ms) = 0;
 
   // Series of one run, each sorted by step. With explicit names, one Series per name in the
   // given order (empty when the run has no such points).
@@ -79,7 +81,7 @@ class SqliteRunStore : public RunStore {
   absl::Status PutRun(const v1::RunInfo& run) override;
   absl::StatusOr<v1::RunInfo> GetRun(absl::string_view run_id) override;
   absl::StatusOr<std::vector<v1::RunInfo>> ListRuns(absl::string_view experiment) override;
-  absl::Status WritePoints(absl::Span<const v1::MetricPoint> points, int64_t now_ms) override;
+  absl::Status WritePoints(const MetricPoints& points, int64_t now_ms) override;
   absl::StatusOr<std::vector<v1::Series>> GetHistory(const HistoryQuery& query) override;
   absl::StatusOr<std::vector<std::string>> ListSeriesNames(absl::string_view run_id) override;
   absl::StatusOr<std::vector<v1::MetricSummary>> SummarizeSeries(
@@ -91,8 +93,7 @@ class SqliteRunStore : public RunStore {
   // Pragmas (WAL, synchronous=FULL) and schema.
   absl::Status Initialize();
   absl::Status Exec(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<v1::RunInfo>> QueryRuns(absl::string_view where,
-                                                     absl::string_view arg)
+  absl::StatusOr<std::vector<v1::RunInfo>> QueryRuns(absl::string_view where, absl::string_view arg)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::SeriesPoint>> QuerySeries(const HistoryQuery& query,
                                                            const std::string& name)

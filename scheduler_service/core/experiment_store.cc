@@ -36,12 +36,13 @@ class Statement {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ExperimentStore>> ExperimentStore::Open(const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<ExperimentStore>> ExperimentStore::Open(
+    const std::string& data_dir) {
   const std::string path = absl::StrCat(data_dir, "/scheduler.db");
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status status = absl::UnavailableError(
         absl::StrCat("experiment store: cannot open ", path, ": ",

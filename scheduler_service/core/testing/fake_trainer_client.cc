@@ -88,7 +88,6 @@ absl::Status FakeTrainerClient::WatchRun(const std::string& run_id, const EventC
                                          CancelToken* cancel) {
   std::vector<RunEvent> batch;
   size_t next = 0;
-  int64_t generation = 0;
   int64_t break_generation = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -105,7 +104,6 @@ absl::Status FakeTrainerClient::WatchRun(const std::string& run_id, const EventC
       batch.push_back(progress);
     }
     next = run.events.size();
-    generation = run.generation;
     break_generation = break_generation_;
     ++run.open_watches;
   }
@@ -126,8 +124,7 @@ absl::Status FakeTrainerClient::WatchRun(const std::string& run_id, const EventC
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       if (cancel->cancelled() || !available_ || break_generation_ != break_generation) return true;
       auto it = runs_.find(run_id);
-      return it == runs_.end() || it->second.generation != generation ||
-             it->second.events.size() > next;
+      return it == runs_.end() || it->second.events.size() > next;
     };
     mu_.Await(absl::Condition(&ready));
     auto it = runs_.find(run_id);
@@ -137,8 +134,7 @@ absl::Status FakeTrainerClient::WatchRun(const std::string& run_id, const EventC
     } else if (it == runs_.end()) {
       result = absl::NotFoundError(absl::StrCat("run ", run_id));
       done = true;
-    } else if (!available_ || break_generation_ != break_generation ||
-               it->second.generation != generation) {
+    } else if (!available_ || break_generation_ != break_generation) {
       result = absl::UnavailableError("stream broken");
       done = true;
     } else {
@@ -168,8 +164,7 @@ void FakeTrainerClient::AddRun(const Run& run) {
   runs_[run.run_id()].run = run;
 }
 
-void FakeTrainerClient::EmitProgress(const std::string& run_id, int64_t step,
-                                     int64_t total_steps) {
+void FakeTrainerClient::EmitProgress(const std::string& run_id, int64_t step, int64_t total_steps) {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return;
@@ -225,6 +220,12 @@ bool FakeTrainerClient::WaitForStarted(const std::string& run_id, absl::Duration
     return false;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&started), timeout);
+}
+
+bool FakeTrainerClient::WaitForStartAttempts(int count, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return start_attempts_ >= count; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
 bool FakeTrainerClient::WaitForWatchers(const std::string& run_id, int count,

@@ -50,6 +50,8 @@ class FakeTrainerClient : public TrainerClient {
 
   // Waits until `run_id` has been started here (true) or `timeout` passes (false).
   bool WaitForStarted(const std::string& run_id, absl::Duration timeout);
+  // Waits until StartRun has been called at least `count` times (accepted or not).
+  bool WaitForStartAttempts(int count, absl::Duration timeout);
   // Waits until at least `count` watches of `run_id` are open.
   bool WaitForWatchers(const std::string& run_id, int count, absl::Duration timeout);
 
@@ -57,7 +59,8 @@ class FakeTrainerClient : public TrainerClient {
   std::vector<std::string> cancel_requests() const;
   int start_attempts() const;
   // Config and labels a run was started with; NotFound if never started here.
-  absl::StatusOr<::jepalab::config::v1::TrainerConfig> StartedConfig(const std::string& run_id) const;
+  absl::StatusOr<::jepalab::config::v1::TrainerConfig> StartedConfig(
+      const std::string& run_id) const;
   absl::StatusOr<std::map<std::string, std::string>> StartedLabels(const std::string& run_id) const;
 
  private:
@@ -65,7 +68,6 @@ class FakeTrainerClient : public TrainerClient {
     Run run;
     std::vector<RunEvent> events;  // everything since start, in order
     int open_watches = 0;
-    int64_t generation = 0;  // bumped to break this run's open watches
     ::jepalab::config::v1::TrainerConfig config;
     std::map<std::string, std::string> labels;
   };

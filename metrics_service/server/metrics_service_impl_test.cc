@@ -1,0 +1,210 @@
+#include "metrics_service/server/metrics_service_impl.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <memory>
+#include <string>
+
+#include "common/grpc_status.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "metrics_service/core/metrics_core.h"
+#include "metrics_service/core/prometheus_metrics.h"
+#include "metrics_service/core/run_store.h"
+#include "metrics_service/core/testing/fake_clock.h"
+#include "prometheus/registry.h"
+#include "proto/common.pb.h"
+#include "proto/metrics.grpc.pb.h"
+#include "proto/metrics.pb.h"
+
+namespace jepalab::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsOk;
+using ::testing::SizeIs;
+using ::testing::StatusIs;
+
+v1::MetricPoint Point(const std::string& run_id, const std::string& name, int64_t step,
+                      double value) {
+  v1::MetricPoint point;
+  point.set_run_id(run_id);
+  point.set_name(name);
+  point.set_step(step);
+  point.set_value(value);
+  return point;
+}
+
+// The adapter over a real core on an in-memory SQLite store, reached through a real stub on
+// the server's in-process channel (no port).
+class MetricsServiceImplTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    JEPALAB_ASSERT_OK_AND_ASSIGN(store_, SqliteRunStore::Create(":memory:"));
+    metrics_ = std::make_unique<PrometheusMetrics>(registry_, PrometheusMetricsOptions{});
+    core_ = std::make_unique<MetricsCore>(store_.get(), metrics_.get(), &clock_);
+    service_ = std::make_unique<MetricsServiceImpl>(core_.get());
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::MetricsService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  // Streams `batches` in one ReportMetrics call.
+  absl::Status Report(const std::vector<v1::ReportMetricsRequest>& batches,
+                      v1::ReportMetricsResponse* response) {
+    grpc::ClientContext context;
+    auto writer = stub_->ReportMetrics(&context, response);
+    for (const v1::ReportMetricsRequest& batch : batches) {
+      if (!writer->Write(batch)) break;  // the server ended the call; Finish() says why
+    }
+    writer->WritesDone();
+    return common::FromGrpcStatus(writer->Finish());
+  }
+
+  absl::StatusOr<v1::GetRunHistoryResponse> History(const std::string& run_id) {
+    grpc::ClientContext context;
+    v1::GetRunHistoryRequest request;
+    request.set_run_id(run_id);
+    v1::GetRunHistoryResponse response;
+    absl::Status status =
+        common::FromGrpcStatus(stub_->GetRunHistory(&context, request, &response));
+    if (!status.ok()) return status;
+    return response;
+  }
+
+  FakeClock clock_;
+  prometheus::Registry registry_;
+  std::unique_ptr<SqliteRunStore> store_;
+  std::unique_ptr<PrometheusMetrics> metrics_;
+  std::unique_ptr<MetricsCore> core_;
+  std::unique_ptr<MetricsServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::MetricsService::Stub> stub_;
+};
+
+TEST_F(MetricsServiceImplTest, ReportMetricsStreamCountsAcceptedPoints) {
+  std::vector<v1::ReportMetricsRequest> batches(3);
+  for (int b = 0; b < 3; ++b) {
+    for (int p = 0; p < 4; ++p) {
+      *batches[b].add_points() = Point("exp-s1", "loss/total", b * 4 + p, 1.0 / (1 + b * 4 + p));
+    }
+  }
+  v1::ReportMetricsResponse response;
+  ASSERT_THAT(Report(batches, &response), IsOk());
+  EXPECT_EQ(response.accepted_points(), 12);
+
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetRunHistoryResponse history, History("exp-s1"));
+  ASSERT_THAT(history.series(), SizeIs(1));
+  ASSERT_THAT(history.series(0).points(), SizeIs(12));
+  EXPECT_EQ(history.series(0).points(11).step(), 11);
+  EXPECT_DOUBLE_EQ(history.series(0).points(11).value(), 1.0 / 12);
+}
+
+TEST_F(MetricsServiceImplTest, BadBatchEndsTheStreamKeepingEarlierBatches) {
+  std::vector<v1::ReportMetricsRequest> batches(2);
+  *batches[0].add_points() = Point("exp-s1", "grad_norm", 1, 0.5);
+  *batches[1].add_points() = Point("exp-s1", "grad_norm", 2, 0.5);
+  batches[1].mutable_points(0)->set_step(-4);
+  v1::ReportMetricsResponse response;
+  EXPECT_THAT(Report(batches, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("batch 1: points[0].step: must be >= 0, got -4")));
+
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetRunHistoryResponse history, History("exp-s1"));
+  ASSERT_THAT(history.series(), SizeIs(1));
+  EXPECT_THAT(history.series(0).points(), SizeIs(1));
+}
+
+TEST_F(MetricsServiceImplTest, RunLifecycleAndQueries) {
+  grpc::ClientContext register_context;
+  v1::RegisterRunRequest register_request;
+  register_request.mutable_run()->set_run_id("exp-s1");
+  register_request.mutable_run()->set_experiment("exp");
+  register_request.mutable_run()->set_config_hash("c0ffee");
+  register_request.mutable_run()->set_state(common::v1::RUN_STATE_RUNNING);
+  v1::RegisterRunResponse register_response;
+  ASSERT_THAT(common::FromGrpcStatus(
+                  stub_->RegisterRun(&register_context, register_request, &register_response)),
+              IsOk());
+  EXPECT_EQ(register_response.run().experiment(), "exp");
+  EXPECT_EQ(register_response.run().created_unix_ms(), clock_.NowUnixMillis());
+
+  v1::ReportMetricsRequest batch;
+  *batch.add_points() = Point("exp-s1", "loss/total", 3, 2.0);
+  *batch.add_points() = Point("exp-s1", "loss/total", 8, 1.0);
+  v1::ReportMetricsResponse report_response;
+  ASSERT_THAT(Report({batch}, &report_response), IsOk());
+
+  grpc::ClientContext update_context;
+  v1::UpdateRunStateRequest update;
+  update.set_run_id("exp-s1");
+  update.set_state(common::v1::RUN_STATE_EARLY_STOPPED);
+  update.set_message("val/loss flat for 5 epochs");
+  v1::UpdateRunStateResponse update_response;
+  ASSERT_THAT(
+      common::FromGrpcStatus(stub_->UpdateRunState(&update_context, update, &update_response)),
+      IsOk());
+  EXPECT_EQ(update_response.run().state(), common::v1::RUN_STATE_EARLY_STOPPED);
+  EXPECT_EQ(update_response.run().message(), "val/loss flat for 5 epochs");
+
+  grpc::ClientContext list_context;
+  v1::ListRunsRequest list;
+  list.set_experiment("exp");
+  v1::ListRunsResponse list_response;
+  ASSERT_THAT(common::FromGrpcStatus(stub_->ListRuns(&list_context, list, &list_response)), IsOk());
+  ASSERT_THAT(list_response.runs(), SizeIs(1));
+  EXPECT_EQ(list_response.runs(0).num_points(), 2);
+  EXPECT_EQ(list_response.runs(0).last_step(), 8);
+  EXPECT_EQ(list_response.runs(0).config_hash(), "c0ffee");
+
+  grpc::ClientContext compare_context;
+  v1::CompareRunsRequest compare;
+  compare.add_run_ids("exp-s1");
+  v1::CompareRunsResponse compare_response;
+  ASSERT_THAT(
+      common::FromGrpcStatus(stub_->CompareRuns(&compare_context, compare, &compare_response)),
+      IsOk());
+  ASSERT_THAT(compare_response.runs(), SizeIs(1));
+  ASSERT_THAT(compare_response.runs(0).metrics(), SizeIs(1));
+  EXPECT_DOUBLE_EQ(compare_response.runs(0).metrics(0).min(), 1.0);
+  EXPECT_EQ(compare_response.runs(0).metrics(0).min_step(), 8);
+}
+
+TEST_F(MetricsServiceImplTest, MapsCoreErrorsToGrpcCodes) {
+  grpc::ClientContext register_context;
+  v1::RegisterRunRequest bad;
+  bad.mutable_run()->set_run_id("no/slashes");
+  v1::RegisterRunResponse register_response;
+  grpc::Status status = stub_->RegisterRun(&register_context, bad, &register_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("run.run_id"));
+
+  EXPECT_THAT(History("never-seen"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("never-seen")));
+
+  grpc::ClientContext update_context;
+  v1::UpdateRunStateRequest update;
+  update.set_run_id("never-seen");
+  update.set_state(common::v1::RUN_STATE_FAILED);
+  v1::UpdateRunStateResponse update_response;
+  EXPECT_EQ(stub_->UpdateRunState(&update_context, update, &update_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext compare_context;
+  v1::CompareRunsResponse compare_response;
+  EXPECT_EQ(stub_->CompareRuns(&compare_context, {}, &compare_response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace jepalab::metrics

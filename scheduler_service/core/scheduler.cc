@@ -1,0 +1,734 @@
+#include "scheduler_service/core/scheduler.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "trainer_service/core/trainer_config.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+using ::jepalab::common::v1::RunState;
+using ::jepalab::config::v1::TrainerConfig;
+using ::jepalab::scheduler::v1::Experiment;
+
+constexpr size_t kMaxNameLength = 64;  // scheduler.proto: name is [A-Za-z0-9._-]{1,64}
+constexpr char kDefaultExperimentName[] = "experiment";
+constexpr char kDefaultSweepName[] = "sweep";
+
+std::string ExperimentId(const std::string& name, int64_t sequence) {
+  return absl::StrFormat("%s-%04d", name, sequence);
+}
+
+std::string RunId(const std::string& experiment_id, int64_t seed) {
+  return absl::StrCat(experiment_id, "-s", seed);
+}
+
+absl::Status ValidateName(absl::string_view field, const std::string& name) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId(field, name));
+  if (name.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: must be at most %d characters, got %d",
+                                                      field, kMaxNameLength, name.size()));
+  }
+  return absl::OkStatus();
+}
+
+// Prefixes context, keeping the code (STYLE.md §3).
+absl::Status WithContext(const absl::Status& status, absl::string_view context) {
+  return absl::Status(status.code(), absl::StrCat(context, status.message()));
+}
+
+ExperimentState ComputeState(const Experiment& experiment) {
+  // A terminal experiment (in particular a cancelled one) stays as it is.
+  if (IsTerminalExperimentState(experiment.state())) return experiment.state();
+  bool all_ended = experiment.runs_size() > 0;
+  bool any_failed = false, any_cancelled = false, any_dispatched = false;
+  for (const RunRecord& run : experiment.runs()) {
+    const bool ended = IsTerminalRunState(run.state());
+    all_ended = all_ended && ended;
+    any_dispatched = any_dispatched || ended || !run.trainer().empty();
+    any_failed = any_failed || run.state() == RunState::RUN_STATE_FAILED ||
+                 run.state() == RunState::RUN_STATE_DIVERGED;
+    any_cancelled = any_cancelled || run.state() == RunState::RUN_STATE_CANCELLED;
+  }
+  if (all_ended) {
+    if (any_failed) return ExperimentState::EXPERIMENT_STATE_FAILED;
+    // Runs cancelled behind the scheduler's back (directly on the trainer).
+    if (any_cancelled) return ExperimentState::EXPERIMENT_STATE_CANCELLED;
+    return ExperimentState::EXPERIMENT_STATE_SUCCEEDED;
+  }
+  return any_dispatched ? ExperimentState::EXPERIMENT_STATE_RUNNING
+                        : ExperimentState::EXPERIMENT_STATE_QUEUED;
+}
+
+bool IsFinished(const Experiment& experiment) {
+  if (!IsTerminalExperimentState(experiment.state())) return false;
+  for (const RunRecord& run : experiment.runs()) {
+    if (!IsTerminalRunState(run.state())) return false;
+  }
+  return true;
+}
+
+bool IsRetryableStartError(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) || absl::IsUnavailable(status) ||
+         absl::IsDeadlineExceeded(status);
+}
+
+}  // namespace
+
+bool IsTerminalRunState(RunState state) {
+  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
+         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
+         state == RunState::RUN_STATE_CANCELLED;
+}
+
+bool IsTerminalExperimentState(ExperimentState state) {
+  return state == ExperimentState::EXPERIMENT_STATE_SUCCEEDED ||
+         state == ExperimentState::EXPERIMENT_STATE_FAILED ||
+         state == ExperimentState::EXPERIMENT_STATE_CANCELLED;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction and restart
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  if (options.trainers.empty()) {
+    return absl::InvalidArgumentError("trainers: at least one trainer is required");
+  }
+  std::set<std::string> addresses;
+  for (const auto& trainer : options.trainers) {
+    if (trainer == nullptr) return absl::InvalidArgumentError("trainers: null trainer client");
+    if (!addresses.insert(trainer->address()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trainers: duplicate address ", trainer->address()));
+    }
+  }
+  if (options.max_queued_runs < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_queued_runs: must be >= 1, got ", options.max_queued_runs));
+  }
+  JEPALAB_ASSIGN_OR_RETURN(std::unique_ptr<ExperimentStore> store,
+                           ExperimentStore::Open(options.data_dir));
+  JEPALAB_ASSIGN_OR_RETURN(std::vector<Experiment> stored, store->List());
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(options, std::move(store)));
+  {
+    absl::MutexLock lock(&scheduler->mu_);
+    int requeued = 0, reattached = 0;
+    for (Experiment& experiment : stored) {
+      const std::string id = experiment.id();
+      Entry& entry = scheduler->experiments_[id];
+      entry.experiment = std::move(experiment);
+      scheduler->order_.push_back(id);
+      bool changed = false;
+      for (int i = 0; i < entry.experiment.runs_size(); ++i) {
+        RunRecord* run = entry.experiment.mutable_runs(i);
+        scheduler->runs_[run->run_id()] = RunRef{id, i};
+        if (IsTerminalRunState(run->state())) continue;
+        if (run->trainer().empty()) {
+          scheduler->queue_.push_back(run->run_id());
+          ++requeued;
+        } else if (std::shared_ptr<TrainerClient> trainer = scheduler->TrainerFor(run->trainer())) {
+          scheduler->StartWatcherLocked(run->run_id(), std::move(trainer));
+          ++reattached;
+        } else {
+          run->set_state(RunState::RUN_STATE_FAILED);
+          run->set_message(absl::StrCat("trainer ", run->trainer(),
+                                        " is no longer in --trainers; the run cannot be followed"));
+          changed = true;
+        }
+      }
+      scheduler->CommitLocked(entry, /*persist=*/changed);
+    }
+    scheduler->dispatch_now_ = !scheduler->queue_.empty();
+    LOG(INFO) << "scheduler: loaded " << scheduler->order_.size() << " experiments from "
+              << options.data_dir << "; " << requeued << " queued runs, " << reattached
+              << " running runs re-attached";
+  }
+  scheduler->dispatcher_ = std::thread(&Scheduler::DispatchLoop, scheduler.get());
+  return scheduler;
+}
+
+Scheduler::Scheduler(const SchedulerOptions& options, std::unique_ptr<ExperimentStore> store)
+    : options_(options),
+      clock_(options.clock != nullptr ? options.clock : &system_clock_),
+      store_(std::move(store)),
+      backoff_(options.dispatch_backoff) {}
+
+Scheduler::~Scheduler() { Shutdown(); }
+
+void Scheduler::Shutdown() {
+  absl::MutexLock shutdown_lock(&shutdown_mu_);
+  std::vector<std::shared_ptr<Watcher>> to_join;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;  // no new watchers, no more dispatching
+    for (auto& [run_id, watcher] : watchers_) to_join.push_back(watcher);
+    watchers_.clear();
+    for (auto& watcher : finished_watchers_) to_join.push_back(watcher);
+    finished_watchers_.clear();
+  }
+  // Only our watches end: the runs go on on their trainers (re-attached on restart).
+  for (auto& watcher : to_join) watcher->cancel.Cancel();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  for (auto& watcher : to_join) {
+    if (watcher->thread.joinable()) watcher->thread.join();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission
+
+absl::StatusOr<Scheduler::Plan> Scheduler::PlanExperiment(
+    const std::string& name, const std::string& config_yaml, const std::string& config_path,
+    const std::vector<std::string>& overrides, const std::vector<int64_t>& requested_seeds) const {
+  JEPALAB_RETURN_IF_ERROR(ValidateName("name", name));
+  if (config_yaml.empty()) return absl::InvalidArgumentError("config_yaml: must not be empty");
+  const std::string source = config_path.empty() ? "<request>" : config_path;
+  absl::StatusOr<TrainerConfig> base = trainer::LoadTrainerConfig(config_yaml, source, overrides);
+  if (!base.ok()) return absl::InvalidArgumentError(base.status().message());
+
+  Plan plan;
+  plan.name = name;
+  plan.overrides = overrides;
+  plan.seeds = requested_seeds;
+  if (plan.seeds.empty()) plan.seeds.push_back(base->seed());
+  std::set<int64_t> seen;
+  for (int64_t seed : plan.seeds) {
+    if (!seen.insert(seed).second) {
+      return absl::InvalidArgumentError(absl::StrCat("seeds: duplicate seed ", seed));
+    }
+    // Each run's own config must load too, so nothing invalid is ever queued.
+    std::vector<std::string> run_overrides = overrides;
+    run_overrides.push_back(absl::StrCat("seed=", seed));
+    absl::StatusOr<TrainerConfig> run =
+        trainer::LoadTrainerConfig(config_yaml, source, run_overrides);
+    if (!run.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("seeds: ", seed, ": ", run.status().message()));
+    }
+  }
+  plan.resolved_config_yaml = trainer::ResolvedConfigYaml(*base);
+  plan.config_hash = trainer::ConfigHash(*base);
+  return plan;
+}
+
+Experiment Scheduler::BuildExperiment(const Plan& plan, int64_t sequence,
+                                      const std::string& config_yaml,
+                                      const std::vector<std::string>& tags,
+                                      const std::string& sweep_id, int64_t now_ms) const {
+  Experiment experiment;
+  experiment.set_id(ExperimentId(plan.name, sequence));
+  experiment.set_name(plan.name);
+  experiment.set_state(ExperimentState::EXPERIMENT_STATE_QUEUED);
+  experiment.set_config_yaml(config_yaml);
+  for (const std::string& override_text : plan.overrides) experiment.add_overrides(override_text);
+  experiment.set_resolved_config_yaml(plan.resolved_config_yaml);
+  experiment.set_config_hash(plan.config_hash);
+  for (const std::string& tag : tags) experiment.add_tags(tag);
+  experiment.set_created_unix_ms(now_ms);
+  experiment.set_sweep_id(sweep_id);
+  for (int64_t seed : plan.seeds) {
+    RunRecord* run = experiment.add_runs();
+    run->set_run_id(RunId(experiment.id(), seed));
+    run->set_seed(seed);
+    run->set_state(RunState::RUN_STATE_QUEUED);
+  }
+  return experiment;
+}
+
+absl::Status Scheduler::AdmitLocked(const std::vector<Experiment>& experiments) {
+  JEPALAB_RETURN_IF_ERROR(store_->PutAll(experiments));
+  for (const Experiment& experiment : experiments) {
+    Entry& entry = experiments_[experiment.id()];
+    entry.experiment = experiment;
+    entry.version = 1;
+    entry.last_persist = absl::Now();
+    order_.push_back(experiment.id());
+    for (int i = 0; i < experiment.runs_size(); ++i) {
+      if (queue_.empty()) dispatch_now_ = true;  // otherwise the queue's head is the one waiting
+      runs_[experiment.runs(i).run_id()] = RunRef{experiment.id(), i};
+      queue_.push_back(experiment.runs(i).run_id());
+    }
+    LOG(INFO) << "queued experiment " << experiment.id() << ": " << experiment.runs_size()
+              << " runs, config " << experiment.config_hash();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimentRequest& request) {
+  const std::string name = request.name().empty() ? kDefaultExperimentName : request.name();
+  JEPALAB_ASSIGN_OR_RETURN(Plan plan,
+                           PlanExperiment(name, request.config_yaml(), request.config_path(),
+                                          {request.overrides().begin(), request.overrides().end()},
+                                          {request.seeds().begin(), request.seeds().end()}));
+  const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
+
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("scheduler is shutting down");
+  if (QueuedRunsLocked() + plan.seeds.size() > static_cast<size_t>(options_.max_queued_runs)) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("queue full: %d runs queued, %d more would exceed max_queued_runs=%d",
+                        QueuedRunsLocked(), plan.seeds.size(), options_.max_queued_runs));
+  }
+  JEPALAB_ASSIGN_OR_RETURN(int64_t sequence, store_->NextSequence());
+  Experiment experiment = BuildExperiment(plan, sequence, request.config_yaml(), tags,
+                                          /*sweep_id=*/"", NowMs());
+  JEPALAB_RETURN_IF_ERROR(AdmitLocked({experiment}));
+  return experiment;
+}
+
+absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest& request) {
+  const std::string name = request.name().empty() ? kDefaultSweepName : request.name();
+  JEPALAB_RETURN_IF_ERROR(ValidateName("name", name));
+  if (request.variants().empty()) return absl::InvalidArgumentError("variants: must not be empty");
+  std::vector<Plan> plans;
+  std::set<std::string> variant_names;
+  for (int i = 0; i < request.variants_size(); ++i) {
+    const v1::SweepVariant& variant = request.variants(i);
+    const std::string field = absl::StrCat("variants[", i, "].name");
+    JEPALAB_RETURN_IF_ERROR(common::ValidateId(field, variant.name()));
+    if (!variant_names.insert(variant.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": duplicate variant \"", variant.name(), "\""));
+    }
+    // Common overrides first, then the variant's own: the later assignment wins.
+    std::vector<std::string> overrides(request.overrides().begin(), request.overrides().end());
+    overrides.insert(overrides.end(), variant.overrides().begin(), variant.overrides().end());
+    absl::StatusOr<Plan> plan = PlanExperiment(
+        absl::StrCat(name, ".", variant.name()), request.config_yaml(), request.config_path(),
+        overrides, {request.seeds().begin(), request.seeds().end()});
+    if (!plan.ok()) {
+      return WithContext(plan.status(), absl::StrCat("variants[", i, "] (", variant.name(), "): "));
+    }
+    plans.push_back(*std::move(plan));
+  }
+  size_t total_runs = 0;
+  for (const Plan& plan : plans) total_runs += plan.seeds.size();
+  const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
+
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("scheduler is shutting down");
+  if (QueuedRunsLocked() + total_runs > static_cast<size_t>(options_.max_queued_runs)) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("queue full: %d runs queued, %d more would exceed max_queued_runs=%d",
+                        QueuedRunsLocked(), total_runs, options_.max_queued_runs));
+  }
+  SweepResult result;
+  JEPALAB_ASSIGN_OR_RETURN(int64_t sweep_sequence, store_->NextSequence());
+  result.sweep_id = ExperimentId(name, sweep_sequence);
+  const int64_t now_ms = NowMs();
+  for (const Plan& plan : plans) {
+    JEPALAB_ASSIGN_OR_RETURN(int64_t sequence, store_->NextSequence());
+    result.experiments.push_back(
+        BuildExperiment(plan, sequence, request.config_yaml(), tags, result.sweep_id, now_ms));
+  }
+  JEPALAB_RETURN_IF_ERROR(AdmitLocked(result.experiments));
+  LOG(INFO) << "queued sweep " << result.sweep_id << ": " << result.experiments.size()
+            << " experiments";
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+absl::StatusOr<Experiment> Scheduler::GetExperiment(const std::string& id) const {
+  JEPALAB_ASSIGN_OR_RETURN(ExperimentSnapshot snapshot, GetSnapshot(id));
+  return std::move(snapshot.experiment);
+}
+
+std::vector<Experiment> Scheduler::ListExperiments(const std::vector<ExperimentState>& states,
+                                                   const std::string& sweep_id) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Experiment> result;
+  for (const std::string& id : order_) {
+    const Experiment& experiment = experiments_.at(id).experiment;
+    if (!states.empty() &&
+        std::find(states.begin(), states.end(), experiment.state()) == states.end()) {
+      continue;
+    }
+    if (!sweep_id.empty() && experiment.sweep_id() != sweep_id) continue;
+    result.push_back(experiment);
+  }
+  return result;
+}
+
+absl::StatusOr<ExperimentSnapshot> Scheduler::GetSnapshot(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = experiments_.find(id);
+  if (it == experiments_.end()) {
+    return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
+  }
+  return ExperimentSnapshot{it->second.experiment, it->second.version,
+                            IsFinished(it->second.experiment)};
+}
+
+absl::StatusOr<ExperimentSnapshot> Scheduler::WaitForChange(const std::string& id,
+                                                            int64_t after_version,
+                                                            absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto it = experiments_.find(id);
+  if (it == experiments_.end()) {
+    return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
+  }
+  const Entry* entry = &it->second;  // entries are never erased
+  auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || entry->version > after_version;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
+  if (stopping_) return absl::UnavailableError("scheduler is shutting down");
+  return ExperimentSnapshot{entry->experiment, entry->version, IsFinished(entry->experiment)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation
+
+absl::StatusOr<Experiment> Scheduler::CancelExperiment(const std::string& id) {
+  std::vector<std::pair<std::shared_ptr<TrainerClient>, std::string>> to_cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = experiments_.find(id);
+    if (it == experiments_.end()) {
+      return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
+    }
+    Entry& entry = it->second;
+    Experiment& experiment = entry.experiment;
+    if (IsTerminalExperimentState(experiment.state())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("experiment ", id, " already finished (",
+                       v1::ExperimentState_Name(experiment.state()), ")"));
+    }
+    for (RunRecord& run : *experiment.mutable_runs()) {
+      if (IsTerminalRunState(run.state())) continue;
+      if (run.trainer().empty()) {
+        // Not on a trainer (possibly being dispatched right now: DispatchOne checks again).
+        queue_.erase(std::remove(queue_.begin(), queue_.end(), run.run_id()), queue_.end());
+        run.set_state(RunState::RUN_STATE_CANCELLED);
+        run.set_message("cancelled before dispatch");
+      } else if (std::shared_ptr<TrainerClient> trainer = TrainerFor(run.trainer())) {
+        to_cancel.emplace_back(std::move(trainer), run.run_id());
+      }
+    }
+    experiment.set_state(ExperimentState::EXPERIMENT_STATE_CANCELLED);
+    experiment.set_finished_unix_ms(NowMs());
+    CommitLocked(entry, /*persist=*/true);
+    LOG(INFO) << "cancelled experiment " << id << "; " << to_cancel.size()
+              << " running runs asked to stop";
+  }
+  // RPCs without mu_; each run's watcher records its final CANCELLED state.
+  for (const auto& [trainer, run_id] : to_cancel) {
+    absl::Status status = trainer->CancelRun(run_id);
+    if (!status.ok() && !absl::IsNotFound(status) && !absl::IsFailedPrecondition(status)) {
+      LOG(WARNING) << "cancel run " << run_id << " on " << trainer->address() << ": " << status;
+    }
+  }
+  return GetExperiment(id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+void Scheduler::DispatchLoop() {
+  mu_.Lock();
+  while (true) {
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !finished_watchers_.empty() || (!queue_.empty() && dispatch_now_);
+    };
+    if (queue_.empty()) {
+      mu_.Await(absl::Condition(&ready));
+    } else {
+      mu_.AwaitWithDeadline(absl::Condition(&ready), next_dispatch_);
+    }
+    if (stopping_) break;
+    if (!finished_watchers_.empty()) {
+      std::vector<std::shared_ptr<Watcher>> done;
+      done.swap(finished_watchers_);
+      mu_.Unlock();
+      for (auto& watcher : done) watcher->thread.join();
+      mu_.Lock();
+      continue;
+    }
+    if (queue_.empty()) continue;
+    if (!dispatch_now_ && absl::Now() < next_dispatch_) continue;
+    dispatch_now_ = false;
+    std::string run_id = queue_.front();
+    queue_.pop_front();
+    dispatching_ = true;
+    mu_.Unlock();
+    DispatchOne(run_id);
+    mu_.Lock();
+    dispatching_ = false;
+  }
+  mu_.Unlock();
+}
+
+void Scheduler::DispatchOne(const std::string& run_id) {
+  Experiment experiment;
+  int64_t seed = 0;
+  size_t first_trainer = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    RunRecord* run = FindRunLocked(run_id, &entry);
+    if (run == nullptr || run->state() != RunState::RUN_STATE_QUEUED || !run->trainer().empty()) {
+      dispatch_now_ = true;  // nothing to do for this one: go on with the next
+      return;
+    }
+    experiment = entry->experiment;
+    seed = run->seed();
+    first_trainer = next_trainer_;
+  }
+  absl::StatusOr<TrainerConfig> config = RunConfig(experiment, seed);
+  if (!config.ok()) {
+    FailRun(run_id, absl::StrCat("cannot rebuild the run's config: ", config.status().message()));
+    return;
+  }
+  std::map<std::string, std::string> labels = {{"experiment", experiment.id()},
+                                               {"seed", absl::StrCat(seed)}};
+  if (!experiment.sweep_id().empty()) labels["sweep"] = experiment.sweep_id();
+
+  const size_t n = options_.trainers.size();
+  std::shared_ptr<TrainerClient> chosen;
+  size_t chosen_index = 0;
+  std::vector<std::string> refusals;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t index = (first_trainer + i) % n;
+    const std::shared_ptr<TrainerClient>& trainer = options_.trainers[index];
+    absl::Status status = trainer->StartRun(run_id, experiment.id(), *config, labels);
+    // AlreadyExists: an earlier attempt reached the trainer before we could record it.
+    if (status.ok() || absl::IsAlreadyExists(status)) {
+      chosen = trainer;
+      chosen_index = index;
+      break;
+    }
+    if (IsRetryableStartError(status)) {
+      refusals.push_back(absl::StrCat(trainer->address(), ": ", status.ToString()));
+      continue;
+    }
+    FailRun(run_id,
+            absl::StrCat("trainer ", trainer->address(), " rejected the run: ", status.ToString()));
+    return;
+  }
+
+  std::shared_ptr<TrainerClient> cancel_on;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    RunRecord* run = FindRunLocked(run_id, &entry);
+    if (run == nullptr) return;
+    if (chosen == nullptr) {
+      // Every trainer is full or down: keep the run at the head of the queue and back off.
+      if (run->state() == RunState::RUN_STATE_QUEUED) queue_.push_front(run_id);
+      next_dispatch_ = absl::Now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, options_.max_dispatch_backoff);
+      VLOG(1) << "no trainer took run " << run_id << ": " << absl::StrJoin(refusals, "; ");
+      return;
+    }
+    next_trainer_ = (chosen_index + 1) % n;
+    backoff_ = options_.dispatch_backoff;
+    dispatch_now_ = true;
+    if (run->state() != RunState::RUN_STATE_QUEUED) {
+      cancel_on = chosen;  // cancelled while StartRun was in flight
+    } else {
+      run->set_trainer(chosen->address());
+      run->set_state(RunState::RUN_STATE_RUNNING);
+      run->set_message("");
+      run->set_attempts(run->attempts() + 1);
+      CommitLocked(*entry, /*persist=*/true);
+      StartWatcherLocked(run_id, chosen);
+      LOG(INFO) << "run " << run_id << " dispatched to " << chosen->address();
+    }
+  }
+  if (cancel_on != nullptr) {
+    absl::Status status = cancel_on->CancelRun(run_id);
+    if (!status.ok()) {
+      LOG(WARNING) << "cancel run " << run_id << " on " << cancel_on->address() << ": " << status;
+    }
+  }
+}
+
+absl::StatusOr<TrainerConfig> Scheduler::RunConfig(const Experiment& experiment,
+                                                   int64_t seed) const {
+  // Rebuilt from the stored inputs (validated at submission) plus the run's seed.
+  std::vector<std::string> overrides(experiment.overrides().begin(), experiment.overrides().end());
+  overrides.push_back(absl::StrCat("seed=", seed));
+  return trainer::LoadTrainerConfig(experiment.config_yaml(), experiment.id(), overrides);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Following running runs
+
+void Scheduler::StartWatcherLocked(const std::string& run_id,
+                                   std::shared_ptr<TrainerClient> trainer) {
+  if (stopping_ || watchers_.count(run_id) > 0) return;
+  auto watcher = std::make_shared<Watcher>();
+  // The thread needs mu_ before touching watchers_, so it sees the entry complete.
+  watcher->thread =
+      std::thread(&Scheduler::FollowRun, this, run_id, std::move(trainer), watcher.get());
+  watchers_[run_id] = std::move(watcher);
+}
+
+void Scheduler::FollowRun(const std::string& run_id, std::shared_ptr<TrainerClient> trainer,
+                          Watcher* watcher) {
+  auto run_ended = [&] {
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    RunRecord* run = FindRunLocked(run_id, &entry);
+    return run == nullptr || IsTerminalRunState(run->state());
+  };
+  bool warned = false;
+  while (!watcher->cancel.cancelled()) {
+    absl::Status watched = trainer->WatchRun(
+        run_id, [&](const TrainerClient::RunEvent& event) { ApplyEvent(run_id, event); },
+        &watcher->cancel);
+    if (watcher->cancel.cancelled() || run_ended()) break;
+    // The stream broke or closed early: ask the trainer directly.
+    absl::StatusOr<TrainerClient::Run> run = trainer->GetRun(run_id);
+    if (run.ok()) {
+      ApplyRun(run_id, *run);
+      if (run_ended()) break;
+      warned = false;
+    } else if (absl::IsNotFound(run.status())) {
+      FailRun(run_id, absl::StrCat("trainer ", trainer->address(), " no longer knows run ", run_id,
+                                   " (", run.status().message(), ")"));
+      break;
+    } else if (!warned) {
+      LOG(WARNING) << "lost track of run " << run_id << " on " << trainer->address()
+                   << " (watch: " << watched << "; get: " << run.status() << "); polling every "
+                   << options_.poll_interval;
+      warned = true;
+    }
+    absl::MutexLock lock(&mu_);
+    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stop), options_.poll_interval);
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = watchers_.find(run_id);
+  if (it != watchers_.end() && it->second.get() == watcher) {
+    finished_watchers_.push_back(std::move(it->second));  // the dispatcher joins it
+    watchers_.erase(it);
+  }
+}
+
+void Scheduler::ApplyEvent(const std::string& run_id, const TrainerClient::RunEvent& event) {
+  absl::MutexLock lock(&mu_);
+  Entry* entry = nullptr;
+  RunRecord* run = FindRunLocked(run_id, &entry);
+  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  bool persist = false;
+  switch (event.kind_case()) {
+    case TrainerClient::RunEvent::kStateChange: {
+      const RunState state = event.state_change().state();
+      if (state == RunState::RUN_STATE_UNSPECIFIED) return;
+      persist = state != run->state() || event.state_change().message() != run->message();
+      run->set_state(state);
+      run->set_message(event.state_change().message());
+      break;
+    }
+    case TrainerClient::RunEvent::kProgress:
+      *run->mutable_progress() = event.progress();
+      break;
+    case TrainerClient::RunEvent::kMetrics:
+      for (const auto& value : event.metrics().values()) {
+        (*run->mutable_last_metrics())[value.name()] = value.value();
+      }
+      break;
+    default:
+      return;
+  }
+  if (IsTerminalRunState(run->state())) {
+    RunEndedLocked(*run);
+    LOG(INFO) << "run " << run_id << " ended " << common::v1::RunState_Name(run->state())
+              << (run->message().empty() ? "" : ": ") << run->message();
+  }
+  CommitLocked(*entry, persist);
+}
+
+void Scheduler::ApplyRun(const std::string& run_id, const TrainerClient::Run& trainer_run) {
+  absl::MutexLock lock(&mu_);
+  Entry* entry = nullptr;
+  RunRecord* run = FindRunLocked(run_id, &entry);
+  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  const bool persist = trainer_run.state() != run->state();
+  if (trainer_run.state() != RunState::RUN_STATE_UNSPECIFIED) run->set_state(trainer_run.state());
+  run->set_message(trainer_run.message());
+  *run->mutable_progress() = trainer_run.progress();
+  for (const auto& [name, value] : trainer_run.last_metrics()) {
+    (*run->mutable_last_metrics())[name] = value;
+  }
+  if (IsTerminalRunState(run->state())) RunEndedLocked(*run);
+  CommitLocked(*entry, persist);
+}
+
+void Scheduler::FailRun(const std::string& run_id, const std::string& message) {
+  absl::MutexLock lock(&mu_);
+  Entry* entry = nullptr;
+  RunRecord* run = FindRunLocked(run_id, &entry);
+  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  LOG(ERROR) << "run " << run_id << " failed: " << message;
+  run->set_state(RunState::RUN_STATE_FAILED);
+  run->set_message(message);
+  RunEndedLocked(*run);
+  CommitLocked(*entry, /*persist=*/true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+RunRecord* Scheduler::FindRunLocked(const std::string& run_id, Entry** entry) {
+  auto ref = runs_.find(run_id);
+  if (ref == runs_.end()) return nullptr;
+  auto it = experiments_.find(ref->second.experiment_id);
+  if (it == experiments_.end()) return nullptr;
+  *entry = &it->second;
+  return it->second.experiment.mutable_runs(ref->second.index);
+}
+
+void Scheduler::RunEndedLocked(const RunRecord& run) {
+  // A run that ended on a trainer freed a slot: dispatch again without waiting out the backoff.
+  if (!run.trainer().empty()) {
+    dispatch_now_ = true;
+    backoff_ = options_.dispatch_backoff;
+  }
+}
+
+void Scheduler::CommitLocked(Entry& entry, bool persist) {
+  Experiment& experiment = entry.experiment;
+  const ExperimentState before = experiment.state();
+  const ExperimentState after = ComputeState(experiment);
+  if (after != before) {
+    experiment.set_state(after);
+    if (IsTerminalExperimentState(after) && experiment.finished_unix_ms() == 0) {
+      experiment.set_finished_unix_ms(NowMs());
+    }
+    LOG(INFO) << "experiment " << experiment.id() << " is now " << v1::ExperimentState_Name(after);
+  }
+  ++entry.version;
+  const absl::Time now = absl::Now();
+  if (persist || after != before ||
+      now - entry.last_persist >= options_.progress_persist_interval) {
+    absl::Status status = store_->Put(experiment);
+    if (!status.ok()) LOG(ERROR) << "persist experiment " << experiment.id() << ": " << status;
+    entry.last_persist = now;
+  }
+}
+
+size_t Scheduler::QueuedRunsLocked() const { return queue_.size() + (dispatching_ ? 1 : 0); }
+
+std::shared_ptr<TrainerClient> Scheduler::TrainerFor(const std::string& address) const {
+  for (const auto& trainer : options_.trainers) {
+    if (trainer->address() == address) return trainer;
+  }
+  return nullptr;
+}
+
+int64_t Scheduler::NowMs() const { return clock_->NowUnixMillis(); }
+
+}  // namespace jepalab::scheduler

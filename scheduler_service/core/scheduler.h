@@ -1,0 +1,193 @@
+// The scheduler core: validates and queues experiments and sweeps, dispatches their runs to
+// trainers, follows each running run and keeps every record durable across restarts.
+#ifndef JEPALAB_SCHEDULER_SERVICE_CORE_SCHEDULER_H_
+#define JEPALAB_SCHEDULER_SERVICE_CORE_SCHEDULER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "proto/scheduler.pb.h"
+#include "scheduler_service/core/experiment_store.h"
+#include "scheduler_service/core/trainer_client.h"
+
+namespace jepalab::scheduler {
+
+using ::jepalab::scheduler::v1::ExperimentState;
+using ::jepalab::scheduler::v1::RunRecord;
+
+struct SchedulerOptions {
+  // Where the experiment database lives; must exist.
+  std::string data_dir;
+  // Trainers to dispatch to, tried round-robin. At least one.
+  std::vector<std::shared_ptr<TrainerClient>> trainers;
+  // Submissions that would make more runs wait in the queue are ResourceExhausted.
+  int max_queued_runs = 10000;
+  // Timestamps (created/finished). Null: the system clock. Not owned.
+  const common::Clock* clock = nullptr;
+  // When every trainer refuses a run (full or down), wait this long before the next try,
+  // doubling up to the maximum; a run ending on a trainer retries at once.
+  absl::Duration dispatch_backoff = absl::Milliseconds(200);
+  absl::Duration max_dispatch_backoff = absl::Seconds(10);
+  // After a watch stream breaks: how often to poll GetRun before watching again.
+  absl::Duration poll_interval = absl::Seconds(2);
+  // Progress-only changes are persisted at most this often per experiment (state changes
+  // always are).
+  absl::Duration progress_persist_interval = absl::Seconds(5);
+};
+
+// A consistent copy of one experiment. `version` increases with every change; `finished` is
+// true once the experiment is in a terminal state and every run has ended.
+struct ExperimentSnapshot {
+  v1::Experiment experiment;
+  int64_t version = 0;
+  bool finished = false;
+};
+
+struct SweepResult {
+  std::string sweep_id;
+  std::vector<v1::Experiment> experiments;
+};
+
+// Owns its dispatcher thread and one watcher thread per running run. Thread-safe.
+class Scheduler {
+ public:
+  // Opens the store under options.data_dir and reloads it: QUEUED runs go back in the queue,
+  // runs that were on a trainer are watched again. InvalidArgument for bad options,
+  // Unavailable if the store cannot be opened.
+  static absl::StatusOr<std::unique_ptr<Scheduler>> Create(const SchedulerOptions& options);
+  ~Scheduler();  // Shutdown()
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Validates and queues one run per seed. InvalidArgument names the bad field or config key;
+  // ResourceExhausted if the queue is full. Nothing is stored unless everything is valid.
+  absl::StatusOr<v1::Experiment> SubmitExperiment(const v1::SubmitExperimentRequest& request);
+
+  // One experiment "<sweep>.<variant>" per variant, all validated before any is stored.
+  absl::StatusOr<SweepResult> SubmitSweep(const v1::SubmitSweepRequest& request);
+
+  // NotFound for an unknown id.
+  absl::StatusOr<v1::Experiment> GetExperiment(const std::string& id) const;
+
+  // Experiments in submission order, filtered by state (empty: any) and sweep id (empty: any).
+  std::vector<v1::Experiment> ListExperiments(const std::vector<ExperimentState>& states,
+                                              const std::string& sweep_id) const;
+
+  // Queued runs end CANCELLED at once; running runs get CancelRun on their trainer and the
+  // watcher records their final state. NotFound: unknown id. FailedPrecondition: finished.
+  absl::StatusOr<v1::Experiment> CancelExperiment(const std::string& id);
+
+  // NotFound for an unknown id.
+  absl::StatusOr<ExperimentSnapshot> GetSnapshot(const std::string& id) const;
+
+  // Waits until the experiment's version exceeds `after_version` or `deadline` passes, then
+  // returns the snapshot (unchanged on timeout). NotFound: unknown id. Unavailable: shutting
+  // down.
+  absl::StatusOr<ExperimentSnapshot> WaitForChange(const std::string& id, int64_t after_version,
+                                                   absl::Time deadline) const;
+
+  // Stops dispatching and following runs and joins every thread. Runs keep going on their
+  // trainers; the next Create() re-attaches to them. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Entry {
+    v1::Experiment experiment;
+    int64_t version = 0;
+    absl::Time last_persist = absl::InfinitePast();
+  };
+  struct RunRef {
+    std::string experiment_id;
+    int index = 0;
+  };
+  struct Watcher {
+    CancelToken cancel;
+    std::thread thread;
+  };
+  // A fully validated submission, ready to be named and stored.
+  struct Plan {
+    std::string name;
+    std::vector<std::string> overrides;
+    std::vector<int64_t> seeds;
+    std::string resolved_config_yaml;
+    std::string config_hash;
+  };
+
+  explicit Scheduler(const SchedulerOptions& options, std::unique_ptr<ExperimentStore> store);
+
+  // Validation shared by experiments and sweep variants; stores nothing.
+  absl::StatusOr<Plan> PlanExperiment(const std::string& name, const std::string& config_yaml,
+                                      const std::string& config_path,
+                                      const std::vector<std::string>& overrides,
+                                      const std::vector<int64_t>& requested_seeds) const;
+  v1::Experiment BuildExperiment(const Plan& plan, int64_t sequence, const std::string& config_yaml,
+                                 const std::vector<std::string>& tags, const std::string& sweep_id,
+                                 int64_t now_ms) const;
+  // Stores and queues new experiments (all or none).
+  absl::Status AdmitLocked(const std::vector<v1::Experiment>& experiments)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void DispatchLoop();
+  // Hands `run_id` to a trainer; called on the dispatcher thread without mu_.
+  void DispatchOne(const std::string& run_id);
+  void StartWatcherLocked(const std::string& run_id, std::shared_ptr<TrainerClient> trainer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FollowRun(const std::string& run_id, std::shared_ptr<TrainerClient> trainer,
+                 Watcher* watcher);
+  void ApplyEvent(const std::string& run_id, const TrainerClient::RunEvent& event);
+  void ApplyRun(const std::string& run_id, const TrainerClient::Run& run);
+  void FailRun(const std::string& run_id, const std::string& message);
+
+  RunRecord* FindRunLocked(const std::string& run_id, Entry** entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunEndedLocked(const RunRecord& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Recomputes the experiment state, bumps the version, persists when `persist` or the state
+  // changed (or progress is due).
+  void CommitLocked(Entry& entry, bool persist) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs waiting for a trainer, the one being offered right now included.
+  size_t QueuedRunsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<TrainerClient> TrainerFor(const std::string& address) const;
+  absl::StatusOr<::jepalab::config::v1::TrainerConfig> RunConfig(const v1::Experiment& experiment,
+                                                                 int64_t seed) const;
+  int64_t NowMs() const;
+
+  const SchedulerOptions options_;
+  const common::SystemClock system_clock_;
+  const common::Clock* clock_;
+  const std::unique_ptr<ExperimentStore> store_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, Entry> experiments_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);  // experiment ids, submission order
+  std::map<std::string, RunRef> runs_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);  // run ids waiting for a trainer, FIFO
+  bool dispatching_ ABSL_GUARDED_BY(mu_) = false;       // a run popped from queue_ is being offered
+  bool dispatch_now_ ABSL_GUARDED_BY(mu_) = false;      // skip the backoff wait
+  absl::Time next_dispatch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  size_t next_trainer_ ABSL_GUARDED_BY(mu_) = 0;  // round-robin position
+  std::map<std::string, std::shared_ptr<Watcher>> watchers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Watcher>> finished_watchers_ ABSL_GUARDED_BY(mu_);  // to join
+  std::thread dispatcher_;
+  absl::Mutex shutdown_mu_;  // serialises Shutdown()
+};
+
+// True for SUCCEEDED, EARLY_STOPPED, DIVERGED, FAILED and CANCELLED.
+bool IsTerminalRunState(::jepalab::common::v1::RunState state);
+bool IsTerminalExperimentState(ExperimentState state);
+
+}  // namespace jepalab::scheduler
+
+#endif  // JEPALAB_SCHEDULER_SERVICE_CORE_SCHEDULER_H_

@@ -1,0 +1,114 @@
+// scheduler_server: queues experiments and sweeps and dispatches their runs to trainers.
+//   scheduler_server --port=50051 --data_dir=./.jepalab/scheduler --trainers=127.0.0.1:50052
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/grpc_server.h"
+#include "common/logging.h"
+#include "scheduler_service/core/scheduler.h"
+#include "scheduler_service/server/grpc_trainer_client.h"
+#include "scheduler_service/server/scheduler_service_impl.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
+ABSL_FLAG(int, port, 50051, "Port to listen on; 0 picks a free one.");
+ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here.");
+ABSL_FLAG(std::string, data_dir, "./.jepalab/scheduler",
+          "Folder for the experiment database; created if missing.");
+ABSL_FLAG(std::string, trainers, "127.0.0.1:50052",
+          "Comma-separated trainer_service addresses (host:port), tried round-robin.");
+ABSL_FLAG(int, max_queued_runs, 10000,
+          "Submissions that would leave more runs waiting are refused (RESOURCE_EXHAUSTED).");
+
+namespace jepalab::scheduler {
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ParseTrainers(const std::string& text) {
+  std::vector<std::string> addresses;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    const std::string address(absl::StripAsciiWhitespace(part));
+    const size_t colon = address.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--trainers: expected host:port, got \"", address, "\""));
+    }
+    addresses.push_back(address);
+  }
+  if (addresses.empty())
+    return absl::InvalidArgumentError("--trainers: at least one address required");
+  return addresses;
+}
+
+absl::Status Run() {
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("--data_dir: cannot create ", data_dir, ": ", error.message()));
+  }
+  absl::StatusOr<std::vector<std::string>> addresses = ParseTrainers(absl::GetFlag(FLAGS_trainers));
+  if (!addresses.ok()) return addresses.status();
+
+  SchedulerOptions options;
+  options.data_dir = data_dir;
+  options.max_queued_runs = absl::GetFlag(FLAGS_max_queued_runs);
+  for (const std::string& address : *addresses) {
+    options.trainers.push_back(GrpcTrainerClient::Create(address));
+  }
+  LOG(INFO) << "scheduler config: data_dir=" << data_dir
+            << " trainers=" << absl::StrJoin(*addresses, ",")
+            << " max_queued_runs=" << options.max_queued_runs;
+  absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Create(options);
+  if (!scheduler.ok()) return scheduler.status();
+
+  SchedulerServiceImpl service(scheduler->get());
+  common::GrpcServerOptions server_options;
+  server_options.host = absl::GetFlag(FLAGS_host);
+  server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
+  absl::StatusOr<std::unique_ptr<common::GrpcServer>> server =
+      common::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) return server.status();
+  LOG(INFO) << "scheduler_server listening on " << (*server)->address();
+
+  const int signal = common::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << signal << ": shutting down";
+  // Stop taking calls first (open WatchExperiment streams end at the grace deadline), then
+  // stop dispatching; runs keep going on their trainers.
+  (*server)->Shutdown(/*grace_seconds=*/2.0);
+  (*scheduler)->Shutdown();
+  LOG(INFO) << "scheduler_server stopped";
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace jepalab::scheduler
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so every thread inherits the blocked signals.
+  jepalab::common::BlockTerminationSignals();
+  absl::ParseCommandLine(argc, argv);
+  jepalab::common::InitLogging(argv[0]);
+  absl::Status status = jepalab::scheduler::Run();
+  if (!status.ok()) {
+    std::cerr << "scheduler_server: " << status << std::endl;
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}

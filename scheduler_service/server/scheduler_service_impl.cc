@@ -1,0 +1,107 @@
+#include "scheduler_service/server/scheduler_service_impl.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "common/logging.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+grpc::Status Reply(const absl::Status& status, absl::string_view rpc) {
+  if (!status.ok()) VLOG(1) << rpc << " failed: " << status;
+  return common::ToGrpcStatus(status);
+}
+
+}  // namespace
+
+SchedulerServiceImpl::SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock,
+                                           absl::Duration watch_poll)
+    : scheduler_(scheduler),
+      clock_(clock != nullptr ? clock : &system_clock_),
+      watch_poll_(watch_poll) {}
+
+grpc::Status SchedulerServiceImpl::SubmitExperiment(grpc::ServerContext* /*context*/,
+                                                    const v1::SubmitExperimentRequest* request,
+                                                    v1::SubmitExperimentResponse* response) {
+  absl::StatusOr<v1::Experiment> experiment = scheduler_->SubmitExperiment(*request);
+  if (!experiment.ok()) return Reply(experiment.status(), "SubmitExperiment");
+  *response->mutable_experiment() = *std::move(experiment);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::SubmitSweep(grpc::ServerContext* /*context*/,
+                                               const v1::SubmitSweepRequest* request,
+                                               v1::SubmitSweepResponse* response) {
+  absl::StatusOr<SweepResult> sweep = scheduler_->SubmitSweep(*request);
+  if (!sweep.ok()) return Reply(sweep.status(), "SubmitSweep");
+  response->set_sweep_id(sweep->sweep_id);
+  for (v1::Experiment& experiment : sweep->experiments) {
+    *response->add_experiments() = std::move(experiment);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::GetExperiment(grpc::ServerContext* /*context*/,
+                                                 const v1::GetExperimentRequest* request,
+                                                 v1::GetExperimentResponse* response) {
+  absl::StatusOr<v1::Experiment> experiment = scheduler_->GetExperiment(request->id());
+  if (!experiment.ok()) return Reply(experiment.status(), "GetExperiment");
+  *response->mutable_experiment() = *std::move(experiment);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::ListExperiments(grpc::ServerContext* /*context*/,
+                                                   const v1::ListExperimentsRequest* request,
+                                                   v1::ListExperimentsResponse* response) {
+  std::vector<ExperimentState> states;
+  for (int state : request->states()) states.push_back(static_cast<ExperimentState>(state));
+  for (v1::Experiment& experiment : scheduler_->ListExperiments(states, request->sweep_id())) {
+    *response->add_experiments() = std::move(experiment);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::CancelExperiment(grpc::ServerContext* /*context*/,
+                                                    const v1::CancelExperimentRequest* request,
+                                                    v1::CancelExperimentResponse* response) {
+  absl::StatusOr<v1::Experiment> experiment = scheduler_->CancelExperiment(request->id());
+  if (!experiment.ok()) return Reply(experiment.status(), "CancelExperiment");
+  *response->mutable_experiment() = *std::move(experiment);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::WatchExperiment(
+    grpc::ServerContext* context, const v1::WatchExperimentRequest* request,
+    grpc::ServerWriter<v1::ExperimentEvent>* writer) {
+  absl::StatusOr<ExperimentSnapshot> snapshot = scheduler_->GetSnapshot(request->id());
+  if (!snapshot.ok()) return Reply(snapshot.status(), "WatchExperiment");
+  const absl::Time client_deadline = absl::FromChrono(context->deadline());
+  while (true) {
+    v1::ExperimentEvent event;
+    *event.mutable_experiment() = snapshot->experiment;
+    event.set_unix_ms(clock_->NowUnixMillis());
+    if (!writer->Write(event))
+      return Reply(absl::CancelledError("client went away"), "WatchExperiment");
+    if (snapshot->finished) return grpc::Status::OK;
+    const int64_t seen = snapshot->version;
+    // Wait in slices so a cancelled or expired call is noticed promptly.
+    while (snapshot->version == seen) {
+      if (context->IsCancelled()) {
+        return Reply(absl::CancelledError("watch cancelled by the client"), "WatchExperiment");
+      }
+      if (absl::Now() >= client_deadline) {
+        return Reply(absl::DeadlineExceededError("watch deadline passed"), "WatchExperiment");
+      }
+      const absl::Time deadline = std::min(absl::Now() + watch_poll_, client_deadline);
+      snapshot = scheduler_->WaitForChange(request->id(), seen, deadline);
+      if (!snapshot.ok()) return Reply(snapshot.status(), "WatchExperiment");
+    }
+  }
+}
+
+}  // namespace jepalab::scheduler

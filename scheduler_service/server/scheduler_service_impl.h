@@ -1,0 +1,51 @@
+// gRPC adapter for jepalab.scheduler.v1.SchedulerService: unpacks requests, calls the Scheduler
+// core, packs responses and converts statuses. No scheduling logic lives here.
+#ifndef JEPALAB_SCHEDULER_SERVICE_SERVER_SCHEDULER_SERVICE_IMPL_H_
+#define JEPALAB_SCHEDULER_SERVICE_SERVER_SCHEDULER_SERVICE_IMPL_H_
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "proto/scheduler.grpc.pb.h"
+#include "scheduler_service/core/scheduler.h"
+
+namespace jepalab::scheduler {
+
+// Does not own the scheduler or the clock; both must outlive it. Thread-safe.
+class SchedulerServiceImpl final : public v1::SchedulerService::Service {
+ public:
+  // `clock` stamps WatchExperiment events; null: the system clock. `watch_poll` bounds how long
+  // a WatchExperiment handler waits before checking whether its client went away.
+  explicit SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock = nullptr,
+                                absl::Duration watch_poll = absl::Milliseconds(250));
+
+  grpc::Status SubmitExperiment(grpc::ServerContext* context,
+                                const v1::SubmitExperimentRequest* request,
+                                v1::SubmitExperimentResponse* response) override;
+  grpc::Status SubmitSweep(grpc::ServerContext* context, const v1::SubmitSweepRequest* request,
+                           v1::SubmitSweepResponse* response) override;
+  grpc::Status GetExperiment(grpc::ServerContext* context, const v1::GetExperimentRequest* request,
+                             v1::GetExperimentResponse* response) override;
+  grpc::Status ListExperiments(grpc::ServerContext* context,
+                               const v1::ListExperimentsRequest* request,
+                               v1::ListExperimentsResponse* response) override;
+  grpc::Status CancelExperiment(grpc::ServerContext* context,
+                                const v1::CancelExperimentRequest* request,
+                                v1::CancelExperimentResponse* response) override;
+  grpc::Status WatchExperiment(grpc::ServerContext* context,
+                               const v1::WatchExperimentRequest* request,
+                               grpc::ServerWriter<v1::ExperimentEvent>* writer) override;
+
+ private:
+  Scheduler* const scheduler_;
+  const common::SystemClock system_clock_;
+  const common::Clock* const clock_;
+  const absl::Duration watch_poll_;
+};
+
+}  // namespace jepalab::scheduler
+
+#endif  // JEPALAB_SCHEDULER_SERVICE_SERVER_SCHEDULER_SERVICE_IMPL_H_

@@ -1,0 +1,234 @@
+#include "scheduler_service/server/scheduler_service_impl.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/scheduler.grpc.pb.h"
+#include "scheduler_service/core/scheduler.h"
+#include "scheduler_service/core/testing/fake_trainer_client.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+using ::jepalab::common::v1::RunState;
+using ::jepalab::scheduler::testing::FakeTrainerClient;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+constexpr char kConfig[] = "seed: 5\ntraining:\n  epochs: 2\n";
+
+class SchedulerServiceImplTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string dir =
+        (std::filesystem::path(std::getenv("TEST_TMPDIR")) / info->name()).string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    trainer_ = std::make_shared<FakeTrainerClient>("trainer-a:50052", /*capacity=*/1);
+    SchedulerOptions options;
+    options.data_dir = dir;
+    options.trainers = {trainer_};
+    options.dispatch_backoff = absl::Milliseconds(5);
+    options.poll_interval = absl::Milliseconds(5);
+    auto scheduler = Scheduler::Create(options);
+    ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+    scheduler_ = *std::move(scheduler);
+    impl_ = std::make_unique<SchedulerServiceImpl>(scheduler_.get(), /*clock=*/nullptr,
+                                                   /*watch_poll=*/absl::Milliseconds(20));
+    grpc::ServerBuilder builder;  // no port: in-process only
+    builder.RegisterService(impl_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::SchedulerService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    scheduler_.reset();
+  }
+
+  v1::Experiment Submit(const std::string& name, std::vector<int64_t> seeds) {
+    v1::SubmitExperimentRequest request;
+    request.set_name(name);
+    request.set_config_yaml(kConfig);
+    for (int64_t seed : seeds) request.add_seeds(seed);
+    v1::SubmitExperimentResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stub_->SubmitExperiment(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.experiment();
+  }
+
+  std::shared_ptr<FakeTrainerClient> trainer_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<SchedulerServiceImpl> impl_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::SchedulerService::Stub> stub_;
+};
+
+TEST_F(SchedulerServiceImplTest, SubmitGetAndListTranslateRequests) {
+  trainer_->SetCapacity(0);
+  v1::SubmitExperimentRequest request;
+  request.set_name("mini");
+  request.set_config_yaml(kConfig);
+  request.add_overrides("optimizer.lr=0.001");
+  request.add_seeds(1);
+  request.add_seeds(2);
+  request.add_tags("smoke");
+  v1::SubmitExperimentResponse submitted;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->SubmitExperiment(&context, request, &submitted).ok());
+  }
+  EXPECT_EQ(submitted.experiment().id(), "mini-0001");
+  ASSERT_EQ(submitted.experiment().runs_size(), 2);
+  EXPECT_EQ(submitted.experiment().runs(1).run_id(), "mini-0001-s2");
+  EXPECT_EQ(submitted.experiment().tags(0), "smoke");
+
+  v1::GetExperimentRequest get;
+  get.set_id("mini-0001");
+  v1::GetExperimentResponse got;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetExperiment(&context, get, &got).ok());
+  }
+  EXPECT_EQ(got.experiment().overrides(0), "optimizer.lr=0.001");
+  EXPECT_EQ(got.experiment().state(), v1::EXPERIMENT_STATE_QUEUED);
+
+  v1::ListExperimentsRequest list;
+  list.add_states(v1::EXPERIMENT_STATE_QUEUED);
+  v1::ListExperimentsResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListExperiments(&context, list, &listed).ok());
+  }
+  ASSERT_EQ(listed.experiments_size(), 1);
+  EXPECT_EQ(listed.experiments(0).id(), "mini-0001");
+  list.set_states(0, v1::EXPERIMENT_STATE_SUCCEEDED);
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListExperiments(&context, list, &listed).ok());
+  }
+  EXPECT_EQ(listed.experiments_size(), 0);
+}
+
+TEST_F(SchedulerServiceImplTest, MapsCoreErrorsToGrpcCodes) {
+  v1::SubmitExperimentRequest bad;
+  bad.set_name("mini");
+  bad.set_config_yaml("seed: 1\ntraining:\n  learning_rate: 0.1\n");
+  bad.set_config_path("configs/bad.yaml");
+  v1::SubmitExperimentResponse response;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->SubmitExperiment(&context, bad, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("training.learning_rate"));
+    EXPECT_THAT(status.error_message(), HasSubstr("configs/bad.yaml:3"));
+  }
+  v1::GetExperimentRequest get;
+  get.set_id("nope-0001");
+  v1::GetExperimentResponse got;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->GetExperiment(&context, get, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(), HasSubstr("nope-0001"));
+  }
+  trainer_->SetCapacity(0);
+  const v1::Experiment experiment = Submit("mini", {1});
+  v1::CancelExperimentRequest cancel;
+  cancel.set_id(experiment.id());
+  v1::CancelExperimentResponse cancelled;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->CancelExperiment(&context, cancel, &cancelled).ok());
+    EXPECT_EQ(cancelled.experiment().state(), v1::EXPERIMENT_STATE_CANCELLED);
+  }
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->CancelExperiment(&context, cancel, &cancelled);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
+TEST_F(SchedulerServiceImplTest, SubmitSweepReturnsOneExperimentPerVariant) {
+  trainer_->SetCapacity(0);
+  v1::SubmitSweepRequest request;
+  request.set_name("lr");
+  request.set_config_yaml(kConfig);
+  request.add_variants()->set_name("a");
+  request.mutable_variants(0)->add_overrides("optimizer.lr=0.0001");
+  request.add_variants()->set_name("b");
+  request.mutable_variants(1)->add_overrides("optimizer.lr=0.001");
+  v1::SubmitSweepResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->SubmitSweep(&context, request, &response).ok());
+  EXPECT_EQ(response.sweep_id(), "lr-0001");
+  ASSERT_EQ(response.experiments_size(), 2);
+  EXPECT_EQ(response.experiments(0).id(), "lr.a-0002");
+  EXPECT_EQ(response.experiments(1).runs(0).run_id(), "lr.b-0003-s5");
+}
+
+TEST_F(SchedulerServiceImplTest, WatchStreamsUntilTheExperimentFinishes) {
+  const v1::Experiment experiment = Submit("mini", {1});
+  v1::WatchExperimentRequest request;
+  request.set_id(experiment.id());
+  grpc::ClientContext context;
+  auto reader = stub_->WatchExperiment(&context, request);
+  v1::ExperimentEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.experiment().id(), "mini-0001");
+  EXPECT_GT(event.unix_ms(), 0);
+
+  ASSERT_TRUE(trainer_->WaitForWatchers("mini-0001-s1", 1, kWait));
+  trainer_->EmitProgress("mini-0001-s1", 1, 2);
+  trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  std::vector<v1::ExperimentEvent> events = {event};
+  while (reader->Read(&event)) events.push_back(event);
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(events.back().experiment().state(), v1::EXPERIMENT_STATE_SUCCEEDED);
+  EXPECT_EQ(events.back().experiment().runs(0).state(), RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_GE(events.size(), 2u);
+}
+
+TEST_F(SchedulerServiceImplTest, WatchEndsWhenTheClientCancels) {
+  trainer_->SetCapacity(0);
+  const v1::Experiment experiment = Submit("mini", {1});
+  v1::WatchExperimentRequest request;
+  request.set_id(experiment.id());
+  grpc::ClientContext context;
+  auto reader = stub_->WatchExperiment(&context, request);
+  v1::ExperimentEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.experiment().state(), v1::EXPERIMENT_STATE_QUEUED);
+  context.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(SchedulerServiceImplTest, WatchUnknownExperimentIsNotFound) {
+  v1::WatchExperimentRequest request;
+  request.set_id("nope-0001");
+  grpc::ClientContext context;
+  auto reader = stub_->WatchExperiment(&context, request);
+  v1::ExperimentEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("nope-0001"));
+}
+
+}  // namespace
+}  // namespace jepalab::scheduler
