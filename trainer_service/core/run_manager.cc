@@ -1,0 +1,472 @@
+#include "trainer_service/core/run_manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "trainer_service/core/trainer_config.h"
+#include "trainer_service/core/worker_events.h"
+
+extern char** environ;
+
+namespace jepalab::trainer {
+
+using common::v1::RunState;
+
+namespace {
+
+constexpr size_t kMaxQueuedEventsPerSubscriber = 10000;
+
+bool IsTerminal(RunState state) {
+  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
+         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
+         state == RunState::RUN_STATE_CANCELLED;
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  std::string partial;
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    partial += std::string(part) + "/";
+    if (part.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::UnavailableError(absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The last `lines` non-empty lines of a file, joined with " | ".
+std::string TailOfFile(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> all = absl::StrSplit(text.str(), '\n', absl::SkipWhitespace());
+  if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(lines));
+  return absl::StrJoin(all, " | ");
+}
+
+RunEvent StateEvent(RunState state, const std::string& message) {
+  RunEvent event;
+  event.mutable_state_change()->set_state(state);
+  event.mutable_state_change()->set_message(message);
+  return event;
+}
+
+}  // namespace
+
+struct RunSubscription::Queue {
+  explicit Queue(bool metrics) : include_metrics(metrics) {}
+  const bool include_metrics;
+  absl::Mutex mu;
+  std::deque<RunEvent> events ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;  // no event will follow the queued ones
+
+  void Push(const RunEvent& event, bool close) {
+    absl::MutexLock lock(&mu);
+    if (closed) return;
+    // A slow reader loses progress/metrics events beyond the cap, never state changes.
+    if (event.has_state_change() || events.size() < kMaxQueuedEventsPerSubscriber) events.push_back(event);
+    if (close) closed = true;
+  }
+};
+
+RunSubscription::~RunSubscription() = default;
+
+RunSubscription::Result RunSubscription::Next(RunEvent* event, absl::Duration timeout) {
+  absl::MutexLock lock(&queue_->mu);
+  queue_->mu.AwaitWithTimeout(
+      absl::Condition(
+          +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) { return !q->events.empty() || q->closed; },
+          queue_.get()),
+      timeout);
+  if (!queue_->events.empty()) {
+    *event = std::move(queue_->events.front());
+    queue_->events.pop_front();
+    return Result::kEvent;
+  }
+  return queue_->closed ? Result::kEnd : Result::kTimeout;
+}
+
+struct RunManager::RunRecord {
+  Run run;
+  std::string dir;
+  std::string log_path;
+  pid_t pid = 0;
+  int64_t sequence = 0;
+  bool cancel_requested = false;
+  absl::Time kill_deadline = absl::InfiniteFuture();
+  bool killed = false;  // SIGKILL sent
+  bool reaped = false;  // the worker exited and was waited for
+  std::thread supervisor;
+  std::vector<std::weak_ptr<RunSubscription::Queue>> subscribers;
+};
+
+absl::StatusOr<std::unique_ptr<RunManager>> RunManager::Create(const RunManagerOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  if (access(options.worker_binary.c_str(), X_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker_binary: not an executable file: \"", options.worker_binary, "\""));
+  }
+  if (options.max_concurrent_runs < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_concurrent_runs: must be >= 1, got ", options.max_concurrent_runs));
+  }
+  JEPALAB_RETURN_IF_ERROR(MakeDirs(options.data_dir + "/runs"));
+  return std::unique_ptr<RunManager>(new RunManager(options));
+}
+
+RunManager::RunManager(const RunManagerOptions& options) : options_(options) {
+  if (options.clock == nullptr) own_clock_ = std::make_unique<common::SystemClock>();
+  clock_ = options.clock != nullptr ? options.clock : own_clock_.get();
+}
+
+RunManager::~RunManager() { Shutdown(); }
+
+absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
+  // Validate fully before touching any state (STYLE.md §3).
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("run_id", request.run_id()));
+  JEPALAB_RETURN_IF_ERROR(ValidateTrainerConfig(request.config()));
+
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return absl::UnavailableError("trainer is shutting down");
+  if (runs_.count(request.run_id()) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(), "\" already exists"));
+  }
+  int active = 0;
+  for (const auto& [id, record] : runs_) active += IsTerminal(record->run.state()) ? 0 : 1;
+  if (active >= options_.max_concurrent_runs) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "trainer is busy: ", active, " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
+  }
+
+  auto record = std::make_unique<RunRecord>();
+  record->dir = absl::StrCat(options_.data_dir, "/runs/", request.run_id());
+  record->log_path = record->dir + "/worker.log";
+  JEPALAB_RETURN_IF_ERROR(MakeDirs(record->dir));
+  const std::string spec_path = record->dir + "/spec.pb";
+  {
+    std::ofstream spec(spec_path, std::ios::binary | std::ios::trunc);
+    if (!request.SerializeToOstream(&spec) || !spec.good()) {
+      return absl::UnavailableError(absl::StrCat("cannot write ", spec_path));
+    }
+  }
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, record->log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // The server blocks SIGTERM/SIGINT in all its threads; the worker must start with a clean
+  // mask and default handlers, in its own process group (a terminal's Ctrl-C goes to the
+  // server, which cancels runs itself).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty, defaults;
+  sigemptyset(&empty);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
+                                   "--metrics_address=" + options_.metrics_address};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return absl::InternalError(absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
+  }
+
+  Run& run = record->run;
+  run.set_run_id(request.run_id());
+  run.set_experiment(request.experiment());
+  run.set_state(RunState::RUN_STATE_QUEUED);
+  run.set_config_hash(ConfigHash(request.config()));
+  run.set_created_unix_ms(NowMs());
+  *run.mutable_labels() = request.labels();
+  record->pid = pid;
+  RunRecord* raw = record.get();
+  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (log " << record->log_path << ")";
+  Publish(raw, StateEvent(RunState::RUN_STATE_QUEUED, ""));
+  runs_[request.run_id()] = std::move(record);
+  order_.push_back(request.run_id());
+  raw->supervisor = std::thread([this, raw, fd = fds[0]] { Supervise(raw, fd); });
+  return raw->run;
+}
+
+void RunManager::Supervise(RunRecord* record, int fd) {
+  // Read events until EOF (the worker exited or closed the pipe), escalating a pending cancel to
+  // SIGKILL after the grace period. Only this thread reaps the child, so its pid cannot be
+  // reused while a signal might still be sent to it.
+  EventDecoder decoder;
+  char buffer[1 << 16];
+  bool open = true;
+  while (open) {
+    pollfd p{fd, POLLIN, 0};
+    const int ready = poll(&p, 1, /*timeout_ms=*/100);
+    if (ready > 0) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        decoder.Append(buffer, static_cast<size_t>(n));
+        RunEvent event;
+        EventDecoder::Result result;
+        absl::MutexLock lock(&mu_);
+        while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent) HandleEvent(record, event);
+        if (result == EventDecoder::Result::kCorrupt) {
+          LOG(ERROR) << "run " << record->run.run_id() << ": corrupt event stream from worker; ignoring the rest";
+          open = false;
+        }
+      } else if (n == 0 || errno != EINTR) {
+        open = false;
+      }
+    } else if (ready < 0 && errno != EINTR) {
+      open = false;
+    }
+    absl::MutexLock lock(&mu_);
+    MaybeEscalate(record);
+  }
+  close(fd);
+  int status = 0;
+  while (true) {
+    const pid_t done = waitpid(record->pid, &status, WNOHANG);
+    if (done == record->pid || (done < 0 && errno != EINTR)) break;
+    {
+      absl::MutexLock lock(&mu_);
+      MaybeEscalate(record);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  absl::MutexLock lock(&mu_);
+  FinishFromExit(record, status);
+}
+
+void RunManager::MaybeEscalate(RunRecord* record) {
+  if (record->cancel_requested && !record->killed && absl::Now() >= record->kill_deadline) {
+    LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
+                 << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
+    kill(record->pid, SIGKILL);
+    record->killed = true;
+  }
+}
+
+void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
+  Run& run = record->run;
+  if (IsTerminal(run.state())) return;  // nothing after the end counts
+  switch (event.kind_case()) {
+    case RunEvent::kStateChange: {
+      const auto& change = event.state_change();
+      if (change.state() == RunState::RUN_STATE_RUNNING) {
+        run.set_started_unix_ms(NowMs());
+        if (absl::StartsWith(change.message(), kDeviceMessagePrefix)) {
+          run.set_device(change.message().substr(strlen(kDeviceMessagePrefix)));
+        }
+      }
+      run.set_state(change.state());
+      run.set_message(change.message());
+      if (IsTerminal(change.state())) run.set_finished_unix_ms(NowMs());
+      break;
+    }
+    case RunEvent::kProgress:
+      *run.mutable_progress() = event.progress();
+      break;
+    case RunEvent::kMetrics:
+      for (const auto& value : event.metrics().values()) (*run.mutable_last_metrics())[value.name()] = value.value();
+      break;
+    default:
+      return;
+  }
+  Publish(record, std::move(event));
+}
+
+void RunManager::Publish(RunRecord* record, RunEvent event) {
+  // The manager numbers events itself: synthesized ones (QUEUED, crash) interleave with the
+  // worker's.
+  event.set_run_id(record->run.run_id());
+  event.set_sequence(++record->sequence);
+  if (event.unix_ms() == 0) event.set_unix_ms(NowMs());
+  const bool terminal = event.has_state_change() && IsTerminal(event.state_change().state());
+  auto& subs = record->subscribers;
+  for (auto it = subs.begin(); it != subs.end();) {
+    std::shared_ptr<RunSubscription::Queue> queue = it->lock();
+    if (queue == nullptr) {
+      it = subs.erase(it);
+      continue;
+    }
+    if (!event.has_metrics() || queue->include_metrics) queue->Push(event, terminal);
+    ++it;
+  }
+  if (terminal) subs.clear();
+}
+
+void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
+  record->reaped = true;
+  Run& run = record->run;
+  const std::string& id = run.run_id();
+  if (IsTerminal(run.state())) {
+    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+      LOG(WARNING) << "run " << id << ": worker exited abnormally (status " << wait_status
+                   << ") after reporting " << common::v1::RunState_Name(run.state());
+    }
+    return;
+  }
+  RunState state = RunState::RUN_STATE_FAILED;
+  std::string message;
+  if (record->cancel_requested) {
+    state = RunState::RUN_STATE_CANCELLED;
+    message = record->killed ? absl::StrCat("cancelled; worker killed after ",
+                                            absl::FormatDuration(options_.cancel_grace), " grace")
+                             : "cancelled";
+  } else if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    message = absl::StrCat("worker killed by signal ", sig, " (", strsignal(sig), ")");
+  } else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != 0) {
+    message = absl::StrCat("worker exited with code ", WEXITSTATUS(wait_status), ": ",
+                           TailOfFile(record->log_path, 5));
+  } else {
+    message = absl::StrCat("worker exited without reporting a final state: ", TailOfFile(record->log_path, 5));
+  }
+  LOG(WARNING) << "run " << id << ": " << common::v1::RunState_Name(state) << ": " << message;
+  run.set_state(state);
+  run.set_message(message);
+  run.set_finished_unix_ms(NowMs());
+  Publish(record, StateEvent(state, message));
+}
+
+void RunManager::SignalCancel(RunRecord* record) {
+  if (record->cancel_requested) return;
+  record->cancel_requested = true;
+  record->kill_deadline = absl::Now() + options_.cancel_grace;
+  kill(record->pid, SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
+}
+
+absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  RunRecord* record = it->second.get();
+  if (IsTerminal(record->run.state())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run \"", run_id, "\" already finished: ", common::v1::RunState_Name(record->run.state())));
+  }
+  LOG(INFO) << "run " << run_id << ": cancelling";
+  SignalCancel(record);
+  return record->run;
+}
+
+absl::StatusOr<Run> RunManager::GetRun(const std::string& run_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  return it->second->run;
+}
+
+std::vector<Run> RunManager::ListRuns(const std::string& experiment,
+                                      const std::vector<RunState>& states) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Run> out;
+  for (const std::string& id : order_) {
+    const Run& run = runs_.at(id)->run;
+    if (!experiment.empty() && run.experiment() != experiment) continue;
+    if (!states.empty() && std::find(states.begin(), states.end(), run.state()) == states.end()) continue;
+    out.push_back(run);
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std::string& run_id,
+                                                                       bool include_metrics) {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  RunRecord* record = it->second.get();
+  auto queue = std::make_shared<RunSubscription::Queue>(include_metrics);
+  const Run& run = record->run;
+  RunEvent current = StateEvent(run.state(), run.message());
+  current.set_run_id(run_id);
+  current.set_sequence(record->sequence);
+  current.set_unix_ms(NowMs());
+  const bool terminal = IsTerminal(run.state());
+  if (run.has_progress()) {
+    queue->Push(current, /*close=*/false);
+    RunEvent progress;
+    progress.set_run_id(run_id);
+    progress.set_sequence(record->sequence);
+    progress.set_unix_ms(NowMs());
+    *progress.mutable_progress() = run.progress();
+    queue->Push(progress, terminal);
+  } else {
+    queue->Push(current, terminal);
+  }
+  if (!terminal) record->subscribers.push_back(queue);
+  return std::make_unique<RunSubscription>(queue);
+}
+
+absl::StatusOr<Run> RunManager::WaitForRun(const std::string& run_id, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  const RunRecord* record = it->second.get();
+  auto done = [record]() { return IsTerminal(record->run.state()); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    return absl::DeadlineExceededError(absl::StrCat("run \"", run_id, "\" still ",
+                                                    common::v1::RunState_Name(record->run.state())));
+  }
+  return record->run;
+}
+
+void RunManager::Shutdown() {
+  std::vector<std::thread*> supervisors;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    for (auto& [id, record] : runs_) {
+      // Also workers that reported their end but have not exited yet.
+      if (!record->reaped) SignalCancel(record.get());
+    }
+    // Supervisors mark every run terminal once its worker exits (at the latest after the
+    // SIGKILL that follows cancel_grace).
+    auto all_done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const auto& [id, record] : runs_) {
+        if (!IsTerminal(record->run.state())) return false;
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&all_done));
+    for (auto& [id, record] : runs_) supervisors.push_back(&record->supervisor);
+  }
+  for (std::thread* t : supervisors) {
+    if (t->joinable()) t->join();
+  }
+}
+
+}  // namespace jepalab::trainer

@@ -1,0 +1,201 @@
+#include "trainer_service/core/run_manager.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/testing/service_process.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "trainer_service/core/trainer_config.h"
+
+namespace jepalab::trainer {
+namespace {
+
+using common::v1::RunState;
+using ::testing::HasSubstr;
+using ::testing::IsOk;
+using ::testing::StatusIs;
+
+// A run that takes a fraction of a second in the worker.
+constexpr char kTinyConfig[] = R"(
+seed: 1
+data:
+  context_window: 2
+  generator: {num_atomic: 48, num_sequential: 32, min_grid_size: 3, max_grid_size: 5,
+              min_colors: 3, max_colors: 4}
+  validation: {split: 0.2}
+object_encoder: {hidden_dim: 8}
+training:
+  batch_size: 16
+  epochs: 2
+  num_threads: 1
+  lr_scheduler: {warmup_steps: 2}
+loss: {queue_size: 16, projection_dim: 8}
+)";
+
+StartRunRequest Request(const std::string& run_id, const std::vector<std::string>& overrides = {}) {
+  StartRunRequest request;
+  request.set_run_id(run_id);
+  request.set_experiment("exp");
+  (*request.mutable_labels())["k"] = "v";
+  auto config = LoadTrainerConfig(kTinyConfig, "tiny.yaml", overrides);
+  EXPECT_TRUE(config.ok()) << config.status();
+  *request.mutable_config() = *config;
+  return request;
+}
+
+class RunManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = jepalab::testing::MakeTempDir("runs_");
+    options_.data_dir = data_dir_;
+    options_.worker_binary = jepalab::testing::RunfilePath("trainer_service/trainer_worker");
+    options_.max_concurrent_runs = 2;
+    options_.cancel_grace = absl::Seconds(5);
+    auto manager = RunManager::Create(options_);
+    ASSERT_THAT(manager, IsOk());
+    manager_ = std::move(*manager);
+  }
+
+  v1::Run Wait(const std::string& run_id) {
+    auto run = manager_->WaitForRun(run_id, absl::Seconds(60));
+    EXPECT_THAT(run, IsOk());
+    return run.ok() ? *run : v1::Run();
+  }
+
+  std::string data_dir_;
+  RunManagerOptions options_;
+  std::unique_ptr<RunManager> manager_;
+};
+
+TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
+  auto subscription = [&] {
+    auto started = manager_->StartRun(Request("ok-1"));
+    EXPECT_THAT(started, IsOk());
+    EXPECT_EQ(started->state(), RunState::RUN_STATE_QUEUED);
+    EXPECT_EQ(started->config_hash(), ConfigHash(Request("ok-1").config()));
+    EXPECT_GT(started->created_unix_ms(), 0);
+    return std::move(*manager_->Subscribe("ok-1", /*include_metrics=*/true));
+  }();
+  std::vector<RunState> states;
+  int metrics_events = 0, progress_events = 0;
+  int64_t last_sequence = 0;
+  RunEvent event;
+  RunSubscription::Result result;
+  while ((result = subscription->Next(&event, absl::Seconds(60))) == RunSubscription::Result::kEvent) {
+    EXPECT_EQ(event.run_id(), "ok-1");
+    EXPECT_GE(event.sequence(), last_sequence);
+    last_sequence = event.sequence();
+    if (event.has_state_change()) states.push_back(event.state_change().state());
+    metrics_events += event.has_metrics();
+    progress_events += event.has_progress();
+  }
+  EXPECT_EQ(result, RunSubscription::Result::kEnd);
+  ASSERT_GE(states.size(), 2u);
+  EXPECT_EQ(states.back(), RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_THAT(states, ::testing::Contains(RunState::RUN_STATE_RUNNING));
+  // 64 train tasks / 16 = 4 steps per epoch, 2 epochs: 8 step batches + 2 epoch batches.
+  EXPECT_EQ(metrics_events, 10);
+  EXPECT_GE(progress_events, 8);
+
+  const v1::Run run = Wait("ok-1");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(run.device(), "cpu");
+  EXPECT_EQ(run.progress().step(), 8);
+  EXPECT_EQ(run.progress().total_steps(), 8);
+  EXPECT_EQ(run.progress().epoch(), 2);
+  EXPECT_EQ(run.labels().at("k"), "v");
+  EXPECT_GT(run.finished_unix_ms(), 0);
+  EXPECT_GE(run.finished_unix_ms(), run.started_unix_ms());
+  EXPECT_EQ(run.last_metrics().count("loss/total"), 1u);
+  EXPECT_EQ(run.last_metrics().at("epoch"), 2);
+
+  // A subscriber of a finished run gets the final state and the end.
+  auto late = manager_->Subscribe("ok-1", false);
+  ASSERT_THAT(late, IsOk());
+  ASSERT_EQ((*late)->Next(&event, absl::Seconds(1)), RunSubscription::Result::kEvent);
+  EXPECT_EQ(event.state_change().state(), RunState::RUN_STATE_SUCCEEDED);
+  ASSERT_EQ((*late)->Next(&event, absl::Seconds(1)), RunSubscription::Result::kEvent);  // progress
+  EXPECT_EQ((*late)->Next(&event, absl::Seconds(1)), RunSubscription::Result::kEnd);
+
+  std::ifstream spec(data_dir_ + "/runs/ok-1/spec.pb");
+  EXPECT_TRUE(spec.good());
+}
+
+TEST_F(RunManagerTest, CrashingWorkersFailWithTheSignalNamedAndTheManagerKeepsWorking) {
+  ASSERT_THAT(manager_->StartRun(Request("segv", {"debug.fault=segfault", "debug.fault_at_step=2"})), IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("abrt", {"debug.fault=abort", "debug.fault_at_step=1"})), IsOk());
+  const v1::Run segv = Wait("segv");
+  EXPECT_EQ(segv.state(), RunState::RUN_STATE_FAILED);
+  EXPECT_EQ(segv.message(), "worker killed by signal 11 (Segmentation fault)");
+  const v1::Run abrt = Wait("abrt");
+  EXPECT_EQ(abrt.state(), RunState::RUN_STATE_FAILED);
+  EXPECT_EQ(abrt.message(), "worker killed by signal 6 (Aborted)");
+
+  // The manager is unharmed: another run still succeeds.
+  ASSERT_THAT(manager_->StartRun(Request("after")), IsOk());
+  EXPECT_EQ(Wait("after").state(), RunState::RUN_STATE_SUCCEEDED);
+}
+
+TEST_F(RunManagerTest, TorchErrorAndNanFaults) {
+  ASSERT_THAT(manager_->StartRun(Request("torch", {"debug.fault=torch_error", "debug.fault_at_step=1"})), IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("nan", {"debug.fault=nan", "debug.fault_at_step=3"})), IsOk());
+  const v1::Run torch = Wait("torch");
+  EXPECT_EQ(torch.state(), RunState::RUN_STATE_FAILED);
+  EXPECT_THAT(torch.message(), HasSubstr("debug.fault=torch_error at step 1"));
+  const v1::Run nan = Wait("nan");
+  EXPECT_EQ(nan.state(), RunState::RUN_STATE_DIVERGED);
+  EXPECT_THAT(nan.message(), HasSubstr("loss/info_nce is nan at step 3"));
+}
+
+TEST_F(RunManagerTest, CancelEndsCancelled) {
+  // Many epochs: the run is still going when the cancel arrives.
+  ASSERT_THAT(manager_->StartRun(Request("long", {"training.epochs=100000"})), IsOk());
+  auto subscription = manager_->Subscribe("long", false);
+  ASSERT_THAT(subscription, IsOk());
+  RunEvent event;
+  // Wait until the worker trains (RUNNING), so the cancel is the cooperative one.
+  while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
+         !(event.has_state_change() && event.state_change().state() == RunState::RUN_STATE_RUNNING)) {
+  }
+  ASSERT_THAT(manager_->CancelRun("long"), IsOk());
+  const v1::Run run = Wait("long");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_THAT(run.message(), HasSubstr("cancelled at step"));
+  EXPECT_THAT(manager_->CancelRun("long"), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+}
+
+TEST_F(RunManagerTest, ValidationDuplicatesAndCapacity) {
+  EXPECT_THAT(manager_->StartRun(Request("../evil")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
+  StartRunRequest bad = Request("bad-lr");
+  bad.mutable_config()->mutable_optimizer()->set_lr(-0.1);
+  EXPECT_THAT(manager_->StartRun(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  EXPECT_THAT(manager_->GetRun("bad-lr"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("bad-lr")));
+
+  ASSERT_THAT(manager_->StartRun(Request("a", {"training.epochs=100000"})), IsOk());
+  EXPECT_THAT(manager_->StartRun(Request("a")), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"a\"")));
+  ASSERT_THAT(manager_->StartRun(Request("b", {"training.epochs=100000"})), IsOk());
+  EXPECT_THAT(manager_->StartRun(Request("c")), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("max_concurrent_runs=2")));
+
+  EXPECT_EQ(manager_->ListRuns("", {}).size(), 2u);
+  EXPECT_EQ(manager_->ListRuns("other", {}).size(), 0u);
+  EXPECT_THAT(manager_->CancelRun("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+
+  // Shutdown cancels both and waits for them.
+  manager_->Shutdown();
+  EXPECT_EQ(manager_->GetRun("a")->state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(manager_->GetRun("b")->state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(manager_->ListRuns("exp", {RunState::RUN_STATE_CANCELLED}).size(), 2u);
+  EXPECT_THAT(manager_->StartRun(Request("d")), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
+}
+
+TEST(RunManagerCreateTest, RejectsMissingWorker) {
+  RunManagerOptions options;
+  options.data_dir = jepalab::testing::MakeTempDir("runs_");
+  options.worker_binary = "/nonexistent/trainer_worker";
+  EXPECT_THAT(RunManager::Create(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("worker_binary")));
+}
+
+}  // namespace
+}  // namespace jepalab::trainer

@@ -1,0 +1,57 @@
+// Entry point of one training run: the reduced JEPA (grid encoder, EMA target, projection
+// head, InfoNCE with a negatives queue) trained in the calling thread. No torch types here.
+#ifndef JEPALAB_TRAINER_SERVICE_CORE_TRAINER_H_
+#define JEPALAB_TRAINER_SERVICE_CORE_TRAINER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/common.pb.h"
+#include "proto/config/trainer_config.pb.h"
+#include "trainer_service/core/metrics_sink.h"
+
+namespace jepalab::trainer {
+
+using ::jepalab::common::v1::RunProgress;
+using ::jepalab::common::v1::RunState;
+
+struct RunContext {
+  std::string run_id;  // for log lines only
+};
+
+// Told about the run's progress; called on the training thread, so keep it quick.
+class ProgressListener {
+ public:
+  virtual ~ProgressListener() = default;
+  // Once, after data and model are built: the device ("cpu", "cuda:0") and the plan.
+  virtual void OnStart(const std::string& device, const RunProgress& progress) = 0;
+  // After every optimizer step and at the end of every epoch.
+  virtual void OnProgress(const RunProgress& progress) = 0;
+};
+
+struct RunOutcome {
+  RunState state = RunState::RUN_STATE_UNSPECIFIED;  // SUCCEEDED, EARLY_STOPPED, DIVERGED or CANCELLED
+  std::string message;      // why it diverged, stopped early or was cancelled
+  std::string device;
+  int64_t steps = 0;        // optimizer steps done
+  int32_t epochs = 0;       // epochs started
+  int64_t total_steps = 0;  // planned
+  double last_train_loss = 0;
+  double best_val_loss = 0;
+};
+
+// Runs training to the end. `sink` and `listener` may be null; `cancel` (may be null) is polled
+// between micro-batches and ends the run CANCELLED. A config that fails validation is
+// InvalidArgument; a LibTorch failure (c10::Error, e.g. debug.fault=torch_error) is Internal.
+// Numerical divergence is not an error: it is the outcome DIVERGED, naming the term and step.
+// Never throws. debug.fault=abort|segfault really abort / raise SIGSEGV (tests of the worker).
+absl::StatusOr<RunOutcome> RunTraining(const config::v1::TrainerConfig& config,
+                                       const RunContext& context, MetricsSink* sink,
+                                       ProgressListener* listener,
+                                       const std::atomic<bool>* cancel);
+
+}  // namespace jepalab::trainer
+
+#endif  // JEPALAB_TRAINER_SERVICE_CORE_TRAINER_H_

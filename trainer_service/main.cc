@@ -1,0 +1,89 @@
+// trainer_server: serves jepalab.trainer.v1.TrainerService; every run trains in its own
+// trainer_worker process. SIGTERM/SIGINT cancel the running runs, then the server exits 0.
+#include <libgen.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
+#include "common/logging.h"
+#include "trainer_service/core/run_manager.h"
+#include "trainer_service/server/trainer_service_impl.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 50052, "port to listen on; 0 picks a free one");
+ABSL_FLAG(std::string, port_file, "", "if set, the bound port is written here");
+ABSL_FLAG(std::string, data_dir, "./.jepalab/trainer", "run folders live under <data_dir>/runs/");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053", "metrics_service address; empty disables reporting");
+ABSL_FLAG(int, max_concurrent_runs, 1, "runs training at the same time");
+ABSL_FLAG(std::string, worker_binary, "", "trainer_worker path; default: next to this binary");
+ABSL_FLAG(double, cancel_grace_seconds, 10, "SIGTERM -> SIGKILL grace for cancelled workers");
+
+namespace {
+
+std::string DirName(const std::string& path) {
+  std::string copy = path;
+  return dirname(copy.data());
+}
+
+// trainer_worker next to argv[0] (a Bazel runfiles symlink keeps its sibling), else next to
+// the real executable.
+std::string DefaultWorkerBinary(const char* argv0) {
+  const std::string beside_argv0 = DirName(argv0) + "/trainer_worker";
+  if (access(beside_argv0.c_str(), X_OK) == 0) return beside_argv0;
+  char exe[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    return DirName(exe) + "/trainer_worker";
+  }
+  return beside_argv0;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "trainer_server: " << message << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  jepalab::common::BlockTerminationSignals();  // first: every thread inherits the mask
+  absl::ParseCommandLine(argc, argv);
+  jepalab::common::InitLogging(argv[0]);
+
+  jepalab::trainer::RunManagerOptions options;
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
+  if (options.worker_binary.empty()) options.worker_binary = DefaultWorkerBinary(argv[0]);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.max_concurrent_runs = absl::GetFlag(FLAGS_max_concurrent_runs);
+  options.cancel_grace = absl::Seconds(absl::GetFlag(FLAGS_cancel_grace_seconds));
+  auto manager = jepalab::trainer::RunManager::Create(options);
+  if (!manager.ok()) return Fail(manager.status().ToString());
+
+  jepalab::trainer::TrainerServiceImpl service(manager->get());
+  jepalab::common::GrpcServerOptions server_options;
+  server_options.host = absl::GetFlag(FLAGS_host);
+  server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
+  auto server = jepalab::common::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) return Fail(server.status().ToString());
+  LOG(INFO) << "trainer_server listening on " << (*server)->address() << "; data_dir "
+            << options.data_dir << "; worker " << options.worker_binary << "; metrics_address \""
+            << options.metrics_address << "\"; max_concurrent_runs " << options.max_concurrent_runs;
+
+  const int sig = jepalab::common::WaitForTerminationSignal();
+  LOG(INFO) << "signal " << sig << ": cancelling running runs and shutting down";
+  (*manager)->Shutdown();  // runs end CANCELLED; open event streams see their terminal event
+  (*server)->Shutdown(/*grace_seconds=*/2);
+  LOG(INFO) << "trainer_server stopped";
+  return 0;
+}
