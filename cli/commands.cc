@@ -180,11 +180,6 @@ int Status(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
   return 0;
 }
 
-bool IsFinished(const sched::Experiment& x) {
-  return x.state() == sched::EXPERIMENT_STATE_SUCCEEDED || x.state() == sched::EXPERIMENT_STATE_FAILED ||
-         x.state() == sched::EXPERIMENT_STATE_CANCELLED;
-}
-
 int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
   grpc::ClientContext context;

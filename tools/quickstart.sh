@@ -41,7 +41,7 @@ stop_services >/dev/null
 BIN=bazel-bin
 start() {  # name binary args...
   local name=$1; shift
-  "$@" 2>>"$HOME_DIR/logs/$name.log" &
+  "$@" </dev/null >>"$HOME_DIR/logs/$name.log" 2>&1 &
   echo $! >"$HOME_DIR/pids/$name.pid"
 }
 echo "== starting services on 127.0.0.1 (logs in $HOME_DIR/logs)"
