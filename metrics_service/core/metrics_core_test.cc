@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
-#include "metrics_service/core/testing/fake_clock.h"
+#include "common/testing/fake_clock.h"
 #include "prometheus/registry.h"
 #include "proto/common.pb.h"
 #include "proto/metrics.pb.h"
@@ -101,7 +101,7 @@ class MetricsCoreTest : public ::testing::Test {
   }
 
   std::string path_;
-  FakeClock clock_;
+  ::jepalab::testing::FakeClock clock_;
   prometheus::Registry registry_;
   std::unique_ptr<SqliteRunStore> store_;
   std::unique_ptr<PrometheusMetrics> metrics_;

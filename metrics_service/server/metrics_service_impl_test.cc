@@ -15,7 +15,7 @@
 #include "metrics_service/core/metrics_core.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
-#include "metrics_service/core/testing/fake_clock.h"
+#include "common/testing/fake_clock.h"
 #include "prometheus/registry.h"
 #include "proto/common.pb.h"
 #include "proto/metrics.grpc.pb.h"
@@ -82,7 +82,7 @@ class MetricsServiceImplTest : public ::testing::Test {
     return response;
   }
 
-  FakeClock clock_;
+  ::jepalab::testing::FakeClock clock_;
   prometheus::Registry registry_;
   std::unique_ptr<SqliteRunStore> store_;
   std::unique_ptr<PrometheusMetrics> metrics_;

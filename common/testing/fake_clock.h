@@ -1,13 +1,13 @@
 // A manually advanced Clock for deterministic tests of timestamps and run retention.
-#ifndef JEPALAB_METRICS_SERVICE_CORE_TESTING_FAKE_CLOCK_H_
-#define JEPALAB_METRICS_SERVICE_CORE_TESTING_FAKE_CLOCK_H_
+#ifndef JEPALAB_COMMON_TESTING_FAKE_CLOCK_H_
+#define JEPALAB_COMMON_TESTING_FAKE_CLOCK_H_
 
 #include <atomic>
 #include <cstdint>
 
 #include "common/clock.h"
 
-namespace jepalab::metrics {
+namespace jepalab::testing {
 
 // Starts at `start_ms` and moves only when told. Thread-safe.
 class FakeClock : public common::Clock {
@@ -22,6 +22,6 @@ class FakeClock : public common::Clock {
   std::atomic<int64_t> now_ms_;
 };
 
-}  // namespace jepalab::metrics
+}  // namespace jepalab::testing
 
-#endif  // JEPALAB_METRICS_SERVICE_CORE_TESTING_FAKE_CLOCK_H_
+#endif  // JEPALAB_COMMON_TESTING_FAKE_CLOCK_H_
