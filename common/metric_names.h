@@ -25,15 +25,29 @@ inline constexpr char kTrainLoss[] = "train/loss";  // mean training loss of the
 inline constexpr char kValLoss[] = "val/loss";
 
 // Diagnostics (every diagnostics.embedding_metrics.interval steps):
-// "diagnostics/<encoder>/<stat>" with encoder context|target, stat effective_rank|isotropy|
-// variance|gaussian_score, and the VQ codebook series below.
+// "diagnostics/<encoder>/<stat>" with encoder context|target and stat one of the kStat* below.
 inline constexpr char kDiagnosticsPrefix[] = "diagnostics/";
+inline constexpr char kStatEffectiveRank[] = "effective_rank";    // reference definition
+inline constexpr char kStatIsotropy[] = "isotropy";               // reference (jitter-dominated)
+inline constexpr char kStatRankMe[] = "rankme";                   // entropy of singular values
+inline constexpr char kStatIsotropyRobust[] = "isotropy_robust";  // not dominated by the jitter
+inline constexpr char kStatVariance[] = "variance";
+inline constexpr char kStatGaussianScore[] = "gaussian_score";
+
+// VQ codebook health, per diagnostics window.
 inline constexpr char kVqUsageRatio[] = "diagnostics/vq/usage_ratio";
 inline constexpr char kVqActiveCodes[] = "diagnostics/vq/active_codes";
-inline constexpr char kVqPerplexity[] = "vq/perplexity";
-inline constexpr char kVqDeadCodes[] = "vq/dead_codes";
-inline constexpr char kVqRefreshes[] = "vq/refreshes";           // cumulative count
-inline constexpr char kVqCodesReinitialized[] = "vq/codes_reinitialized";  // cumulative
+inline constexpr char kVqPerplexity[] = "diagnostics/vq/perplexity";
+inline constexpr char kVqDeadCodes[] = "diagnostics/vq/dead_codes";
+inline constexpr char kVqUnreachableCodes[] = "diagnostics/vq/unreachable_codes";
+inline constexpr char kVqCodeNormMax[] = "diagnostics/vq/code_norm_max";
+inline constexpr char kVqCodeNormMedian[] = "diagnostics/vq/code_norm_median";
+inline constexpr char kVqInputNormMean[] = "diagnostics/vq/input_norm_mean";
+// Cumulative counts since the run started.
+inline constexpr char kVqRefreshes[] = "vq/refreshes";
+inline constexpr char kVqCodesReinitialized[] = "vq/codes_reinitialized";
+inline constexpr char kVqReinitializedInUse[] = "vq/reinitialized_in_use";  // were used last window
+inline constexpr char kVqRevivalsSurvived[] = "vq/revivals_survived";      // won >= 1 assignment
 
 }  // namespace jepalab::metric_names
 

@@ -10,7 +10,7 @@ PACKAGES=(
   # C++ libraries, all from Debian
   libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-glog-dev libgflags-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  prometheus-cpp-dev libgtest-dev libgmock-dev libyaml-cpp-dev libsqlite3-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   # monitoring: Prometheus server + promtool, Alertmanager + amtool
   prometheus prometheus-alertmanager
 )
