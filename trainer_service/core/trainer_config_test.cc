@@ -1,5 +1,7 @@
 #include "trainer_service/core/trainer_config.h"
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -185,6 +187,56 @@ TEST(TrainerConfigTest, PlannedStepsFollowReferenceBookkeeping) {
   config.mutable_training()->set_max_steps(100);
   EXPECT_EQ(PlannedOptimizerSteps(config, 95), 100);
 }
+
+}  // namespace
+}  // namespace jepalab::trainer
+
+namespace jepalab::trainer {
+namespace {
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The diagnostic plan's configs claim, in their header, to be a base config with exactly the
+// listed changes. Check that claim: base + listed overrides resolves to the very same config.
+class DiagnosticPlanConfigTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DiagnosticPlanConfigTest, IsItsBaseWithExactlyTheListedChanges) {
+  for (const std::string suffix : {"", "_mini"}) {
+    const std::string path = "configs/training/" + GetParam() + suffix + ".yaml";
+    const std::string text = ReadText(path);
+    ASSERT_FALSE(text.empty()) << path;
+    std::istringstream lines(text);
+    std::string line, base;
+    std::vector<std::string> overrides;
+    while (std::getline(lines, line) && line.rfind("#", 0) == 0) {
+      if (const size_t pos = line.find(" with exactly this change"); pos != std::string::npos) {
+        base = line.substr(2, pos - 2);
+      } else if (line.rfind("#   ", 0) == 0) {
+        overrides.push_back(line.substr(4));
+      }
+    }
+    ASSERT_FALSE(base.empty()) << path << " names no base config";
+    ASSERT_FALSE(overrides.empty()) << path << " lists no change";
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig variant, LoadTrainerConfigFile(path));
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig expected,
+                                 LoadTrainerConfigFile("configs/training/" + base + ".yaml", overrides));
+    EXPECT_EQ(ResolvedConfigYaml(variant), ResolvedConfigYaml(expected)) << path;
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig unchanged, LoadTrainerConfigFile("configs/training/" + base + ".yaml"));
+    EXPECT_NE(ConfigHash(variant), ConfigHash(unchanged)) << path << " changes nothing";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Plan, DiagnosticPlanConfigTest,
+                         ::testing::Values("jepa_diag_no_vq", "jepa_diag_vq_no_refresh", "jepa_diag_commitment_015",
+                                           "jepa_diag_refresh_2000", "jepa_diag_codebook_grad",
+                                           "jepa_diag_infonce_only", "jepa_diag_temperature_wide",
+                                           "jepa_diag_context_last", "jepa_diag_context_learned",
+                                           "jepa_diag_minimal"));
 
 }  // namespace
 }  // namespace jepalab::trainer
