@@ -57,6 +57,7 @@ std::vector<std::string> IgnoredKeys(const TrainerConfig& c) {
   if (c.object_encoder().vq_enabled()) out.push_back("object_encoder.vq_*");
   if (c.object_encoder().relational()) out.push_back("object_encoder.relational*");
   if (c.training().mixed_precision() != "none") out.push_back("training.mixed_precision");
+  if (c.model().context_aggregation() != "mean") out.push_back("model.context_aggregation");
   return out;
 }
 
