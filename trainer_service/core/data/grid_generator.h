@@ -4,11 +4,15 @@
 #define JEPALAB_TRAINER_SERVICE_CORE_DATA_GRID_GENERATOR_H_
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "proto/config/trainer_config.pb.h"
 
 namespace jepalab::trainer {
@@ -29,10 +33,16 @@ struct Grid {
   bool operator!=(const Grid& o) const { return !(*this == o); }
 };
 
-// One applied primitive with its sampled parameters, e.g. {"translate", "dx=1 dy=-2 fill=0"}.
+// Keyword arguments of a primitive in the reference's declaration order, e.g.
+// {{"dx", 1}, {"dy", -2}, {"fill", 0}} for translate.
+using PrimitiveParams = std::vector<std::pair<std::string, int>>;
+
+// One applied primitive with its sampled parameters (a `rule_trace` entry of §1.2).
 struct PrimitiveCall {
   std::string name;
-  std::string params;
+  PrimitiveParams params;
+
+  std::string ParamsString() const;  // "dx=1 dy=-2 fill=0"
 };
 
 struct Task {
@@ -74,18 +84,44 @@ uint64_t MixSeed(uint64_t seed, uint64_t stream);
 // Names of the implemented primitives (all 10 of reference §1.2), in registry order.
 const std::vector<std::string>& PrimitiveNames();
 
+// InvalidArgument naming the field (data.generator.<key>) for an unusable config.
+absl::Status ValidateGeneratorConfig(const config::v1::GeneratorConfig& config);
+
 // Generates config.num_atomic atomic tasks then config.num_sequential sequential ones (one id
-// counter shared by both phases, as the reference). A task that fails max_task_retries times is
-// skipped. InvalidArgument if the config allows no task at all.
-absl::StatusOr<std::vector<Task>> GenerateTasks(const config::v1::GeneratorConfig& config);
+// counter shared by both phases, as the reference). Task i draws only from its own stream
+// MixSeed(config.seed, i), so the result is identical for every num_threads (<= 0: hardware
+// concurrency). A task that fails max_task_retries times is skipped (its id is not reused).
+// InvalidArgument from ValidateGeneratorConfig, or if no task at all could be generated.
+absl::StatusOr<std::vector<Task>> GenerateTasks(const config::v1::GeneratorConfig& config,
+                                                int num_threads = 1);
+
+// Task `index` of the schedule (atomic below num_atomic, then sequential), or nullopt when it
+// exhausted its retries. Pure function of (config, index).
+std::optional<Task> GenerateTask(const config::v1::GeneratorConfig& config, int64_t index);
+
+// Applies primitive `name` (one of PrimitiveNames()) with keyword `params`, as the reference's
+// `primitive(grid, **params)`; parameters with a default may be omitted (rotate90 k=1, translate
+// dx=dy=fill=0, threshold_gt low=0 high=1, extract_shape background=0). InvalidArgument for an
+// unknown primitive, a missing or unknown parameter, or a seed outside the grid.
+absl::StatusOr<Grid> ApplyPrimitive(absl::string_view name, const Grid& grid,
+                                    const PrimitiveParams& params);
 
 // Deterministic transforms, exposed for tests.
-Grid MirrorX(const Grid& g);                 // reverse row order
-Grid MirrorY(const Grid& g);                 // reverse each row
-Grid Rotate90(const Grid& g, int k);         // k clockwise quarter turns
+Grid MirrorX(const Grid& g);          // reverse row order
+Grid MirrorY(const Grid& g);          // reverse each row
+Grid Rotate90(const Grid& g, int k);  // k clockwise quarter turns
 Grid Translate(const Grid& g, int dx, int dy, int fill);
 Grid Recolor(const Grid& g, int source, int target);
-Grid InvertPalette(const Grid& g);           // sorted present values -> reversed order
+Grid InvertPalette(const Grid& g);  // sorted present values -> reversed order
+Grid ThresholdGt(const Grid& g, int threshold, int low, int high);  // v > threshold ? high : low
+// 4-connected region of the seed's value -> fill. InvalidArgument if (y, x) is outside the grid.
+absl::StatusOr<Grid> FloodFill(const Grid& g, int y, int x, int fill);
+// 4-connected region through cells != the most common value (ties: first in raster order),
+// cropped to its box, other box cells = background; [[background]] when the seed is on the most
+// common value. InvalidArgument if (y, x) is outside the grid.
+absl::StatusOr<Grid> ExtractShape(const Grid& g, int y, int x, int background);
+// Cells valued a with an 8-neighbour valued b (and vice versa), judged on the input, -> target.
+Grid MergeTouching(const Grid& g, int value_a, int value_b, int target);
 
 }  // namespace jepalab::trainer
 

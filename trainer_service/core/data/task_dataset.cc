@@ -11,7 +11,11 @@ namespace jepalab::trainer {
 DatasetSplit SplitSamples(int64_t n, double fraction, int64_t seed) {
   DatasetSplit split;
   if (n <= 0) return split;
-  int64_t val = std::max<int64_t>(1, std::llround(static_cast<double>(n) * fraction));
+  // Python's round() (half to even), as the reference's max(1, round(len * split)) (§1.5); the
+  // permutation itself is ours (TaskRng Fisher-Yates on MixSeed(seed, 0)): torch's random_split
+  // RNG cannot be reproduced without torch, and no golden file pins it.
+  int64_t val =
+      std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint(static_cast<double>(n) * fraction)));
   if (n >= 2) val = std::min(val, n - 1);
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);

@@ -13,8 +13,10 @@ struct DatasetSplit {
   std::vector<int64_t> validation;  // sample indices, in a fixed (seeded) order
 };
 
-// Random split of samples 0..n-1: validation gets max(1, round(n * fraction)) samples, but
-// never all of them when n >= 2 (the reference's random_split sizes).
+// Random split of samples 0..n-1: validation gets max(1, round(n * fraction)) samples (round
+// half to even, like Python), but never all of them when n >= 2 (the reference's random_split
+// sizes). The permutation is a documented mt19937_64 Fisher-Yates seeded by MixSeed(seed, 0), not
+// torch's random_split draw, which cannot be reproduced without torch.
 DatasetSplit SplitSamples(int64_t n, double fraction, int64_t seed);
 
 // Batches of one epoch: `indices` shuffled with a stream derived from (seed, epoch) when

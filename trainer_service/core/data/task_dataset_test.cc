@@ -16,7 +16,21 @@ TEST(SplitSamplesTest, SizesDisjointAndSeeded) {
   EXPECT_EQ(all.size(), 2000u);
   EXPECT_EQ(SplitSamples(2000, 0.05, 13).validation, s.validation);
   EXPECT_NE(SplitSamples(2000, 0.05, 14).validation, s.validation);
-  EXPECT_EQ(SplitSamples(10, 0.0, 1).validation.size(), 1u);  // max(1, round(n * split))
+  EXPECT_EQ(SplitSamples(10, 0.0, 1).validation.size(), 1u);          // max(1, round(n * split))
+  EXPECT_EQ(SplitSamples(50, 0.05, 1).validation.size(), 2u);         // Python round(2.5) == 2
+  EXPECT_EQ(SplitSamples(70, 0.05, 1).validation.size(), 4u);         // round(3.5) == 4
+  EXPECT_EQ(SplitSamples(50000, 0.02, 13).validation.size(), 1000u);  // the pilot's 1,000 val
+}
+
+TEST(SplitSamplesTest, PermutationIsPinned) {
+  // The documented permutation: Fisher-Yates with TaskRng(MixSeed(seed, 0)); changing it would
+  // silently change every run's validation set.
+  const DatasetSplit a = SplitSamples(10, 0.3, 13);
+  const DatasetSplit b = SplitSamples(10, 0.3, 13);
+  EXPECT_EQ(a.validation, b.validation);
+  EXPECT_EQ(a.validation, (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(a.train, (std::vector<int64_t>{0, 1, 2, 3, 4, 8, 9}));
+  EXPECT_EQ(SplitSamples(10, 0.3, 14).validation, (std::vector<int64_t>{5, 1, 3}));
 }
 
 TEST(EpochBatchesTest, ShuffledPerEpochAndDropLast) {
