@@ -1,0 +1,86 @@
+// Tests of the object encoder, its relational layers and the context aggregation (one binary:
+// every torch test binary costs a LibTorch compile).
+#include <torch/torch.h>
+
+#include "gtest/gtest.h"
+#include "trainer_service/core/model/context_aggregation.h"
+#include "trainer_service/core/model/object_encoder.h"
+#include "trainer_service/core/model/relational_layer.h"
+
+namespace jepalab::trainer {
+namespace {
+
+// Two grids of 4 slots: grid 0 has objects 0,1 touching and 2 apart; grid 1 has one object.
+struct Batch {
+  torch::Tensor features = torch::randn({2, 4, 23});
+  torch::Tensor mask = torch::tensor({1, 1, 1, 0, 1, 0, 0, 0}, torch::kFloat).view({2, 4});
+  torch::Tensor adjacency = torch::zeros({2, 4, 4});
+  Batch() {
+    adjacency[0][0][1] = 1;
+    adjacency[0][1][0] = 1;
+  }
+};
+
+TEST(RelationalLayerTest, PaddingStaysZeroAndOnlyTouchingObjectsInteract) {
+  torch::manual_seed(0);
+  RelationalLayer layer(RelationalLayerOptions{16, 4, 0.0});
+  layer->eval();
+  Batch b;
+  torch::Tensor x = torch::randn({2, 4, 16});
+  torch::Tensor y = layer->forward(x, b.mask, b.adjacency);
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_EQ(y[0][3].abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(y[1].slice(0, 1).abs().sum().item<float>(), 0.0f);
+  // Object 2 of grid 0 touches nobody: changing object 0 must not change it, but changes 1.
+  torch::Tensor x2 = x.clone();
+  x2[0][0] += torch::randn({16});  // not a constant shift: LayerNorm would remove that
+  torch::Tensor y2 = layer->forward(x2, b.mask, b.adjacency);
+  EXPECT_TRUE(torch::allclose(y[0][2], y2[0][2]));
+  EXPECT_FALSE(torch::allclose(y[0][1], y2[0][1]));
+  EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+}
+
+TEST(ObjectEncoderTest, ShapesAndPaddingBehaviour) {
+  torch::manual_seed(0);
+  Batch b;
+  ObjectEncoder with_relational(ObjectEncoderOptions{23, 32, "gelu", true, 2, 4, 0.1});
+  torch::Tensor h = with_relational->forward(b.features, b.mask, b.adjacency);
+  EXPECT_EQ(h.sizes(), (std::vector<int64_t>{2, 4, 32}));
+  EXPECT_EQ(h[0][3].abs().sum().item<float>(), 0.0f);  // relational stack zeroes padding
+  ObjectEncoder mlp_only(ObjectEncoderOptions{23, 32, "relu", false, 0, 4, 0.1});
+  torch::Tensor g = mlp_only->forward(b.features, b.mask, b.adjacency);
+  EXPECT_GT(g[0][3].abs().sum().item<float>(), 0.0f);  // MLP(features) without the mask (§3.3)
+  // Gradients reach the input layer.
+  h.sum().backward();
+  for (const auto& p : with_relational->parameters()) EXPECT_TRUE(p.grad().defined());
+}
+
+TEST(ContextAggregationTest, MaskedMeanPool) {
+  torch::Tensor objects = torch::tensor({1.f, 2.f, 3.f, 4.f, 100.f, 100.f}).view({1, 3, 2});
+  torch::Tensor mask = torch::tensor({1.f, 1.f, 0.f}).view({1, 3});
+  torch::Tensor pooled = MaskedMeanPool(objects, mask);
+  EXPECT_TRUE(torch::allclose(pooled, torch::tensor({2.f, 3.f}).view({1, 2})));
+  EXPECT_TRUE(torch::allclose(MaskedMeanPool(objects, torch::zeros({1, 3})), torch::zeros({1, 2})));
+}
+
+TEST(ContextAggregationTest, Modes) {
+  torch::Tensor grids = torch::arange(12, torch::kFloat).view({1, 3, 4});  // B=1, T=3, H=4
+  ContextAggregation mean(ContextAggregationOptions{"mean", 3});
+  EXPECT_TRUE(torch::allclose(mean->forward(grids), grids.mean(1)));
+  ContextAggregation last(ContextAggregationOptions{"last", 3});
+  EXPECT_TRUE(torch::allclose(last->forward(grids), grids[0][2].unsqueeze(0)));
+  ContextAggregation learned(ContextAggregationOptions{"learned", 3});
+  EXPECT_EQ(learned->parameters().size(), 2u);  // Linear(T,T): weight and bias
+  torch::Tensor out = learned->forward(grids);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 4}));
+  // A convex combination over time per channel: within [min_t, max_t] of each channel.
+  EXPECT_TRUE((out >= grids.amin(1) - 1e-5).all().item<bool>());
+  EXPECT_TRUE((out <= grids.amax(1) + 1e-5).all().item<bool>());
+  // Order matters for `last` and can matter for `learned`, never for `mean`.
+  torch::Tensor reversed = grids.flip(1);
+  EXPECT_TRUE(torch::allclose(mean->forward(reversed), mean->forward(grids)));
+  EXPECT_FALSE(torch::allclose(last->forward(reversed), last->forward(grids)));
+}
+
+}  // namespace
+}  // namespace jepalab::trainer

@@ -1,0 +1,51 @@
+#include "trainer_service/core/model/relational_layer.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace jepalab::trainer {
+
+RelationalLayerImpl::RelationalLayerImpl(const RelationalLayerOptions& options) : options_(options) {
+  const int64_t h = options.hidden_dim;
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
+  query = register_module("query", torch::nn::Linear(h, h));
+  key = register_module("key", torch::nn::Linear(h, h));
+  value = register_module("value", torch::nn::Linear(h, h));
+  out = register_module("out", torch::nn::Linear(h, h));
+  ffn_in = register_module("ffn_in", torch::nn::Linear(h, 2 * h));
+  ffn_out = register_module("ffn_out", torch::nn::Linear(2 * h, h));
+  dropout = register_module("dropout", torch::nn::Dropout(options.dropout));
+}
+
+torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed) {
+  const int64_t m = x.size(0), n = x.size(1), heads = options_.heads;
+  const int64_t head_dim = options_.hidden_dim / heads;
+  auto split = [&](const torch::Tensor& t) { return t.view({m, n, heads, head_dim}).transpose(1, 2); };
+  const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));  // [M,h,N,d]
+  torch::Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
+  const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
+  logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
+  // Re-zero disallowed weights after the softmax (reference §3.2), then attention dropout.
+  torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
+  weights = dropout(weights);
+  const torch::Tensor attended = torch::matmul(weights, v).transpose(1, 2).reshape({m, n, options_.hidden_dim});
+  return out(attended);
+}
+
+torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                           const torch::Tensor& adjacency) {
+  const torch::Tensor valid = mask > 0.5;                                        // [M,N]
+  const torch::Tensor valid_pairs = valid.unsqueeze(2) & valid.unsqueeze(1);     // [M,N,N]
+  const torch::Tensor eye = torch::eye(x.size(1), torch::TensorOptions().dtype(torch::kBool).device(x.device()));
+  torch::Tensor allowed = ((adjacency > 0.5) | eye.unsqueeze(0)) & valid_pairs;
+  allowed = allowed | (eye.unsqueeze(0) & valid.logical_not().unsqueeze(2));    // padding: self-loop
+  const torch::Tensor mask_f = mask.unsqueeze(-1).to(x.dtype());
+
+  torch::Tensor h = x + dropout(Attention(norm1(x), allowed) * mask_f);
+  h = h + dropout(ffn_out(torch::gelu(ffn_in(norm2(h)))));
+  return h * mask_f;
+}
+
+}  // namespace jepalab::trainer
