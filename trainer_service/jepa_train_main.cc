@@ -1,0 +1,131 @@
+// jepa_train: one training run in this process, no services — for debugging a config and for
+// benchmarks. Same core as trainer_service.
+//   jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT] [--run_id=ID]
+// Progress goes to stderr; the final summary to stdout. Ctrl-C cancels cleanly (CANCELLED).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
+#include "common/metric_names.h"
+#include "proto/common.pb.h"
+#include "trainer_service/core/trainer.h"
+#include "trainer_service/core/trainer_config.h"
+#include "trainer_service/server/grpc_metrics_sink.h"
+
+ABSL_FLAG(std::string, metrics_address, "", "also report metrics to metrics_service at host:port");
+ABSL_FLAG(std::string, run_id, "jepa_train", "run id (for logs and metrics_service)");
+
+namespace jepalab::trainer {
+namespace {
+
+std::atomic<bool> g_cancel{false};  // set by the SIGINT/SIGTERM handler
+
+// Keeps the latest values for the summary and forwards to metrics_service when configured.
+class SummarySink : public MetricsSink {
+ public:
+  explicit SummarySink(MetricsSink* remote) : remote_(remote) {}
+  void Report(int64_t step, int32_t epoch, const MetricValues& values) override {
+    for (const auto& [name, value] : values) {
+      if (name == metric_names::kLossTotal) train_loss = value;
+      if (name == metric_names::kValLoss) val_loss = value;
+    }
+    if (remote_ != nullptr) remote_->Report(step, epoch, values);
+  }
+  void Flush() override {
+    if (remote_ != nullptr) remote_->Flush();
+  }
+  double train_loss = 0, val_loss = 0;
+
+ private:
+  MetricsSink* remote_;
+};
+
+// One stderr line per epoch and per 10% of the steps.
+class StderrProgress : public ProgressListener {
+ public:
+  void OnStart(const std::string& device, const RunProgress& p) override {
+    std::fprintf(stderr, "device %s, %lld steps over %d epochs\n", device.c_str(),
+                 static_cast<long long>(p.total_steps()), p.total_epochs());
+  }
+  void OnProgress(const RunProgress& p) override {
+    const int64_t decile = p.total_steps() > 0 ? p.step() * 10 / p.total_steps() : 0;
+    if (decile == last_decile_ && p.epoch() == last_epoch_) return;
+    last_decile_ = decile;
+    last_epoch_ = p.epoch();
+    std::fprintf(stderr, "step %lld/%lld  epoch %d/%d  %.1f steps/s  ETA %.0fs\n",
+                 static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.epoch(),
+                 p.total_epochs(), p.steps_per_second(), p.eta_seconds());
+  }
+
+ private:
+  int64_t last_decile_ = -1;
+  int32_t last_epoch_ = -1;
+};
+
+int Main(const std::vector<char*>& positional) {
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "usage: jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]\n");
+    return 2;
+  }
+  std::vector<std::string> overrides(positional.begin() + 2, positional.end());
+  auto config = LoadTrainerConfigFile(positional[1], overrides);
+  if (!config.ok()) {
+    std::fprintf(stderr, "jepa_train: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<GrpcMetricsSink> remote;
+  if (!absl::GetFlag(FLAGS_metrics_address).empty()) {
+    GrpcMetricsSinkOptions options;
+    options.address = absl::GetFlag(FLAGS_metrics_address);
+    options.run.set_run_id(absl::GetFlag(FLAGS_run_id));
+    options.run.set_config_yaml(ResolvedConfigYaml(*config));
+    options.run.set_config_hash(ConfigHash(*config));
+    remote = std::make_unique<GrpcMetricsSink>(options);
+  }
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_cancel = true; };
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  SummarySink sink(remote.get());
+  StderrProgress progress;
+  auto outcome = RunTraining(*config, {absl::GetFlag(FLAGS_run_id)}, &sink, &progress, &g_cancel);
+  if (remote != nullptr) {
+    remote->UpdateRunState(outcome.ok() ? outcome->state : common::v1::RUN_STATE_FAILED,
+                           outcome.ok() ? outcome->message : std::string(outcome.status().message()));
+    remote->Close(absl::Seconds(5));
+  }
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "jepa_train: %s\n", std::string(outcome.status().message()).c_str());
+    return 1;
+  }
+  std::printf("state       %s\n", common::v1::RunState_Name(outcome->state).c_str());
+  if (!outcome->message.empty()) std::printf("message     %s\n", outcome->message.c_str());
+  std::printf("steps       %lld of %lld\n", static_cast<long long>(outcome->steps),
+              static_cast<long long>(outcome->total_steps));
+  std::printf("train loss  %.4f\nval loss    %.4f (best %.4f)\n", sink.train_loss, sink.val_loss,
+              outcome->best_val_loss);
+  return outcome->state == common::v1::RUN_STATE_SUCCEEDED ||
+                 outcome->state == common::v1::RUN_STATE_EARLY_STOPPED
+             ? 0
+             : 1;
+}
+
+}  // namespace
+}  // namespace jepalab::trainer
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  jepalab::common::InitLogging(argv[0]);
+  return jepalab::trainer::Main(positional);
+}
