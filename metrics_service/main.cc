@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -16,7 +18,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "absl/flags/marshalling.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
+#include "common/yaml_proto.h"
+#include "metrics_service/core/collapse_detectors.h"
+#include "metrics_service/core/collapse_monitor.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "metrics_service/core/metrics_core.h"
@@ -25,6 +32,7 @@
 #include "metrics_service/server/metrics_service_impl.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
+#include "proto/config/metrics_service_config.pb.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address the gRPC server binds.");
 ABSL_FLAG(int, port, 50053, "gRPC port; 0 picks a free one (see --port_file).");
@@ -36,6 +44,12 @@ ABSL_FLAG(std::string, data_dir, "./.jepalab/metrics",
           "Folder of the metrics database (created if missing).");
 ABSL_FLAG(int64_t, finished_run_retention_seconds, 300,
           "How long a finished run's series stay on /metrics before removal.");
+ABSL_FLAG(std::string, config, "",
+          "Optional YAML MetricsServiceConfig (proto/config/metrics_service_config.proto): "
+          "collapse detector thresholds. Unset keys keep their defaults.");
+ABSL_FLAG(std::vector<std::string>, config_override, {},
+          "Comma-separated dotted.key=value overrides of --config, e.g. "
+          "collapse_detectors.rank.collapsed_below=1.5.");
 
 namespace jepalab::metrics {
 namespace {
@@ -72,6 +86,27 @@ absl::StatusOr<HttpEndpoint> StartExposer(const std::string& host, int port,
   return endpoint;
 }
 
+// The config from --config (defaults without it) with --config_override applied, validated.
+absl::StatusOr<config::v1::MetricsServiceConfig> LoadConfig(
+    const std::string& path, const std::vector<std::string>& overrides) {
+  std::string yaml;
+  std::string source = "--config_override";
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("config: cannot read ", path));
+    std::stringstream text;
+    text << in.rdbuf();
+    yaml = text.str();
+    source = path;
+  }
+  config::v1::MetricsServiceConfig config;
+  common::FieldLines lines;
+  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(yaml, source, overrides, &config, &lines));
+  JEPALAB_RETURN_IF_ERROR(common::AnnotateWithLine(
+      ValidateCollapseDetectorsConfig(config.collapse_detectors()), source, lines));
+  return config;
+}
+
 int Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   const int64_t retention_seconds = absl::GetFlag(FLAGS_finished_run_retention_seconds);
@@ -86,12 +121,19 @@ int Run() {
     LOG(ERROR) << "metrics_server: data_dir: cannot create " << data_dir << ": " << error.message();
     return 1;
   }
+  absl::StatusOr<config::v1::MetricsServiceConfig> config =
+      LoadConfig(absl::GetFlag(FLAGS_config), absl::GetFlag(FLAGS_config_override));
+  if (!config.ok()) {
+    LOG(ERROR) << "metrics_server: " << config.status().message();
+    return 1;
+  }
   const std::string db_path = (std::filesystem::path(data_dir) / kDatabaseFile).string();
   LOG(INFO) << "metrics_server config: host=" << absl::GetFlag(FLAGS_host)
             << " port=" << absl::GetFlag(FLAGS_port)
             << " http_host=" << absl::GetFlag(FLAGS_http_host)
             << " http_port=" << absl::GetFlag(FLAGS_http_port) << " database=" << db_path
-            << " finished_run_retention_seconds=" << retention_seconds;
+            << " finished_run_retention_seconds=" << retention_seconds << "\n"
+            << common::MessageToYaml(*config);
 
   absl::StatusOr<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Create(db_path);
   if (!store.ok()) {
@@ -101,7 +143,8 @@ int Run() {
   common::SystemClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
   PrometheusMetrics metrics(*registry, {/*finished_run_retention_ms=*/retention_seconds * 1000});
-  MetricsCore core(store->get(), &metrics, &clock);
+  CollapseMonitor monitor(config->collapse_detectors());
+  MetricsCore core(store->get(), &metrics, &clock, &monitor);
   if (absl::Status restored = core.RestoreRuns(); !restored.ok()) {
     LOG(ERROR) << "metrics_server: restoring runs from " << db_path << ": " << restored;
     return 1;

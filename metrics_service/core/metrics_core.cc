@@ -10,9 +10,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ids.h"
+#include "common/metric_names.h"
 #include "common/status_macros.h"
 
 namespace jepalab::metrics {
@@ -52,7 +54,43 @@ absl::StatusOr<std::vector<std::string>> UniqueNames(
   return unique;
 }
 
+void FillBestAndWorst(v1::MetricSummary& summary) {
+  const std::string direction = MetricDirection(summary.name());
+  summary.set_better(direction);
+  if (direction == "lower") {
+    summary.set_best(summary.min());
+    summary.set_best_step(summary.min_step());
+    summary.set_worst(summary.max());
+    summary.set_worst_step(summary.max_step());
+  } else if (direction == "higher") {
+    summary.set_best(summary.max());
+    summary.set_best_step(summary.max_step());
+    summary.set_worst(summary.min());
+    summary.set_worst_step(summary.min_step());
+  }
+}
+
 }  // namespace
+
+std::string MetricDirection(absl::string_view name) {
+  namespace names = ::jepalab::metric_names;
+  if (absl::StartsWith(name, names::kLossPrefix) || name == names::kValLoss ||
+      name == names::kTrainLoss || name == names::kVqDeadCodes ||
+      name == names::kVqUnreachableCodes || name == names::kStepTimeSeconds) {
+    return "lower";
+  }
+  if (name == names::kVqUsageRatio || name == names::kVqActiveCodes ||
+      name == names::kVqPerplexity) {
+    return "higher";
+  }
+  if (absl::StartsWith(name, names::kDiagnosticsPrefix)) {
+    for (absl::string_view stat : {names::kStatEffectiveRank, names::kStatRankMe,
+                                   names::kStatIsotropy, names::kStatIsotropyRobust}) {
+      if (absl::EndsWith(name, absl::StrCat("/", stat))) return "higher";
+    }
+  }
+  return "";
+}
 
 absl::Status ValidateMetricName(absl::string_view field, absl::string_view name) {
   if (name.empty()) return InvalidField(field, "must not be empty");
@@ -94,8 +132,15 @@ absl::Status ValidateMetricPoints(const MetricPoints& points) {
   return absl::OkStatus();
 }
 
-MetricsCore::MetricsCore(RunStore* store, PrometheusMetrics* metrics, const common::Clock* clock)
-    : store_(store), metrics_(metrics), clock_(clock) {}
+MetricsCore::MetricsCore(RunStore* store, PrometheusMetrics* metrics, const common::Clock* clock,
+                         CollapseMonitor* monitor)
+    : store_(store),
+      metrics_(metrics),
+      clock_(clock),
+      owned_monitor_(monitor == nullptr ? std::make_unique<CollapseMonitor>(
+                                              config::v1::CollapseDetectorsConfig())
+                                        : nullptr),
+      monitor_(monitor == nullptr ? owned_monitor_.get() : monitor) {}
 
 absl::Status MetricsCore::RestoreRuns() {
   JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::RunInfo> runs, store_->ListRuns(""));
@@ -103,6 +148,12 @@ absl::Status MetricsCore::RestoreRuns() {
   for (const v1::RunInfo& run : runs) {
     // A finished run's last update is when it finished: its retention runs from there.
     metrics_->ObserveRun(run, IsTerminalState(run.state()) ? run.updated_unix_ms() : now_ms);
+    HistoryQuery query;
+    query.run_id = run.run_id();
+    query.names = CollapseDetectorInputs(monitor_->config());
+    JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::Series> history, store_->GetHistory(query));
+    monitor_->Replay(run, history);
+    metrics_->ObserveDetectorStatuses(run.run_id(), monitor_->Statuses(run.run_id()));
   }
   metrics_->ExpireFinishedRuns(now_ms);
   return absl::OkStatus();
@@ -121,8 +172,10 @@ absl::StatusOr<int64_t> MetricsCore::ReportMetrics(const v1::ReportMetricsReques
     if (metrics_->KnowsRun(run_id)) continue;
     JEPALAB_ASSIGN_OR_RETURN(v1::RunInfo run, store_->GetRun(run_id));
     metrics_->ObserveRun(run, now_ms);
+    monitor_->ObserveRun(run, now_ms);
   }
   metrics_->ObservePoints(batch.points());
+  metrics_->ObserveCollapseEvents(monitor_->ObservePoints(batch.points(), now_ms));
   return static_cast<int64_t>(batch.points_size());
 }
 
@@ -162,6 +215,7 @@ absl::StatusOr<v1::RunInfo> MetricsCore::RegisterRun(const v1::RunInfo& run) {
   JEPALAB_RETURN_IF_ERROR(store_->PutRun(merged));
   JEPALAB_ASSIGN_OR_RETURN(v1::RunInfo stored, store_->GetRun(run.run_id()));
   metrics_->ObserveRun(stored, now_ms);
+  metrics_->ObserveCollapseEvents(monitor_->ObserveRun(stored, now_ms));
   return stored;
 }
 
@@ -177,6 +231,7 @@ absl::StatusOr<v1::RunInfo> MetricsCore::UpdateRunState(const v1::UpdateRunState
   run.set_updated_unix_ms(now_ms);
   JEPALAB_RETURN_IF_ERROR(store_->PutRun(run));
   metrics_->ObserveRun(run, now_ms);
+  metrics_->ObserveCollapseEvents(monitor_->ObserveRun(run, now_ms));
   return run;
 }
 
@@ -254,7 +309,11 @@ absl::StatusOr<v1::CompareRunsResponse> MetricsCore::CompareRuns(
     // No shared metric: every summary list is empty (SummarizeSeries would read all series).
     if (names.empty()) {
       v1::CompareRunsResponse response;
-      for (v1::RunInfo& run : runs) *response.add_runs()->mutable_run() = std::move(run);
+      for (v1::RunInfo& run : runs) {
+        v1::RunComparison* comparison = response.add_runs();
+        AddCollapseSummary(run.run_id(), comparison);
+        *comparison->mutable_run() = std::move(run);
+      }
       return response;
     }
   }
@@ -264,11 +323,51 @@ absl::StatusOr<v1::CompareRunsResponse> MetricsCore::CompareRuns(
     v1::RunComparison* comparison = response.add_runs();
     JEPALAB_ASSIGN_OR_RETURN(std::vector<v1::MetricSummary> summaries,
                              store_->SummarizeSeries(run.run_id(), names));
+    for (v1::MetricSummary& summary : summaries) {
+      FillBestAndWorst(summary);
+      *comparison->add_metrics() = std::move(summary);
+    }
+    AddCollapseSummary(run.run_id(), comparison);
     *comparison->mutable_run() = std::move(run);
-    for (v1::MetricSummary& summary : summaries) *comparison->add_metrics() = std::move(summary);
   }
   return response;
 }
+
+void MetricsCore::AddCollapseSummary(const std::string& run_id,
+                                     v1::RunComparison* comparison) const {
+  comparison->set_first_collapse_step(-1);
+  comparison->set_first_collapse_unix_ms(-1);
+  for (v1::DetectorStatus& status : monitor_->Statuses(run_id)) {
+    const int64_t step = status.first_collapse_step();
+    if (step >= 0 &&
+        (comparison->first_collapse_step() < 0 || step < comparison->first_collapse_step())) {
+      comparison->set_first_collapse_step(step);
+      comparison->set_first_collapse_unix_ms(status.first_collapse_unix_ms());
+      comparison->set_first_collapse_indicator(status.indicator());
+    }
+    *comparison->add_detectors() = std::move(status);
+  }
+}
+
+absl::StatusOr<v1::GetCollapseStatusResponse> MetricsCore::GetCollapseStatus(
+    const v1::GetCollapseStatusRequest& request) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("run_id", request.run_id()));
+  JEPALAB_RETURN_IF_ERROR(store_->GetRun(request.run_id()).status());
+  v1::GetCollapseStatusResponse response;
+  response.set_run_id(request.run_id());
+  for (v1::DetectorStatus& status : monitor_->Statuses(request.run_id())) {
+    *response.add_detectors() = std::move(status);
+  }
+  return response;
+}
+
+absl::StatusOr<int64_t> MetricsCore::WatchCollapseEvents(
+    const v1::WatchCollapseEventsRequest& request,
+    std::function<void(const v1::CollapseEvent&)> callback) {
+  return monitor_->Subscribe(request, std::move(callback));
+}
+
+void MetricsCore::UnwatchCollapseEvents(int64_t id) { monitor_->Unsubscribe(id); }
 
 int MetricsCore::ExpireFinishedRuns() {
   return metrics_->ExpireFinishedRuns(clock_->NowUnixMillis());

@@ -407,5 +407,119 @@ TEST_F(MetricsCoreTest, RestoreRunsReExportsLiveRunsAfterRestart) {
   EXPECT_FALSE(Exported(registry, "old"));
 }
 
+TEST_F(MetricsCoreTest, CompareRunsGivesBestWorstAndTheFirstCollapse) {
+  clock_.AdvanceMillis(1000);
+  const int64_t now_ms = clock_.NowUnixMillis();
+  ASSERT_THAT(core_->ReportMetrics(Batch({
+                  Point("a", "loss/total", 0, 5.0), Point("a", "loss/total", 10, 2.0),
+                  Point("a", "diagnostics/context/rankme", 0, 9.0),
+                  Point("a", "diagnostics/context/rankme", 10, 1.0),
+                  Point("a", "diagnostics/vq/usage_ratio", 5, 0.01),
+                  Point("a", "lr", 0, 0.1),
+              })),
+              IsOk());
+  v1::CompareRunsRequest request;
+  request.add_run_ids("a");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::CompareRunsResponse response, core_->CompareRuns(request));
+  ASSERT_THAT(response.runs(), SizeIs(1));
+  const v1::RunComparison& a = response.runs(0);
+  for (const v1::MetricSummary& summary : a.metrics()) {
+    if (summary.name() == "loss/total") {
+      EXPECT_EQ(summary.better(), "lower");
+      EXPECT_EQ(summary.best(), 2.0);
+      EXPECT_EQ(summary.best_step(), 10);
+      EXPECT_EQ(summary.worst(), 5.0);
+      EXPECT_EQ(summary.worst_step(), 0);
+    } else if (summary.name() == "diagnostics/context/rankme") {
+      EXPECT_EQ(summary.better(), "higher");
+      EXPECT_EQ(summary.best(), 9.0);
+      EXPECT_EQ(summary.worst_step(), 10);
+    } else if (summary.name() == "lr") {
+      EXPECT_EQ(summary.better(), "");
+    }
+  }
+  // Codebook usage collapsed at step 5, before the rank at step 10.
+  EXPECT_EQ(a.first_collapse_step(), 5);
+  EXPECT_EQ(a.first_collapse_unix_ms(), now_ms);
+  EXPECT_EQ(a.first_collapse_indicator(), "codebook_usage");
+  EXPECT_THAT(a.detectors(), SizeIs(4));  // codebook, divergence, plateau, rank/context
+
+  // A healthy run reports no collapse.
+  ASSERT_THAT(core_->ReportMetrics(Batch({Point("b", "diagnostics/context/rankme", 0, 9.0)})),
+              IsOk());
+  request.set_run_ids(0, "b");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(response, core_->CompareRuns(request));
+  EXPECT_EQ(response.runs(0).first_collapse_step(), -1);
+  EXPECT_EQ(response.runs(0).first_collapse_unix_ms(), -1);
+}
+
+TEST_F(MetricsCoreTest, CollapseEventsReachWatchersAndPrometheus) {
+  RegisterRun("r1", "exp");
+  std::vector<v1::CollapseEvent> events;
+  v1::WatchCollapseEventsRequest watch;
+  watch.add_run_ids("r1");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      int64_t id,
+      core_->WatchCollapseEvents(watch, [&](const v1::CollapseEvent& e) { events.push_back(e); }));
+  ASSERT_THAT(
+      core_->ReportMetrics(Batch({Point("r1", "diagnostics/target/isotropy_robust", 3, 1e-5)})),
+      IsOk());
+  ASSERT_THAT(events, SizeIs(1));
+  EXPECT_EQ(events[0].experiment(), "exp");
+  EXPECT_EQ(events[0].indicator(), "embedding_isotropy");
+  EXPECT_EQ(events[0].state(), v1::COLLAPSE_STATE_COLLAPSED);
+
+  v1::UpdateRunStateRequest diverged;
+  diverged.set_run_id("r1");
+  diverged.set_state(common::v1::RUN_STATE_DIVERGED);
+  ASSERT_THAT(core_->UpdateRunState(diverged), IsOk());
+  ASSERT_THAT(events, SizeIs(2));
+  EXPECT_EQ(events[1].indicator(), "divergence");
+  EXPECT_EQ(events[1].step(), 3);
+  core_->UnwatchCollapseEvents(id);
+
+  bool counted = false;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "jepalab_collapse_events_total") continue;
+    for (const auto& metric : family.metric) counted |= metric.counter.value == 1.0;
+  }
+  EXPECT_TRUE(counted);
+
+  v1::GetCollapseStatusRequest status_request;
+  status_request.set_run_id("r1");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetCollapseStatusResponse status,
+                               core_->GetCollapseStatus(status_request));
+  EXPECT_THAT(status.detectors(), SizeIs(2));
+  status_request.set_run_id("nope");
+  EXPECT_THAT(core_->GetCollapseStatus(status_request),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  status_request.set_run_id("bad id");
+  EXPECT_THAT(core_->GetCollapseStatus(status_request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
+}
+
+TEST_F(MetricsCoreTest, RestoreRunsRebuildsDetectorStateFromHistory) {
+  ASSERT_THAT(core_->ReportMetrics(Batch({Point("r1", "diagnostics/vq/usage_ratio", 0, 0.9),
+                                          Point("r1", "diagnostics/vq/usage_ratio", 7, 0.01)})),
+              IsOk());
+  prometheus::Registry registry;
+  PrometheusMetrics metrics(registry, PrometheusMetricsOptions{kRetentionMs});
+  MetricsCore restarted(store_.get(), &metrics, &clock_);
+  ASSERT_THAT(restarted.RestoreRuns(), IsOk());
+  v1::GetCollapseStatusRequest request;
+  request.set_run_id("r1");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetCollapseStatusResponse status,
+                               restarted.GetCollapseStatus(request));
+  ASSERT_THAT(status.detectors(), SizeIs(1));
+  EXPECT_EQ(status.detectors(0).state(), v1::COLLAPSE_STATE_COLLAPSED);
+  EXPECT_EQ(status.detectors(0).first_collapse_step(), 7);
+  bool exported = false;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "jepalab_collapse_state") continue;
+    for (const auto& metric : family.metric) exported |= metric.gauge.value == 3.0;
+  }
+  EXPECT_TRUE(exported);
+}
+
 }  // namespace
 }  // namespace jepalab::metrics

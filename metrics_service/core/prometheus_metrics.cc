@@ -1,5 +1,6 @@
 #include "metrics_service/core/prometheus_metrics.h"
 
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -45,8 +46,9 @@ std::string StateLabel(common::v1::RunState state) {
 }
 
 bool IsDiagnosticsStat(absl::string_view stat) {
-  return stat == "effective_rank" || stat == "isotropy" || stat == "variance" ||
-         stat == "gaussian_score";
+  return stat == names::kStatEffectiveRank || stat == names::kStatIsotropy ||
+         stat == names::kStatRankMe || stat == names::kStatIsotropyRobust ||
+         stat == names::kStatVariance || stat == names::kStatGaussianScore;
 }
 
 }  // namespace
@@ -84,7 +86,15 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
       effective_rank_(BuildGaugeFamily(registry, "jepalab_embedding_effective_rank",
                                        "Effective rank of the embeddings (collapse detector).")),
       isotropy_(
-          BuildGaugeFamily(registry, "jepalab_embedding_isotropy", "Isotropy of the embeddings.")),
+          BuildGaugeFamily(registry, "jepalab_embedding_isotropy",
+                           "Isotropy of the embeddings, reference definition (dominated by its "
+                           "1e-6 jitter; kept for comparison).")),
+      rankme_(BuildGaugeFamily(registry, "jepalab_embedding_rankme",
+                               "RankMe effective rank (exp of the singular-value entropy); the "
+                               "rank collapse detector reads it.")),
+      isotropy_robust_(BuildGaugeFamily(registry, "jepalab_embedding_isotropy_robust",
+                                        "Isotropy not dominated by the jitter; the isotropy "
+                                        "collapse detector reads it.")),
       variance_(BuildGaugeFamily(registry, "jepalab_embedding_variance",
                                  "Mean per-dimension variance of the embeddings.")),
       gaussian_score_(BuildGaugeFamily(registry, "jepalab_embedding_gaussian_score",
@@ -111,6 +121,12 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
                                  "Always 1; labels carry the run's config hash and state.")),
       run_state_(BuildGaugeFamily(registry, "jepalab_run_state",
                                   "Run state as the jepalab.common.v1.RunState number.")),
+      collapse_state_(BuildGaugeFamily(
+          registry, "jepalab_collapse_state",
+          "Collapse detector state: 1 ok, 2 warning, 3 collapsed (jepalab.metrics.v1.CollapseState).")),
+      collapse_events_total_(BuildCounterFamily(
+          registry, "jepalab_collapse_events_total",
+          "Collapse detector changes into warning or collapsed, by indicator and severity.")),
       points_ingested_total_(BuildCounterFamily(registry, "jepalab_metrics_points_ingested_total",
                                                 "Metric points written to the store.")
                                  .Add({})),
@@ -152,6 +168,61 @@ Histogram& PrometheusMetrics::HistogramFor(const std::string& run_id, RunSeries&
       family.Add({{"run", run_id}, {"experiment", series.experiment}}, StepDurationBuckets());
   series.histograms.emplace(family.GetName(), Tracked<Histogram>{&family, &histogram});
   return histogram;
+}
+
+template <typename T>
+T& PrometheusMetrics::MetricWithLabels(const std::string& run_id, RunSeries& series,
+                                       Family<T>& family,
+                                       const std::map<std::string, std::string>& extra) {
+  std::string key = family.GetName();
+  for (const auto& label : extra) absl::StrAppend(&key, std::string(1, kKeySeparator), label.second);
+  auto& tracked = [&]() -> auto& {
+    if constexpr (std::is_same_v<T, Gauge>) {
+      return series.gauges;
+    } else {
+      return series.counters;
+    }
+  }();
+  auto it = tracked.find(key);
+  if (it != tracked.end()) return *it->second.metric;
+  std::map<std::string, std::string> labels = {{"run", run_id}, {"experiment", series.experiment}};
+  labels.insert(extra.begin(), extra.end());
+  T& metric = family.Add(labels);
+  tracked.emplace(std::move(key), Tracked<T>{&family, &metric});
+  return metric;
+}
+
+void PrometheusMetrics::SetCollapseState(const std::string& run_id, const std::string& indicator,
+                                         const std::string& encoder, v1::CollapseState state) {
+  if (expired_.contains(run_id)) return;
+  RunSeries& series = SeriesFor(run_id);
+  std::map<std::string, std::string> labels = {{"indicator", indicator}};
+  if (!encoder.empty()) labels.emplace("encoder", encoder);
+  MetricWithLabels(run_id, series, collapse_state_, labels).Set(static_cast<double>(state));
+}
+
+void PrometheusMetrics::ObserveCollapseEvents(const std::vector<v1::CollapseEvent>& events) {
+  absl::MutexLock lock(&mu_);
+  for (const v1::CollapseEvent& event : events) {
+    SetCollapseState(event.run_id(), event.indicator(), event.encoder(), event.state());
+    if (expired_.contains(event.run_id())) continue;
+    const char* severity = event.state() == v1::COLLAPSE_STATE_COLLAPSED ? "collapsed"
+                           : event.state() == v1::COLLAPSE_STATE_WARNING ? "warning"
+                                                                         : nullptr;
+    if (severity == nullptr) continue;
+    MetricWithLabels(event.run_id(), SeriesFor(event.run_id()), collapse_events_total_,
+                     {{"indicator", event.indicator()}, {"severity", severity}})
+        .Increment();
+  }
+}
+
+void PrometheusMetrics::ObserveDetectorStatuses(const std::string& run_id,
+                                                const std::vector<v1::DetectorStatus>& statuses) {
+  absl::MutexLock lock(&mu_);
+  for (const v1::DetectorStatus& status : statuses) {
+    if (status.state() == v1::COLLAPSE_STATE_UNSPECIFIED) continue;
+    SetCollapseState(run_id, status.indicator(), status.encoder(), status.state());
+  }
 }
 
 void PrometheusMetrics::RemoveAll(RunSeries& series) {
@@ -286,10 +357,12 @@ void PrometheusMetrics::ApplyPoint(const v1::MetricPoint& point, RunSeries& seri
     const absl::string_view encoder = parts[1];
     const absl::string_view stat = parts[2];
     if (!IsDiagnosticsStat(stat)) return;
-    Family<Gauge>& family = stat == "effective_rank" ? effective_rank_
-                            : stat == "isotropy"     ? isotropy_
-                            : stat == "variance"     ? variance_
-                                                     : gaussian_score_;
+    Family<Gauge>& family = stat == names::kStatEffectiveRank    ? effective_rank_
+                            : stat == names::kStatIsotropy       ? isotropy_
+                            : stat == names::kStatRankMe         ? rankme_
+                            : stat == names::kStatIsotropyRobust ? isotropy_robust_
+                            : stat == names::kStatVariance       ? variance_
+                                                                 : gaussian_score_;
     set(family, "encoder", encoder);
   }
   // Other names (train/loss, custom series) are stored in history but not exported.

@@ -4,7 +4,9 @@
 #define JEPALAB_METRICS_SERVICE_CORE_PROMETHEUS_METRICS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -59,6 +61,14 @@ class PrometheusMetrics {
   // Updates the series from one validated batch that the store has accepted.
   void ObservePoints(const MetricPoints& points);
 
+  // Collapse-detector state changes: sets jepalab_collapse_state{indicator,encoder} and counts
+  // each change into WARNING or COLLAPSED in jepalab_collapse_events_total{indicator,severity}.
+  void ObserveCollapseEvents(const std::vector<v1::CollapseEvent>& events);
+
+  // Sets jepalab_collapse_state from a run's detector statuses (after a restart).
+  void ObserveDetectorStatuses(const std::string& run_id,
+                               const std::vector<v1::DetectorStatus>& statuses);
+
   // Removes every series of runs that finished at least the retention ago. Returns how many
   // runs were removed. Call periodically.
   int ExpireFinishedRuns(int64_t now_ms);
@@ -92,6 +102,14 @@ class PrometheusMetrics {
   prometheus::Counter& CounterFor(const std::string& run_id, RunSeries& series,
                                   prometheus::Family<prometheus::Counter>& family)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A gauge or counter with extra labels besides {run, experiment}.
+  template <typename T>
+  T& MetricWithLabels(const std::string& run_id, RunSeries& series, prometheus::Family<T>& family,
+                      const std::map<std::string, std::string>& extra)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetCollapseState(const std::string& run_id, const std::string& indicator,
+                        const std::string& encoder, v1::CollapseState state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   prometheus::Histogram& HistogramFor(const std::string& run_id, RunSeries& series,
                                       prometheus::Family<prometheus::Histogram>& family)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -112,6 +130,8 @@ class PrometheusMetrics {
   prometheus::Family<prometheus::Gauge>& queue_fill_ratio_;
   prometheus::Family<prometheus::Gauge>& effective_rank_;
   prometheus::Family<prometheus::Gauge>& isotropy_;
+  prometheus::Family<prometheus::Gauge>& rankme_;
+  prometheus::Family<prometheus::Gauge>& isotropy_robust_;
   prometheus::Family<prometheus::Gauge>& variance_;
   prometheus::Family<prometheus::Gauge>& gaussian_score_;
   prometheus::Family<prometheus::Gauge>& vq_usage_ratio_;
@@ -124,6 +144,8 @@ class PrometheusMetrics {
   prometheus::Family<prometheus::Histogram>& step_duration_;
   prometheus::Family<prometheus::Gauge>& run_info_;
   prometheus::Family<prometheus::Gauge>& run_state_;
+  prometheus::Family<prometheus::Gauge>& collapse_state_;
+  prometheus::Family<prometheus::Counter>& collapse_events_total_;
   prometheus::Counter& points_ingested_total_;
   prometheus::Counter& batches_ingested_total_;
 

@@ -310,5 +310,59 @@ TEST_F(PrometheusMetricsTest, ARunningRunNeverExpires) {
   EXPECT_GT(Scrape(registry_).SeriesOfRun("exp-s1"), 0);
 }
 
+TEST(PrometheusMetricsCollapseTest, RobustDiagnosticsAndCollapseEventsAreExported) {
+  prometheus::Registry registry;
+  PrometheusMetrics metrics(registry, PrometheusMetricsOptions{kRetentionMs});
+  metrics.ObserveRun(MakeRun("r1", "exp", common::v1::RUN_STATE_RUNNING), 0);
+  MetricPoints points;
+  *points.Add() = Point("r1", "diagnostics/context/rankme", 5, 1.5);
+  *points.Add() = Point("r1", "diagnostics/target/isotropy_robust", 5, 0.2);
+  *points.Add() = Point("r1", "diagnostics/target/isotropy", 5, 1e-5);
+  metrics.ObservePoints(points);
+
+  std::vector<v1::CollapseEvent> events(2);
+  events[0].set_run_id("r1");
+  events[0].set_indicator("embedding_rank");
+  events[0].set_encoder("context");
+  events[0].set_state(v1::COLLAPSE_STATE_WARNING);
+  events[1] = events[0];
+  events[1].set_state(v1::COLLAPSE_STATE_COLLAPSED);
+  metrics.ObserveCollapseEvents(events);
+  v1::CollapseEvent recovered = events[0];
+  recovered.set_state(v1::COLLAPSE_STATE_OK);
+  metrics.ObserveCollapseEvents({recovered});
+
+  Scrape scrape(registry);
+  const Labels context = {{"run", "r1"}, {"experiment", "exp"}, {"encoder", "context"}};
+  const Labels target = {{"run", "r1"}, {"experiment", "exp"}, {"encoder", "target"}};
+  EXPECT_EQ(scrape.Gauge("jepalab_embedding_rankme", context), 1.5);
+  EXPECT_EQ(scrape.Gauge("jepalab_embedding_isotropy_robust", target), 0.2);
+  EXPECT_EQ(scrape.Gauge("jepalab_embedding_isotropy", target), 1e-5);
+  EXPECT_EQ(scrape.Gauge("jepalab_collapse_state", {{"run", "r1"},
+                                                    {"experiment", "exp"},
+                                                    {"indicator", "embedding_rank"},
+                                                    {"encoder", "context"}}),
+            1.0);  // OK again
+  EXPECT_EQ(scrape.Counter("jepalab_collapse_events_total", {{"run", "r1"},
+                                                             {"experiment", "exp"},
+                                                             {"indicator", "embedding_rank"},
+                                                             {"severity", "collapsed"}}),
+            1.0);
+  EXPECT_EQ(scrape.Counter("jepalab_collapse_events_total", {{"run", "r1"},
+                                                             {"experiment", "exp"},
+                                                             {"indicator", "embedding_rank"},
+                                                             {"severity", "warning"}}),
+            1.0);
+
+  v1::DetectorStatus status;
+  status.set_indicator("codebook_usage");
+  status.set_state(v1::COLLAPSE_STATE_COLLAPSED);
+  metrics.ObserveDetectorStatuses("r1", {status});
+  EXPECT_EQ(Scrape(registry).Gauge(
+                "jepalab_collapse_state",
+                {{"run", "r1"}, {"experiment", "exp"}, {"indicator", "codebook_usage"}}),
+            3.0);
+}
+
 }  // namespace
 }  // namespace jepalab::metrics

@@ -1,12 +1,15 @@
 #include "metrics_service/server/metrics_service_impl.h"
 
+#include <deque>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "absl/types/optional.h"
 
 namespace jepalab::metrics {
 namespace {
@@ -17,7 +20,109 @@ grpc::Status Finish(absl::string_view method, const absl::Status& status) {
   return common::ToGrpcStatus(status);
 }
 
+// One WatchCollapseEvents call: a subscription whose events are queued and written one at a
+// time. Deletes itself in OnDone, after unsubscribing (so no callback can follow).
+class CollapseEventWriter final : public grpc::ServerWriteReactor<v1::CollapseEvent> {
+ public:
+  CollapseEventWriter(MetricsCore* core, const v1::WatchCollapseEventsRequest& request)
+      : core_(core) {
+    // include_current events arrive synchronously, before Subscribe returns.
+    absl::StatusOr<int64_t> id = core_->WatchCollapseEvents(
+        request, [this](const v1::CollapseEvent& event) { Enqueue(event); });
+    absl::MutexLock lock(&mu_);
+    if (!id.ok()) {
+      VLOG(1) << "WatchCollapseEvents failed: " << id.status();
+      FinishLocked(common::ToGrpcStatus(id.status()));
+      return;
+    }
+    subscription_ = *id;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status::CANCELLED);
+      return;
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    absl::optional<int64_t> subscription;
+    {
+      absl::MutexLock lock(&mu_);
+      subscription = subscription_;
+    }
+    if (subscription.has_value()) core_->UnwatchCollapseEvents(*subscription);
+    delete this;
+  }
+
+ private:
+  void Enqueue(const v1::CollapseEvent& event) {
+    absl::MutexLock lock(&mu_);
+    if (finish_status_.has_value()) return;
+    if (queue_.size() >= MetricsServiceImpl::kMaxQueuedEvents) {
+      FinishLocked(common::ToGrpcStatus(absl::ResourceExhaustedError(
+          "WatchCollapseEvents: the client fell too far behind; re-subscribe")));
+      return;
+    }
+    queue_.push_back(event);
+    WriteNextLocked();
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_) return;
+    if (finish_status_.has_value()) {
+      if (!finished_) {
+        finished_ = true;
+        Finish(*finish_status_);
+      }
+      return;
+    }
+    if (queue_.empty()) return;
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  // Finishes once no write is in flight.
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finish_status_.has_value()) finish_status_ = std::move(status);
+    queue_.clear();
+    WriteNextLocked();
+  }
+
+  MetricsCore* const core_;
+  absl::Mutex mu_;
+  absl::optional<int64_t> subscription_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::CollapseEvent> queue_ ABSL_GUARDED_BY(mu_);
+  v1::CollapseEvent current_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 }  // namespace
+
+grpc::ServerWriteReactor<v1::CollapseEvent>* MetricsServiceImpl::WatchCollapseEvents(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchCollapseEventsRequest* request) {
+  return new CollapseEventWriter(core_, *request);
+}
+
+grpc::Status MetricsServiceImpl::GetCollapseStatus(grpc::ServerContext* /*context*/,
+                                                   const v1::GetCollapseStatusRequest* request,
+                                                   v1::GetCollapseStatusResponse* response) {
+  absl::StatusOr<v1::GetCollapseStatusResponse> status = core_->GetCollapseStatus(*request);
+  if (status.ok()) *response = *std::move(status);
+  return Finish("GetCollapseStatus", status.status());
+}
 
 grpc::Status MetricsServiceImpl::ReportMetrics(grpc::ServerContext* /*context*/,
                                                grpc::ServerReader<v1::ReportMetricsRequest>* reader,

@@ -4,6 +4,7 @@
 #define JEPALAB_METRICS_SERVICE_SERVER_METRICS_SERVICE_IMPL_H_
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 #include <grpcpp/support/sync_stream.h>
 
@@ -13,9 +14,12 @@
 
 namespace jepalab::metrics {
 
-// Sync-API MetricsService over a MetricsCore (not owned; it must outlive this). Thread-safe
-// because the core is.
-class MetricsServiceImpl final : public v1::MetricsService::Service {
+// MetricsService over a MetricsCore (not owned; it must outlive this). Sync API, except the
+// long-lived WatchCollapseEvents stream, which is a callback reactor (no thread per watcher).
+// Thread-safe because the core is.
+class MetricsServiceImpl final
+    : public v1::MetricsService::WithCallbackMethod_WatchCollapseEvents<
+          v1::MetricsService::Service> {
  public:
   explicit MetricsServiceImpl(MetricsCore* core) : core_(core) {}
 
@@ -35,6 +39,16 @@ class MetricsServiceImpl final : public v1::MetricsService::Service {
                         v1::ListRunsResponse* response) override;
   grpc::Status CompareRuns(grpc::ServerContext* context, const v1::CompareRunsRequest* request,
                            v1::CompareRunsResponse* response) override;
+  grpc::Status GetCollapseStatus(grpc::ServerContext* context,
+                                 const v1::GetCollapseStatusRequest* request,
+                                 v1::GetCollapseStatusResponse* response) override;
+  // Streams the core's collapse events matching the request until the client cancels or the
+  // server shuts down. A bad filter ends the call with InvalidArgument; a client that falls
+  // more than kMaxQueuedEvents behind is ended with ResourceExhausted.
+  grpc::ServerWriteReactor<v1::CollapseEvent>* WatchCollapseEvents(
+      grpc::CallbackServerContext* context, const v1::WatchCollapseEventsRequest* request) override;
+
+  static constexpr size_t kMaxQueuedEvents = 10000;
 
  private:
   MetricsCore* const core_;

@@ -206,5 +206,70 @@ TEST_F(MetricsServiceImplTest, MapsCoreErrorsToGrpcCodes) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(MetricsServiceImplTest, WatchCollapseEventsStreamsCurrentAndNewEvents) {
+  v1::ReportMetricsResponse response;
+  v1::ReportMetricsRequest batch;
+  *batch.add_points() = Point("r1", "diagnostics/vq/usage_ratio", 1, 0.01);
+  ASSERT_THAT(Report({batch}, &response), IsOk());
+
+  grpc::ClientContext context;
+  v1::WatchCollapseEventsRequest request;
+  request.set_include_current(true);
+  std::unique_ptr<grpc::ClientReader<v1::CollapseEvent>> reader =
+      stub_->WatchCollapseEvents(&context, request);
+  v1::CollapseEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.run_id(), "r1");
+  EXPECT_EQ(event.indicator(), "codebook_usage");
+  EXPECT_EQ(event.state(), v1::COLLAPSE_STATE_COLLAPSED);
+
+  // Reported after the subscription: arrives on the open stream.
+  v1::ReportMetricsRequest collapse;
+  *collapse.add_points() = Point("r2", "diagnostics/context/rankme", 4, 1.0);
+  ASSERT_THAT(Report({collapse}, &response), IsOk());
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.run_id(), "r2");
+  EXPECT_EQ(event.indicator(), "embedding_rank");
+  EXPECT_EQ(event.encoder(), "context");
+  EXPECT_EQ(event.step(), 4);
+  EXPECT_TRUE(event.first_trigger());
+
+  context.TryCancel();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(MetricsServiceImplTest, WatchCollapseEventsRejectsABadFilter) {
+  grpc::ClientContext context;
+  v1::WatchCollapseEventsRequest request;
+  request.add_run_ids("not an id");
+  auto reader = stub_->WatchCollapseEvents(&context, request);
+  v1::CollapseEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  EXPECT_THAT(common::FromGrpcStatus(reader->Finish()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_ids[0]")));
+}
+
+TEST_F(MetricsServiceImplTest, GetCollapseStatus) {
+  v1::ReportMetricsResponse response;
+  v1::ReportMetricsRequest batch;
+  *batch.add_points() = Point("r1", "val/loss", 1, 2.0);
+  ASSERT_THAT(Report({batch}, &response), IsOk());
+  grpc::ClientContext context;
+  v1::GetCollapseStatusRequest request;
+  request.set_run_id("r1");
+  v1::GetCollapseStatusResponse status;
+  ASSERT_TRUE(stub_->GetCollapseStatus(&context, request, &status).ok());
+  ASSERT_THAT(status.detectors(), SizeIs(1));
+  EXPECT_EQ(status.detectors(0).indicator(), "validation_spike");
+  EXPECT_EQ(status.detectors(0).state(), v1::COLLAPSE_STATE_OK);
+
+  grpc::ClientContext missing_context;
+  request.set_run_id("missing");
+  EXPECT_THAT(common::FromGrpcStatus(stub_->GetCollapseStatus(&missing_context, request, &status)),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing")));
+}
+
 }  // namespace
 }  // namespace jepalab::metrics

@@ -218,6 +218,21 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
   k.OneOf("debug.fault", c.debug().fault(), {"none", "abort", "segfault", "torch_error", "nan"});
 }
 
+// Reference-compatibility switches (docs/reference_compat.md).
+void CheckCompat(const TrainerConfig& c, Checker& k) {
+  const auto& x = c.compat();
+  k.OneOf("compat.vq_refresh_threshold", x.vq_refresh_threshold(), {"total_mass_share", "relative_to_mean"});
+  k.OneOf("compat.vq_update_timing", x.vq_update_timing(), {"per_call", "per_optimizer_step"});
+  k.OneOf("compat.vq_ema_init", x.vq_ema_init(), {"codebook_copy", "zero"});
+  k.OneOf("compat.vq_revival", x.vq_revival(), {"reference", "consistent"});
+  // relative_to_mean compares c_k with threshold · mean(c); a threshold of 1 or more would call
+  // every code at or below the mean dead.
+  if (x.vq_refresh_threshold() == "relative_to_mean" && c.object_encoder().vq_refresh_usage_threshold() >= 1) {
+    k.Fail("object_encoder.vq_refresh_usage_threshold", "must be < 1 with compat.vq_refresh_threshold relative_to_mean",
+           FormatDouble(c.object_encoder().vq_refresh_usage_threshold()));
+  }
+}
+
 }  // namespace
 
 absl::Status ValidateTrainerConfig(const TrainerConfig& config) {
@@ -226,6 +241,7 @@ absl::Status ValidateTrainerConfig(const TrainerConfig& config) {
   CheckModel(config, checker);
   CheckOptimization(config, checker);
   CheckLosses(config, checker);
+  CheckCompat(config, checker);
   return checker.status();
 }
 

@@ -240,3 +240,61 @@ INSTANTIATE_TEST_SUITE_P(Plan, DiagnosticPlanConfigTest,
 
 }  // namespace
 }  // namespace jepalab::trainer
+
+// Reference-compatibility switches (compat.*, docs/reference_compat.md).
+namespace jepalab::trainer {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StatusIs;
+
+constexpr char kCompatBase[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
+
+TEST(CompatConfigTest, DefaultsAreTheCorrectedBehaviour) {
+  const TrainerConfig config;
+  EXPECT_TRUE(config.compat().vq_loss_in_objective());
+  EXPECT_EQ(config.compat().vq_refresh_threshold(), "relative_to_mean");
+  EXPECT_EQ(config.compat().vq_update_timing(), "per_optimizer_step");
+  EXPECT_FALSE(config.compat().vq_swapped_loss_weighting());
+  EXPECT_EQ(config.compat().vq_ema_init(), "zero");
+  EXPECT_EQ(config.compat().vq_revival(), "consistent");
+}
+
+TEST(CompatConfigTest, ReferenceValuesAreAccepted) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      TrainerConfig config,
+      LoadTrainerConfigFile(kCompatBase, {"compat.vq_loss_in_objective=false",
+                                          "compat.vq_refresh_threshold=total_mass_share",
+                                          "compat.vq_update_timing=per_call", "compat.vq_swapped_loss_weighting=true",
+                                          "compat.vq_ema_init=codebook_copy", "compat.vq_revival=reference",
+                                          "object_encoder.vq_refresh_usage_threshold=1"}));
+  EXPECT_EQ(config.compat().vq_update_timing(), "per_call");
+}
+
+struct BadCompat {
+  std::vector<std::string> overrides;
+  std::string expected_error;
+};
+
+class CompatConfigRuleTest : public ::testing::TestWithParam<BadCompat> {};
+
+TEST_P(CompatConfigRuleTest, RejectsWithFieldPath) {
+  EXPECT_THAT(LoadTrainerConfigFile(kCompatBase, GetParam().overrides),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(GetParam().expected_error)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryRule, CompatConfigRuleTest,
+    ::testing::Values(
+        BadCompat{{"compat.vq_refresh_threshold=share"},
+                  "compat.vq_refresh_threshold: must be one of {total_mass_share, relative_to_mean}, got \"share\""},
+        BadCompat{{"compat.vq_update_timing=per_epoch"},
+                  "compat.vq_update_timing: must be one of {per_call, per_optimizer_step}, got \"per_epoch\""},
+        BadCompat{{"compat.vq_ema_init=random"}, "compat.vq_ema_init: must be one of {codebook_copy, zero}"},
+        BadCompat{{"compat.vq_revival=fresh"}, "compat.vq_revival: must be one of {reference, consistent}"},
+        BadCompat{{"object_encoder.vq_refresh_usage_threshold=1"},
+                  "object_encoder.vq_refresh_usage_threshold: must be < 1 with compat.vq_refresh_threshold "
+                  "relative_to_mean, got 1"}));
+
+}  // namespace
+}  // namespace jepalab::trainer

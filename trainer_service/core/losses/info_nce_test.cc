@@ -2,9 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include "gtest/gtest.h"
 #include "trainer_service/core/losses/info_nce.h"
 #include "trainer_service/core/losses/negative_queue.h"
+#include "trainer_service/core/testing/golden_data.h"
+#include "trainer_service/core/testing/golden_tensor.h"
 
 namespace jepalab::trainer {
 namespace {
@@ -67,6 +71,113 @@ TEST_F(InfoNceTest, QueueIsARingOfNormalisedRows) {
   NegativeQueue empty(0, 2, torch::kCPU);
   empty.Enqueue(torch::ones({3, 2}));
   EXPECT_EQ(empty.fill(), 0);
+}
+
+// ---- golden/losses.json: infonce cases and queue mechanics -------------------------------------
+
+using ::jepalab::trainer::testing::GoldenClose;
+using ::jepalab::trainer::testing::JsonTensor;
+using ::jepalab::trainer::testing::LoadGolden;
+using json = nlohmann::json;
+
+constexpr double kRtol = 1e-5, kAtol = 1e-6;
+
+class InfoNceGoldenTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(1);
+    auto golden = LoadGolden("losses.json");
+    if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+    golden_ = *std::move(golden);
+  }
+  json golden_;
+};
+
+TEST_P(InfoNceGoldenTest, MatchesReference) {
+  const json& c = golden_["infonce"]["cases"][GetParam()];
+  const std::string name = "infonce." + c["name"].get<std::string>();
+  const json& in = c["inputs"];
+  const json& q = c["queue"];
+  const torch::Tensor context = JsonTensor(in["context_proj"]).set_requires_grad(true);
+  const torch::Tensor target = JsonTensor(in["target_proj"]).set_requires_grad(true);
+  NegativeQueue queue(q["size"].get<int64_t>(), context.size(1), torch::kCPU);
+  if (q.contains("enqueued_batches")) {
+    for (const json& batch : q["enqueued_batches"]) queue.Enqueue(JsonTensor(batch));
+    EXPECT_EQ(queue.ptr(), q["ptr"].get<int64_t>());
+    EXPECT_TRUE(GoldenClose(name + ".queue.buffer_rows", queue.Negatives(), JsonTensor(q["negatives_used"]), kRtol, kAtol));
+  }
+  EXPECT_EQ(queue.fill(), q["filled"].get<int64_t>());
+  const bool learnable = in["learnable_temperature"].get<bool>();
+  // log-temperature: the file gives every digit of the float32 value.
+  const torch::Tensor s = torch::full({}, in["log_temperature"].get<double>(), torch::kFloat32).set_requires_grad(learnable);
+  const double lo = in["temperature_bounds"][0], hi = in["temperature_bounds"][1];
+  const InfoNceResult r = InfoNce(context, target, queue.Negatives(), s, lo, hi);
+  const json& out = c["outputs"];
+  EXPECT_TRUE(GoldenClose(name + ".temperature_used", r.temperature, JsonTensor(out["temperature_used"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".logits_scaled", InfoNceReferenceLogits(context, target, queue.Negatives(), r.temperature),
+                          JsonTensor(out["logits_scaled"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".loss", r.loss, JsonTensor(out["loss"]), kRtol, kAtol));
+  r.loss.backward();
+  EXPECT_TRUE(GoldenClose(name + ".grad_context_proj", context.grad(), JsonTensor(out["grad_context_proj"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".grad_target_proj", target.grad(), JsonTensor(out["grad_target_proj"]), kRtol, kAtol));
+  if (out["grad_log_temperature"].is_null()) {
+    EXPECT_FALSE(s.grad().defined());
+  } else {
+    EXPECT_TRUE(GoldenClose(name + ".grad_log_temperature", s.grad(), JsonTensor(out["grad_log_temperature"]), kRtol, kAtol));
+  }
+}
+
+std::string InfoNceCaseName(const ::testing::TestParamInfo<int>& info) {
+  static const char* const kNames[] = {"empty_queue_tau007_bounds_007_015", "partial_queue_tau01_bounds_005_02",
+                                       "wrapped_queue_size6", "batch1_with_queue", "tau_clamped_low",
+                                       "fixed_temperature"};
+  return kNames[info.param];
+}
+INSTANTIATE_TEST_SUITE_P(AllCases, InfoNceGoldenTest, ::testing::Range(0, 6), InfoNceCaseName);
+
+TEST_F(InfoNceTest, QueueMechanicsMatchReference) {
+  auto golden = LoadGolden("losses.json");
+  if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+  const json& g = (*golden)["infonce"]["queue_mechanics"];
+  NegativeQueue queue(g["size"].get<int64_t>(), g["dim"].get<int64_t>(), torch::kCPU);
+  int step = 0;
+  for (const json& s : g["steps"]) {
+    queue.Enqueue(JsonTensor(s["enqueue"]));
+    EXPECT_EQ(queue.ptr(), s["ptr_after"].get<int64_t>()) << "step " << step;
+    EXPECT_EQ(queue.fill(), s["filled_after"].get<int64_t>()) << "step " << step;
+    // Negatives() is rows [0, fill); compare the whole buffer once full, else its filled prefix.
+    const torch::Tensor expected = JsonTensor(s["buffer_after"]).narrow(0, 0, queue.fill());
+    EXPECT_TRUE(GoldenClose("infonce.queue_mechanics.step" + std::to_string(step++), queue.Negatives(), expected,
+                            kRtol, kAtol));
+  }
+}
+
+TEST_F(InfoNceTest, HandComputedLossAndChanceLevelWithFullQueue) {
+  // B = 2, no queue, tau = 0.5: row 0 logits [1, 0]/0.5, row 1 [0.6, 0.8]/0.5 (positive first).
+  const torch::Tensor c = torch::tensor({{1.0f, 0.0f}, {0.6f, 0.8f}});
+  const torch::Tensor t = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
+  const InfoNceResult r = InfoNce(c, t, torch::Tensor(), torch::full({}, std::log(0.5)), 0.05, 1.0);
+  const double row0 = -2.0 + std::log(std::exp(2.0) + std::exp(0.0));
+  const double row1 = -1.6 + std::log(std::exp(1.6) + std::exp(1.2));
+  EXPECT_NEAR(r.loss.item<double>(), 0.5 * (row0 + row1), 1e-5);
+  // All logits equal (identical vectors): exactly ln(B + q), here with a full queue of 6.
+  NegativeQueue queue(6, 2, torch::kCPU);
+  queue.Enqueue(torch::ones({6, 2}));
+  const torch::Tensor same = torch::full({3, 2}, std::sqrt(0.5));
+  const InfoNceResult chance = InfoNce(same, same, queue.Negatives(), torch::zeros({}), 0.05, 2.0);
+  EXPECT_NEAR(chance.loss.item<double>(), std::log(3.0 + 6.0), 1e-5);
+}
+
+TEST_F(InfoNceTest, GradientFlowsAtTheBoundAndStopsBeyondIt) {
+  const torch::Tensor c = Unit(4, 8), t = Unit(4, 8);
+  // exp(float32(log 0.07)) == float32(0.07): exactly at the lower bound, inclusive clamp.
+  torch::Tensor at_bound = torch::full({}, std::log(0.07), torch::kFloat32).set_requires_grad(true);
+  const InfoNceResult r = InfoNce(c, t, torch::Tensor(), at_bound, 0.07, 0.15);
+  r.loss.backward();
+  EXPECT_NE(at_bound.grad().item<double>(), 0.0);
+  torch::Tensor above = torch::full({}, std::log(0.2), torch::kFloat32).set_requires_grad(true);
+  InfoNce(c, t, torch::Tensor(), above, 0.07, 0.15).loss.backward();
+  EXPECT_EQ(above.grad().item<double>(), 0.0);
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ class NegativeQueue {
 
   int64_t size() const { return size_; }
   int64_t fill() const { return fill_; }
+  // Row the next enqueue writes first (the reference's `ptr`).
+  int64_t ptr() const { return next_; }
 
  private:
   int64_t size_;

@@ -1,0 +1,28 @@
+#include "trainer_service/core/testing/golden_data.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/testing/shared_data.h"
+
+namespace jepalab::trainer::testing {
+
+absl::StatusOr<std::string> GoldenDir() { return ::testing::SharedDataPath("reference/golden"); }
+
+absl::StatusOr<nlohmann::json> LoadGolden(const std::string& name) {
+  absl::StatusOr<std::string> path = ::testing::SharedDataPath(absl::StrCat("reference/golden/", name));
+  if (!path.ok()) return path.status();
+  std::ifstream in(*path);
+  if (!in) return absl::NotFoundError(absl::StrCat(*path, ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(*path, ": ", e.what()));
+  }
+}
+
+}  // namespace jepalab::trainer::testing
