@@ -7,7 +7,8 @@ scratch="${TEST_TMPDIR:-$(mktemp -d)}/monitoring"
 mkdir -p "$scratch"
 cp -rL monitoring/prometheus monitoring/grafana "$scratch/"
 chmod -R u+w "$scratch"
-python3 "$scratch/grafana/generate_grafana.py"
+# Debian's interpreter (with python3-yaml from tools/setup.sh), not whatever python3 is first on PATH.
+/usr/bin/python3 "$scratch/grafana/generate_grafana.py"
 for f in grafana/provisioning/alerting/jepalab_alerts.yml grafana/dashboards/runs_overview.json \
          grafana/dashboards/run_detail.json grafana/dashboards/experiments.json; do
   if ! diff -u "monitoring/$f" "$scratch/$f"; then

@@ -11,7 +11,9 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-glog-dev libgflags-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
-  # monitoring: Prometheus server + promtool, Alertmanager + amtool
+  # monitoring: Prometheus server + promtool, Alertmanager + amtool; Python + PyYAML for the
+  # Grafana provisioning generator
+  python3 python3-yaml
   prometheus prometheus-alertmanager
 )
 
