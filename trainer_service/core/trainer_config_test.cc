@@ -271,6 +271,18 @@ TEST(CompatConfigTest, ReferenceValuesAreAccepted) {
   EXPECT_EQ(config.compat().vq_update_timing(), "per_call");
 }
 
+TEST(CompatConfigTest, BaselineConfigsReproduceTheReference) {
+  for (const char* path : {"configs/training/jepa_pretrain_a6000.yaml", kCompatBase}) {
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig config, LoadTrainerConfigFile(path));
+    EXPECT_FALSE(config.compat().vq_loss_in_objective()) << path;
+    EXPECT_EQ(config.compat().vq_refresh_threshold(), "total_mass_share") << path;
+    EXPECT_EQ(config.compat().vq_update_timing(), "per_call") << path;
+    EXPECT_TRUE(config.compat().vq_swapped_loss_weighting()) << path;
+    EXPECT_EQ(config.compat().vq_ema_init(), "codebook_copy") << path;
+    EXPECT_EQ(config.compat().vq_revival(), "reference") << path;
+  }
+}
+
 struct BadCompat {
   std::vector<std::string> overrides;
   std::string expected_error;
@@ -292,7 +304,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "compat.vq_update_timing: must be one of {per_call, per_optimizer_step}, got \"per_epoch\""},
         BadCompat{{"compat.vq_ema_init=random"}, "compat.vq_ema_init: must be one of {codebook_copy, zero}"},
         BadCompat{{"compat.vq_revival=fresh"}, "compat.vq_revival: must be one of {reference, consistent}"},
-        BadCompat{{"object_encoder.vq_refresh_usage_threshold=1"},
+        BadCompat{{"compat.vq_refresh_threshold=relative_to_mean", "object_encoder.vq_refresh_usage_threshold=1"},
                   "object_encoder.vq_refresh_usage_threshold: must be < 1 with compat.vq_refresh_threshold "
                   "relative_to_mean, got 1"}));
 
