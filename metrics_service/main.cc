@@ -4,8 +4,6 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -18,15 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "absl/flags/marshalling.h"
 #include "common/clock.h"
-#include "common/status_macros.h"
 #include "common/yaml_proto.h"
-#include "metrics_service/core/collapse_detectors.h"
 #include "metrics_service/core/collapse_monitor.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "metrics_service/core/metrics_core.h"
+#include "metrics_service/core/metrics_service_config.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
 #include "metrics_service/server/metrics_service_impl.h"
@@ -86,27 +82,6 @@ absl::StatusOr<HttpEndpoint> StartExposer(const std::string& host, int port,
   return endpoint;
 }
 
-// The config from --config (defaults without it) with --config_override applied, validated.
-absl::StatusOr<config::v1::MetricsServiceConfig> LoadConfig(
-    const std::string& path, const std::vector<std::string>& overrides) {
-  std::string yaml;
-  std::string source = "--config_override";
-  if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat("config: cannot read ", path));
-    std::stringstream text;
-    text << in.rdbuf();
-    yaml = text.str();
-    source = path;
-  }
-  config::v1::MetricsServiceConfig config;
-  common::FieldLines lines;
-  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(yaml, source, overrides, &config, &lines));
-  JEPALAB_RETURN_IF_ERROR(common::AnnotateWithLine(
-      ValidateCollapseDetectorsConfig(config.collapse_detectors()), source, lines));
-  return config;
-}
-
 int Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   const int64_t retention_seconds = absl::GetFlag(FLAGS_finished_run_retention_seconds);
@@ -121,8 +96,8 @@ int Run() {
     LOG(ERROR) << "metrics_server: data_dir: cannot create " << data_dir << ": " << error.message();
     return 1;
   }
-  absl::StatusOr<config::v1::MetricsServiceConfig> config =
-      LoadConfig(absl::GetFlag(FLAGS_config), absl::GetFlag(FLAGS_config_override));
+  absl::StatusOr<config::v1::MetricsServiceConfig> config = LoadMetricsServiceConfigFile(
+      absl::GetFlag(FLAGS_config), absl::GetFlag(FLAGS_config_override));
   if (!config.ok()) {
     LOG(ERROR) << "metrics_server: " << config.status().message();
     return 1;

@@ -215,7 +215,7 @@ TEST_F(MonitoringE2eTest, EveryDashboardAndAlertExpressionParsesAndUsesExportedM
           "step_time_seconds", "queue/fill", "epoch", "train/loss", "val/loss",
           "diagnostics/vq/usage_ratio", "diagnostics/vq/active_codes",
           "diagnostics/vq/perplexity", "diagnostics/vq/dead_codes", "vq/refreshes",
-          "vq/codes_reinitialized"}) {
+          "vq/codes_reinitialized", "vq/reinitialized_in_use"}) {
       points.push_back(Point("all", name, step, 0.5 * step));
     }
     for (const char* encoder : {"context", "target"}) {

@@ -113,6 +113,10 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
                                              "VQ dead-code refresh passes.")),
       vq_codes_reinitialized_total_(BuildCounterFamily(
           registry, "jepalab_vq_codes_reinitialized_total", "VQ codes re-initialized.")),
+      vq_codes_reinitialized_in_use_total_(BuildCounterFamily(
+          registry, "jepalab_vq_codes_reinitialized_in_use_total",
+          "VQ codes re-initialized although they were assigned rows in the previous window "
+          "(live codes thrown away by a refresh).")),
       step_duration_(prometheus::BuildHistogram()
                          .Name("jepalab_train_step_duration_seconds")
                          .Help("Wall time of one optimizer step.")
@@ -350,6 +354,8 @@ void PrometheusMetrics::ApplyPoint(const v1::MetricPoint& point, RunSeries& seri
     add_delta(vq_refreshes_total_);
   } else if (name == names::kVqCodesReinitialized) {
     add_delta(vq_codes_reinitialized_total_);
+  } else if (name == names::kVqReinitializedInUse) {
+    add_delta(vq_codes_reinitialized_in_use_total_);
   } else if (absl::StartsWith(name, names::kDiagnosticsPrefix)) {
     // "diagnostics/<encoder>/<stat>"; anything else under diagnostics/ stays history-only.
     std::vector<absl::string_view> parts = absl::StrSplit(name, '/');

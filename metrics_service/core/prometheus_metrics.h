@@ -141,6 +141,7 @@ class PrometheusMetrics {
   prometheus::Family<prometheus::Counter>& steps_total_;
   prometheus::Family<prometheus::Counter>& vq_refreshes_total_;
   prometheus::Family<prometheus::Counter>& vq_codes_reinitialized_total_;
+  prometheus::Family<prometheus::Counter>& vq_codes_reinitialized_in_use_total_;
   prometheus::Family<prometheus::Histogram>& step_duration_;
   prometheus::Family<prometheus::Gauge>& run_info_;
   prometheus::Family<prometheus::Gauge>& run_state_;

@@ -220,14 +220,19 @@ TEST_F(PrometheusMetricsTest, CountersCountNewStepsOnceAndIngestion) {
 TEST_F(PrometheusMetricsTest, CumulativeVqSeriesBecomeCounters) {
   metrics_.ObserveRun(MakeRun("exp-s1", "exp", common::v1::RUN_STATE_RUNNING), 0);
   metrics_.ObservePoints(Points({Point("exp-s1", metric_names::kVqRefreshes, 10, 2),
-                                 Point("exp-s1", metric_names::kVqCodesReinitialized, 10, 7)}));
+                                 Point("exp-s1", metric_names::kVqCodesReinitialized, 10, 7),
+                                 Point("exp-s1", metric_names::kVqReinitializedInUse, 10, 1)}));
   metrics_.ObservePoints(Points({Point("exp-s1", metric_names::kVqRefreshes, 20, 5),
-                                 Point("exp-s1", metric_names::kVqCodesReinitialized, 20, 19)}));
-  metrics_.ObservePoints(Points({Point("exp-s1", metric_names::kVqRefreshes, 20, 5)}));  // resent
+                                 Point("exp-s1", metric_names::kVqCodesReinitialized, 20, 19),
+                                 Point("exp-s1", metric_names::kVqReinitializedInUse, 20, 4)}));
+  metrics_.ObservePoints(Points({Point("exp-s1", metric_names::kVqRefreshes, 20, 5),
+                                 Point("exp-s1", metric_names::kVqReinitializedInUse, 20, 4)}));
   Scrape scrape(registry_);
   EXPECT_THAT(scrape.Counter("jepalab_vq_refreshes_total", run_labels_), Optional(DoubleEq(5)));
   EXPECT_THAT(scrape.Counter("jepalab_vq_codes_reinitialized_total", run_labels_),
               Optional(DoubleEq(19)));
+  EXPECT_THAT(scrape.Counter("jepalab_vq_codes_reinitialized_in_use_total", run_labels_),
+              Optional(DoubleEq(4)));
 }
 
 TEST_F(PrometheusMetricsTest, StepTimesFillTheHistogram) {
