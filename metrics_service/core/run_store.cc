@@ -306,38 +306,78 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::ListRuns(absl::string_v
   return QueryRuns("WHERE r.experiment = ?1", experiment);
 }
 
+// Group commit: concurrent callers queue their batches; one of them (the writer) commits
+// everything queued in a single transaction, so N concurrent streams share one fsync instead
+// of paying N. Every caller still returns only after its own batch is durable.
 absl::Status SqliteRunStore::WritePoints(const MetricPoints& points, int64_t now_ms) {
   if (points.empty()) return absl::OkStatus();
+  PendingWrite mine{&points, now_ms};
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(&mine);
+    auto done_or_free = [this, &mine]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return mine.done || !writer_active_;
+    };
+    queue_mu_.Await(absl::Condition(&done_or_free));
+    if (mine.done) return mine.status;
+    writer_active_ = true;
+  }
+  std::vector<PendingWrite*> group;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    group.swap(queue_);
+  }
+  CommitGroup(group);
+  absl::MutexLock lock(&queue_mu_);
+  for (PendingWrite* write : group) write->done = true;
+  writer_active_ = false;
+  return mine.status;
+}
+
+void SqliteRunStore::CommitGroup(const std::vector<PendingWrite*>& group) {
   absl::MutexLock lock(&mu_);
-  return InTransaction(db_, [&]() -> absl::Status {
-    JEPALAB_ASSIGN_OR_RETURN(Statement run, Statement::Prepare(db_, R"sql(
-        INSERT INTO runs (run_id, created_unix_ms, updated_unix_ms) VALUES (?1, ?2, ?2)
-        ON CONFLICT (run_id) DO NOTHING)sql"));
-    absl::flat_hash_set<std::string> seen_runs;
-    for (const v1::MetricPoint& point : points) {
-      if (!seen_runs.insert(point.run_id()).second) continue;
-      run.Reset();
-      run.BindText(1, point.run_id());
-      run.BindInt(2, now_ms);
-      JEPALAB_RETURN_IF_ERROR(run.Run());
-    }
-    JEPALAB_ASSIGN_OR_RETURN(Statement insert, Statement::Prepare(db_, R"sql(
-        INSERT INTO points (run_id, name, step, epoch, value, unix_ms)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-        ON CONFLICT (run_id, name, step) DO UPDATE SET
-          epoch = excluded.epoch, value = excluded.value, unix_ms = excluded.unix_ms)sql"));
-    for (const v1::MetricPoint& point : points) {
-      insert.Reset();
-      insert.BindText(1, point.run_id());
-      insert.BindText(2, point.name());
-      insert.BindInt(3, point.step());
-      insert.BindInt(4, point.epoch());
-      insert.BindDouble(5, point.value());
-      insert.BindInt(6, point.unix_ms() != 0 ? point.unix_ms() : now_ms);
-      JEPALAB_RETURN_IF_ERROR(insert.Run());
+  absl::Status together = InTransaction(db_, [&]() -> absl::Status {
+    for (const PendingWrite* write : group) {
+      JEPALAB_RETURN_IF_ERROR(InsertPoints(*write->points, write->now_ms));
     }
     return absl::OkStatus();
   });
+  for (PendingWrite* write : group) {
+    // On failure, retry alone so that one batch's error never fails another's.
+    write->status = together.ok() || group.size() == 1
+                        ? together
+                        : InTransaction(db_, [&] { return InsertPoints(*write->points, write->now_ms); });
+  }
+}
+
+absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t now_ms) {
+  JEPALAB_ASSIGN_OR_RETURN(Statement run, Statement::Prepare(db_, R"sql(
+      INSERT INTO runs (run_id, created_unix_ms, updated_unix_ms) VALUES (?1, ?2, ?2)
+      ON CONFLICT (run_id) DO NOTHING)sql"));
+  absl::flat_hash_set<std::string> seen_runs;
+  for (const v1::MetricPoint& point : points) {
+    if (!seen_runs.insert(point.run_id()).second) continue;
+    run.Reset();
+    run.BindText(1, point.run_id());
+    run.BindInt(2, now_ms);
+    JEPALAB_RETURN_IF_ERROR(run.Run());
+  }
+  JEPALAB_ASSIGN_OR_RETURN(Statement insert, Statement::Prepare(db_, R"sql(
+      INSERT INTO points (run_id, name, step, epoch, value, unix_ms)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+      ON CONFLICT (run_id, name, step) DO UPDATE SET
+        epoch = excluded.epoch, value = excluded.value, unix_ms = excluded.unix_ms)sql"));
+  for (const v1::MetricPoint& point : points) {
+    insert.Reset();
+    insert.BindText(1, point.run_id());
+    insert.BindText(2, point.name());
+    insert.BindInt(3, point.step());
+    insert.BindInt(4, point.epoch());
+    insert.BindDouble(5, point.value());
+    insert.BindInt(6, point.unix_ms() != 0 ? point.unix_ms() : now_ms);
+    JEPALAB_RETURN_IF_ERROR(insert.Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteRunStore::QuerySeriesNames(

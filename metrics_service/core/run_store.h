@@ -101,8 +101,25 @@ class SqliteRunStore : public RunStore {
   absl::StatusOr<std::vector<std::string>> QuerySeriesNames(absl::string_view run_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // One caller's batch waiting to be committed (group commit, see WritePoints).
+  struct PendingWrite {
+    const MetricPoints* points;
+    int64_t now_ms;
+    absl::Status status;
+    bool done = false;
+  };
+  // Inserts `points` in the open transaction.
+  absl::Status InsertPoints(const MetricPoints& points, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits `group` in one transaction, or batch by batch if that fails, and fills statuses.
+  void CommitGroup(const std::vector<PendingWrite*>& group);
+
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);  // owned
+
+  absl::Mutex queue_mu_;
+  std::vector<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool writer_active_ ABSL_GUARDED_BY(queue_mu_) = false;
 };
 
 }  // namespace jepalab::metrics
