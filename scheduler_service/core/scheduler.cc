@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "scheduler_service/core/sweep.h"
 #include "trainer_service/core/trainer_config.h"
 
 namespace jepalab::scheduler {
@@ -21,7 +22,6 @@ using ::jepalab::scheduler::v1::Experiment;
 
 constexpr size_t kMaxNameLength = 64;  // scheduler.proto: name is [A-Za-z0-9._-]{1,64}
 constexpr char kDefaultExperimentName[] = "experiment";
-constexpr char kDefaultSweepName[] = "sweep";
 
 std::string ExperimentId(const std::string& name, int64_t sequence) {
   return absl::StrFormat("%s-%04d", name, sequence);
@@ -286,28 +286,14 @@ absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimen
 }
 
 absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest& request) {
-  const std::string name = request.name().empty() ? kDefaultSweepName : request.name();
-  JEPALAB_RETURN_IF_ERROR(ValidateName("name", name));
-  if (request.variants().empty()) return absl::InvalidArgumentError("variants: must not be empty");
+  const SweepSpec spec = SweepSpecFromRequest(request);
+  JEPALAB_RETURN_IF_ERROR(ValidateName("name", spec.name));
+  JEPALAB_ASSIGN_OR_RETURN(std::vector<SweepPoint> points, ExpandSweep(spec));
   std::vector<Plan> plans;
-  std::set<std::string> variant_names;
-  for (int i = 0; i < request.variants_size(); ++i) {
-    const v1::SweepVariant& variant = request.variants(i);
-    const std::string field = absl::StrCat("variants[", i, "].name");
-    JEPALAB_RETURN_IF_ERROR(common::ValidateId(field, variant.name()));
-    if (!variant_names.insert(variant.name()).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": duplicate variant \"", variant.name(), "\""));
-    }
-    // Common overrides first, then the variant's own: the later assignment wins.
-    std::vector<std::string> overrides(request.overrides().begin(), request.overrides().end());
-    overrides.insert(overrides.end(), variant.overrides().begin(), variant.overrides().end());
-    absl::StatusOr<Plan> plan = PlanExperiment(
-        absl::StrCat(name, ".", variant.name()), request.config_yaml(), request.config_path(),
-        overrides, {request.seeds().begin(), request.seeds().end()});
-    if (!plan.ok()) {
-      return WithContext(plan.status(), absl::StrCat("variants[", i, "] (", variant.name(), "): "));
-    }
+  for (const SweepPoint& point : points) {
+    absl::StatusOr<Plan> plan = PlanExperiment(point.name, request.config_yaml(),
+                                               request.config_path(), point.overrides, point.seeds);
+    if (!plan.ok()) return WithContext(plan.status(), absl::StrCat(point.field, ": "));
     plans.push_back(*std::move(plan));
   }
   size_t total_runs = 0;
@@ -323,7 +309,7 @@ absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest&
   }
   SweepResult result;
   JEPALAB_ASSIGN_OR_RETURN(int64_t sweep_sequence, store_->NextSequence());
-  result.sweep_id = ExperimentId(name, sweep_sequence);
+  result.sweep_id = ExperimentId(spec.name, sweep_sequence);
   const int64_t now_ms = NowMs();
   for (const Plan& plan : plans) {
     JEPALAB_ASSIGN_OR_RETURN(int64_t sequence, store_->NextSequence());

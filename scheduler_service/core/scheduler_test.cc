@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -432,6 +433,37 @@ TEST_F(SchedulerTest, InvalidSweepVariantStoresNothing) {
   EXPECT_THAT(scheduler_->SubmitSweep(request), StatusIs(absl::StatusCode::kInvalidArgument,
                                                          HasSubstr("variants: must not be empty")));
   EXPECT_TRUE(scheduler_->ListExperiments({}, "").empty());
+}
+
+TEST_F(SchedulerTest, GridSweepSubmitsOneExperimentPerPoint) {
+  trainer_->SetCapacity(0);
+  StartScheduler();
+  v1::SubmitSweepRequest request;
+  request.set_name("grid");
+  request.set_config_yaml(config_yaml_);
+  auto* lr = request.add_grid();
+  lr->set_key("optimizer.lr");
+  lr->add_values("0.0001");
+  lr->add_values("0.001");
+  auto* epochs = request.add_grid();
+  epochs->set_key("training.epochs");
+  epochs->add_values("2");
+  epochs->add_values("-1");  // invalid: nothing of the sweep may be stored
+  EXPECT_THAT(scheduler_->SubmitSweep(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("grid point lr-0.0001_epochs--1: training.epochs")));
+  EXPECT_TRUE(scheduler_->ListExperiments({}, "").empty());
+
+  epochs->set_values(1, "3");
+  request.add_seeds(4);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(SweepResult sweep, scheduler_->SubmitSweep(request));
+  ASSERT_EQ(sweep.experiments.size(), 4u);
+  EXPECT_EQ(sweep.experiments[0].name(), "grid.lr-0.0001_epochs-2");
+  EXPECT_EQ(sweep.experiments[3].name(), "grid.lr-0.001_epochs-3");
+  EXPECT_THAT(sweep.experiments[3].overrides(),
+              ElementsAre("optimizer.lr=0.001", "training.epochs=3"));
+  EXPECT_EQ(sweep.experiments[3].runs(0).run_id(),
+            absl::StrCat(sweep.experiments[3].id(), "-s4"));
 }
 
 TEST_F(SchedulerTest, FullQueueIsResourceExhausted) {

@@ -1,0 +1,350 @@
+#include "scheduler_service/core/plan.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/yaml_proto.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+using ::jepalab::config::v1::PlanCriteria;
+using ::jepalab::config::v1::PlanEffectConfig;
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+absl::Status ValidateSeeds(const std::string& field,
+                           const google::protobuf::RepeatedField<int64_t>& seeds) {
+  std::set<int64_t> seen;
+  for (int i = 0; i < seeds.size(); ++i) {
+    if (seeds[i] < 0) {
+      return Invalid(absl::StrCat(field, "[", i, "]"),
+                     absl::StrCat("must be >= 0, got ", seeds[i]));
+    }
+    if (!seen.insert(seeds[i]).second) {
+      return Invalid(absl::StrCat(field, "[", i, "]"), absl::StrCat("duplicate seed ", seeds[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCriteria(const PlanCriteria& c) {
+  if (!(c.val_loss_tolerance() >= 0)) {
+    return Invalid("criteria.val_loss_tolerance",
+                   absl::StrCat("must be >= 0, got ", c.val_loss_tolerance()));
+  }
+  if (!(c.spike_factor() > 1)) {
+    return Invalid("criteria.spike_factor", absl::StrCat("must be > 1, got ", c.spike_factor()));
+  }
+  if (c.has_min_rankme() && !(c.min_rankme() >= 0)) {
+    return Invalid("criteria.min_rankme", absl::StrCat("must be >= 0, got ", c.min_rankme()));
+  }
+  if (c.has_min_isotropy_robust() && !(c.min_isotropy_robust() >= 0)) {
+    return Invalid("criteria.min_isotropy_robust",
+                   absl::StrCat("must be >= 0, got ", c.min_isotropy_robust()));
+  }
+  for (int i = 0; i < c.encoders_size(); ++i) {
+    if (c.encoders(i) != "context" && c.encoders(i) != "target") {
+      return Invalid(
+          absl::StrCat("criteria.encoders[", i, "]"),
+          absl::StrCat("must be \"context\" or \"target\", got \"", c.encoders(i), "\""));
+    }
+  }
+  if (c.warmup_steps() < 0) {
+    return Invalid("criteria.warmup_steps", absl::StrCat("must be >= 0, got ", c.warmup_steps()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEffect(const PlanEffectConfig& e) {
+  if (!(e.relative_tolerance() >= 0)) {
+    return Invalid("effect.relative_tolerance",
+                   absl::StrCat("must be >= 0, got ", e.relative_tolerance()));
+  }
+  if (!(e.spread_multiplier() >= 0)) {
+    return Invalid("effect.spread_multiplier",
+                   absl::StrCat("must be >= 0, got ", e.spread_multiplier()));
+  }
+  if (e.max_knob_keys() < 1) {
+    return Invalid("effect.max_knob_keys", absl::StrCat("must be >= 1, got ", e.max_knob_keys()));
+  }
+  return absl::OkStatus();
+}
+
+std::string JoinPath(const std::string& base_dir, const std::string& path) {
+  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).string();
+}
+
+absl::Status ValidateRun(const PlanRun& run, const std::string& field,
+                         const PlanValidationOptions& options) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId(absl::StrCat(field, ".name"), run.name()));
+  if (run.config().empty()) return Invalid(absl::StrCat(field, ".config"), "must be set");
+  for (int k = 0; k < run.overrides_size(); ++k) {
+    const std::string& text = run.overrides(k);
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Invalid(absl::StrCat(field, ".overrides[", k, "]"),
+                     absl::StrCat("expected key=value, got \"", text, "\""));
+    }
+  }
+  JEPALAB_RETURN_IF_ERROR(ValidateSeeds(absl::StrCat(field, ".seeds"), run.seeds()));
+  absl::StatusOr<std::string> path = RunConfigPath(run, options.mini);
+  const std::string path_field =
+      absl::StrCat(field, options.mini && run.has_mini_config() ? ".mini_config" : ".config");
+  if (!path.ok()) return Invalid(path_field, path.status().message());
+  const std::string full_path = JoinPath(options.base_dir, *path);
+  if (options.check_files) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(full_path, error)) {
+      return Invalid(path_field, absl::StrCat("file not found: ", *path));
+    }
+  }
+  if (options.check_run_config) {
+    absl::Status status =
+        options.check_run_config(full_path, {run.overrides().begin(), run.overrides().end()});
+    if (!status.ok()) {
+      return Invalid(field,
+                     absl::StrCat("run \"", run.name(), "\" (", *path, "): ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Stage indices reachable in one step from `index`, each with the field that names it.
+std::vector<std::pair<int, std::string>> Edges(const PlanConfig& plan, int index) {
+  std::vector<std::pair<int, std::string>> edges;
+  const PlanStage& stage = plan.stages(index);
+  for (int b = 0; b < stage.branches_size(); ++b) {
+    if (stage.branches(b).next().empty()) continue;
+    edges.emplace_back(FindStage(plan, stage.branches(b).next()),
+                       absl::StrCat("stages[", index, "].branches[", b, "].next"));
+  }
+  if (!stage.next().empty()) {
+    edges.emplace_back(FindStage(plan, stage.next()), absl::StrCat("stages[", index, "].next"));
+  }
+  return edges;
+}
+
+// Depth-first search for a cycle; `path` holds the stages on the current path.
+absl::Status FindCycle(const PlanConfig& plan, int index, std::vector<int>& state,
+                       std::vector<int>& path) {
+  state[index] = 1;  // on the path
+  path.push_back(index);
+  for (const auto& [to, field] : Edges(plan, index)) {
+    if (state[to] == 1) {
+      std::vector<std::string> names;
+      for (auto it = std::find(path.begin(), path.end(), to); it != path.end(); ++it) {
+        names.push_back(plan.stages(*it).name());
+      }
+      names.push_back(plan.stages(to).name());
+      return Invalid(field, absl::StrCat("cycle: ", absl::StrJoin(names, " -> ")));
+    }
+    if (state[to] == 0) JEPALAB_RETURN_IF_ERROR(FindCycle(plan, to, state, path));
+  }
+  path.pop_back();
+  state[index] = 2;  // done
+  return absl::OkStatus();
+}
+
+// Like common::AnnotateWithLine, but keeps list indices: plan fields live in lists of stages
+// and runs, so "stages[1].runs[0].config" must find its own line, not that of "stages".
+absl::Status WithPlanLine(const absl::Status& status, absl::string_view source,
+                          const common::FieldLines& lines) {
+  const absl::string_view message = status.message();
+  const size_t colon = message.find(": ");
+  if (status.ok() || colon == absl::string_view::npos) return status;
+  std::string path(message.substr(0, colon));
+  while (!path.empty()) {
+    auto it = lines.find(path);
+    if (it != lines.end()) {
+      return absl::Status(status.code(), absl::StrCat(message, " (", source, ":", it->second, ")"));
+    }
+    const size_t cut = path.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    path.resize(cut);
+  }
+  return common::AnnotateWithLine(status, source, lines);
+}
+
+}  // namespace
+
+absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view source_name,
+                                     std::map<std::string, int>* lines) {
+  PlanConfig plan;
+  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(yaml, source_name, {}, &plan, lines));
+  return plan;
+}
+
+absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("name", plan.name()));
+  JEPALAB_RETURN_IF_ERROR(ValidateSeeds("seeds", plan.seeds()));
+  JEPALAB_RETURN_IF_ERROR(ValidateCriteria(plan.criteria()));
+  JEPALAB_RETURN_IF_ERROR(ValidateEffect(plan.effect()));
+  if (plan.stages().empty()) return Invalid("stages", "must not be empty");
+
+  std::map<std::string, int> stage_names;
+  std::map<std::string, std::string> run_names;  // name -> field of its first definition
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    const PlanStage& stage = plan.stages(s);
+    const std::string field = absl::StrCat("stages[", s, "]");
+    JEPALAB_RETURN_IF_ERROR(common::ValidateId(absl::StrCat(field, ".name"), stage.name()));
+    if (!stage_names.emplace(stage.name(), s).second) {
+      return Invalid(absl::StrCat(field, ".name"),
+                     absl::StrCat("duplicate stage \"", stage.name(), "\""));
+    }
+    if (stage.runs().empty()) return Invalid(absl::StrCat(field, ".runs"), "must not be empty");
+    for (int r = 0; r < stage.runs_size(); ++r) {
+      const std::string run_field = absl::StrCat(field, ".runs[", r, "]");
+      const PlanRun& run = stage.runs(r);
+      JEPALAB_RETURN_IF_ERROR(ValidateRun(run, run_field, options));
+      auto [it, inserted] = run_names.emplace(run.name(), run_field);
+      if (!inserted) {
+        return Invalid(
+            absl::StrCat(run_field, ".name"),
+            absl::StrCat("duplicate run \"", run.name(), "\" (first in ", it->second, ")"));
+      }
+    }
+  }
+
+  // Branches: their runs belong to the stage, their targets exist.
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    const PlanStage& stage = plan.stages(s);
+    std::set<std::string> own_runs;
+    for (const PlanRun& run : stage.runs()) own_runs.insert(run.name());
+    auto check_runs = [&](const std::string& field,
+                          const google::protobuf::RepeatedPtrField<std::string>& names) {
+      for (int i = 0; i < names.size(); ++i) {
+        if (own_runs.count(names[i]) == 0) {
+          return Invalid(absl::StrCat(field, "[", i, "]"),
+                         absl::StrCat("unknown run \"", names[i], "\" (not a run of stage \"",
+                                      stage.name(), "\")"));
+        }
+      }
+      return absl::OkStatus();
+    };
+    for (int b = 0; b < stage.branches_size(); ++b) {
+      const PlanBranch& branch = stage.branches(b);
+      const std::string field = absl::StrCat("stages[", s, "].branches[", b, "]");
+      JEPALAB_RETURN_IF_ERROR(check_runs(absl::StrCat(field, ".if_stable"), branch.if_stable()));
+      JEPALAB_RETURN_IF_ERROR(
+          check_runs(absl::StrCat(field, ".if_unstable"), branch.if_unstable()));
+      if (!branch.next().empty() && stage_names.count(branch.next()) == 0) {
+        return Invalid(absl::StrCat(field, ".next"),
+                       absl::StrCat("unknown stage \"", branch.next(), "\""));
+      }
+    }
+    if (!stage.next().empty() && stage_names.count(stage.next()) == 0) {
+      return Invalid(absl::StrCat("stages[", s, "].next"),
+                     absl::StrCat("unknown stage \"", stage.next(), "\""));
+    }
+  }
+
+  // The stage graph: acyclic, everything reachable from the entry stage.
+  std::vector<int> state(plan.stages_size(), 0);
+  std::vector<int> path;
+  JEPALAB_RETURN_IF_ERROR(FindCycle(plan, 0, state, path));
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    if (state[s] == 0) {
+      return Invalid(
+          absl::StrCat("stages[", s, "]"),
+          absl::StrCat("stage \"", plan.stages(s).name(),
+                       "\" is unreachable from the first stage \"", plan.stages(0).name(), "\""));
+    }
+  }
+
+  if (!plan.reference_run().empty() && run_names.count(plan.reference_run()) == 0) {
+    return Invalid("reference_run", absl::StrCat("unknown run \"", plan.reference_run(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
+                                        const PlanValidationOptions& options) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the plan file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  common::FieldLines lines;
+  JEPALAB_ASSIGN_OR_RETURN(PlanConfig plan, ParsePlan(text.str(), path, &lines));
+  absl::Status status = ValidatePlan(plan, options);
+  if (!status.ok()) return WithPlanLine(status, path, lines);
+  return plan;
+}
+
+absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini) {
+  if (!mini) return run.config();
+  if (run.has_mini_config()) return run.mini_config();
+  for (absl::string_view suffix : {".yaml", ".yml"}) {
+    if (absl::EndsWith(run.config(), suffix)) {
+      const std::string stem = run.config().substr(0, run.config().size() - suffix.size());
+      return absl::StrCat(stem, "_mini", suffix);
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("cannot derive the mini config from \"",
+                                                 run.config(),
+                                                 "\" (no .yaml suffix); set mini_config"));
+}
+
+std::vector<int64_t> RunSeeds(const PlanConfig& plan, const PlanRun& run) {
+  if (!run.seeds().empty()) return {run.seeds().begin(), run.seeds().end()};
+  return {plan.seeds().begin(), plan.seeds().end()};
+}
+
+int FindStage(const PlanConfig& plan, absl::string_view name) {
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    if (plan.stages(s).name() == name) return s;
+  }
+  return -1;
+}
+
+const PlanRun* FindRun(const PlanConfig& plan, absl::string_view name, int* stage_index) {
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    for (const PlanRun& run : plan.stages(s).runs()) {
+      if (run.name() == name) {
+        if (stage_index != nullptr) *stage_index = s;
+        return &run;
+      }
+    }
+  }
+  return nullptr;
+}
+
+absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
+                                          const std::map<std::string, bool>& stable) {
+  for (int b = 0; b < stage.branches_size(); ++b) {
+    const PlanBranch& branch = stage.branches(b);
+    bool matches = true;
+    auto check = [&](const std::string& run, bool want_stable) -> absl::Status {
+      auto it = stable.find(run);
+      if (it == stable.end()) {
+        return absl::FailedPreconditionError(absl::StrCat("stage ", stage.name(), ": branches[", b,
+                                                          "] needs the outcome of run \"", run,
+                                                          "\", which has none yet"));
+      }
+      matches = matches && it->second == want_stable;
+      return absl::OkStatus();
+    };
+    for (const std::string& run : branch.if_stable()) JEPALAB_RETURN_IF_ERROR(check(run, true));
+    for (const std::string& run : branch.if_unstable()) JEPALAB_RETURN_IF_ERROR(check(run, false));
+    if (matches) {
+      return BranchChoice{b, branch.next(), branch.scenario(), branch.conclusion()};
+    }
+  }
+  BranchChoice choice;
+  choice.next_stage = stage.next();
+  return choice;
+}
+
+}  // namespace jepalab::scheduler

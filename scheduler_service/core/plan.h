@@ -1,0 +1,86 @@
+// Diagnostic plan files (configs/plans/*.yaml, schema proto/config/plan_config.proto): loading,
+// validation that names the bad field, and the pure decision-tree helpers (config path of a run
+// in full or mini mode, which branch a finished stage takes).
+#ifndef JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_
+#define JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/config/plan_config.pb.h"
+
+namespace jepalab::scheduler {
+
+using ::jepalab::config::v1::PlanBranch;
+using ::jepalab::config::v1::PlanConfig;
+using ::jepalab::config::v1::PlanRun;
+using ::jepalab::config::v1::PlanStage;
+
+struct PlanValidationOptions {
+  // Run config paths are relative to this directory; empty: the working directory.
+  std::string base_dir;
+  // Validate the configs the mini plan uses (mini_config, or config with "_mini").
+  bool mini = false;
+  // Check that every run config file exists.
+  bool check_files = true;
+  // Optional deeper check of one run: its config file (full path, as read) and overrides, e.g.
+  // loading it with trainer::LoadTrainerConfig. A non-OK status is reported for that run.
+  std::function<absl::Status(const std::string& config_path,
+                             const std::vector<std::string>& overrides)>
+      check_run_config;
+};
+
+// Parses plan YAML (no validation). InvalidArgument naming `source_name`, line and key path for
+// unknown keys, wrong types and malformed YAML. `lines` (optional) receives key path -> line.
+absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view source_name,
+                                     std::map<std::string, int>* lines = nullptr);
+
+// Every rule of a plan; the first violation is InvalidArgument naming the field path and value:
+//   name/stage/run names: [A-Za-z0-9][A-Za-z0-9._-]*, unique (runs unique across the plan);
+//   stages and each stage's runs non-empty; run config set and (check_files) present:
+//     "stages[1].runs[0].config: file not found: configs/training/x.yaml";
+//   overrides "key=value"; seeds without duplicates; criteria and effect values in range;
+//   branches name runs of their own stage and known stages ("unknown stage"); the stage graph
+//   (branches' next + next) has no cycle and every stage is reachable from the first one;
+//   reference_run names a run.
+absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options);
+
+// Reads, parses and validates a plan file; errors carry " (<path>:<line>)" where known.
+// NotFound if the file cannot be read.
+absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
+                                        const PlanValidationOptions& options);
+
+// The config path (as written in the plan, relative to the base dir) a run uses: `config`, or in
+// mini mode `mini_config` if set, else `config` with "_mini" inserted before ".yaml"/".yml".
+// InvalidArgument if no mini path can be derived.
+absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini);
+
+// The seeds a run uses: its own, else the plan's (empty: the config's own seed).
+std::vector<int64_t> RunSeeds(const PlanConfig& plan, const PlanRun& run);
+
+// Index of the stage named `name`, -1 if none.
+int FindStage(const PlanConfig& plan, absl::string_view name);
+// The run named `name` anywhere in the plan (nullptr if none); `stage_index` receives its stage.
+const PlanRun* FindRun(const PlanConfig& plan, absl::string_view name, int* stage_index = nullptr);
+
+// Which way a finished stage goes.
+struct BranchChoice {
+  int branch_index = -1;   // -1: no branch matched, the stage's `next` applies
+  std::string next_stage;  // empty: the plan ends
+  std::string scenario;
+  std::string conclusion;
+};
+
+// Picks the first branch whose conditions hold for `stable` (run name -> met the criteria).
+// FailedPrecondition if a run a branch needs before a match is decided has no entry in `stable`.
+absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
+                                          const std::map<std::string, bool>& stable);
+
+}  // namespace jepalab::scheduler
+
+#endif  // JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_

@@ -1,0 +1,549 @@
+#include "scheduler_service/core/verdict.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/metric_names.h"
+#include "scheduler_service/core/plan.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+using ::jepalab::common::v1::RunState;
+using ::jepalab::config::v1::PlanConfig;
+using ::jepalab::config::v1::PlanCriteria;
+using ::jepalab::config::v1::PlanEffectConfig;
+using ::jepalab::metrics::v1::Series;
+using ::jepalab::metrics::v1::SeriesPoint;
+
+std::vector<SeriesPoint> Points(const RunHistory& run, absl::string_view name) {
+  std::vector<SeriesPoint> points;
+  for (const Series& series : run.series) {
+    if (series.name() == name) points.assign(series.points().begin(), series.points().end());
+  }
+  std::stable_sort(points.begin(), points.end(),
+                   [](const SeriesPoint& a, const SeriesPoint& b) { return a.step() < b.step(); });
+  return points;
+}
+
+std::string Num(double value) { return absl::StrFormat("%.4g", value); }
+
+int64_t LastStep(const RunHistory& run) {
+  int64_t last = -1;
+  for (const Series& series : run.series) {
+    for (const SeriesPoint& point : series.points()) last = std::max(last, point.step());
+  }
+  return last;
+}
+
+// Failure candidates, collected while checking; the primary one is chosen by priority.
+struct Failures {
+  int64_t spike_step = -1;
+  bool not_decreasing = false;
+  int64_t collapse_step = -1;
+  bool no_data = false;
+
+  void Collapse(int64_t step) {
+    if (collapse_step < 0 || step < collapse_step) collapse_step = step;
+  }
+};
+
+void CheckValidationLoss(const RunHistory& run, const PlanCriteria& criteria, RunVerdict& verdict,
+                         Failures& failures) {
+  const std::vector<SeriesPoint> points = Points(run, metric_names::kValLoss);
+  if (!points.empty()) verdict.final_val_loss = points.back().value();
+  if (points.size() < 2) {
+    failures.no_data = true;
+    verdict.reasons.push_back(absl::StrCat(metric_names::kValLoss, " has ", points.size(),
+                                           " points; at least 2 are needed to judge it"));
+    return;
+  }
+  double best = points[0].value();
+  bool drift_reported = false;
+  for (size_t i = 1; i < points.size(); ++i) {
+    const double value = points[i].value();
+    const int64_t step = points[i].step();
+    // Thresholds relative to the best earlier value, also right for a loss that is <= 0.
+    const double spike_at = best + std::abs(best) * (criteria.spike_factor() - 1);
+    const double drift_at = best + std::abs(best) * criteria.val_loss_tolerance();
+    if (!std::isfinite(value) || value > spike_at) {
+      if (failures.spike_step < 0) {
+        failures.spike_step = step;
+        verdict.reasons.push_back(absl::StrCat("validation spike at step ", step, ": val/loss ",
+                                               Num(value), " > ", Num(criteria.spike_factor()),
+                                               " x best earlier ", Num(best)));
+      }
+    } else if (value > drift_at && !drift_reported) {
+      failures.not_decreasing = true;
+      drift_reported = true;
+      verdict.reasons.push_back(
+          absl::StrCat("val/loss rose to ", Num(value), " at step ", step, ", more than ",
+                       Num(100 * criteria.val_loss_tolerance()), "% above its best ", Num(best)));
+    }
+    if (std::isfinite(value)) best = std::min(best, value);
+  }
+  if (!(points.back().value() < points.front().value())) {
+    failures.not_decreasing = true;
+    verdict.reasons.push_back(
+        absl::StrCat("val/loss did not decrease: ", Num(points.front().value()), " at step ",
+                     points.front().step(), " -> ", Num(points.back().value()), " at step ",
+                     points.back().step()));
+  }
+}
+
+// Checks diagnostics/<encoder>/<stat> >= threshold from warmup on; returns the minimum seen.
+std::optional<double> CheckDiagnostic(const RunHistory& run, const PlanCriteria& criteria,
+                                      const std::vector<std::string>& encoders,
+                                      absl::string_view stat, std::optional<double> threshold,
+                                      RunVerdict& verdict, Failures& failures) {
+  std::optional<double> minimum;
+  for (const std::string& encoder : encoders) {
+    const std::string name = absl::StrCat(metric_names::kDiagnosticsPrefix, encoder, "/", stat);
+    const std::vector<SeriesPoint> points = Points(run, name);
+    bool judged = false;
+    for (const SeriesPoint& point : points) {
+      if (point.step() < criteria.warmup_steps()) continue;
+      judged = true;
+      if (!minimum || point.value() < *minimum) minimum = point.value();
+    }
+    if (!threshold) continue;
+    if (!judged) {
+      const std::string what = absl::StrCat(name, ": no points after warmup step ",
+                                            criteria.warmup_steps(), ", not checked");
+      if (criteria.require_diagnostics()) {
+        failures.no_data = true;
+        verdict.reasons.push_back(what);
+      } else {
+        verdict.notes.push_back(what);
+      }
+      continue;
+    }
+    for (const SeriesPoint& point : points) {
+      if (point.step() < criteria.warmup_steps()) continue;
+      if (!(point.value() >= *threshold)) {
+        failures.Collapse(point.step());
+        verdict.reasons.push_back(absl::StrCat(encoder, " ", stat, " ", Num(point.value()), " < ",
+                                               Num(*threshold), " at step ", point.step()));
+        break;
+      }
+    }
+  }
+  return minimum;
+}
+
+std::string StateName(RunState state) {
+  std::string name = common::v1::RunState_Name(state);
+  const std::string prefix = "RUN_STATE_";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+}  // namespace
+
+std::string DescribeVerdict(const RunVerdict& verdict) {
+  const std::string at = verdict.step >= 0 ? absl::StrCat(" at step ", verdict.step) : "";
+  switch (verdict.kind) {
+    case RunVerdictKind::kStable:
+      return "stable";
+    case RunVerdictKind::kFailed:
+      return verdict.reasons.empty() ? "failed" : verdict.reasons.front();
+    case RunVerdictKind::kCollapsed:
+      return absl::StrCat("collapsed", at);
+    case RunVerdictKind::kSpike:
+      return absl::StrCat("spike", at);
+    case RunVerdictKind::kEarlyStopped:
+      return absl::StrCat("early stopped", at);
+    case RunVerdictKind::kNotDecreasing:
+      return "val loss not decreasing";
+    case RunVerdictKind::kNoData:
+      return "no data";
+  }
+  return "unknown";
+}
+
+RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria) {
+  RunVerdict verdict;
+  verdict.run_id = run.run_id;
+  verdict.seed = run.seed;
+  Failures failures;
+
+  bool failed = false;
+  if (run.state == RunState::RUN_STATE_FAILED || run.state == RunState::RUN_STATE_DIVERGED ||
+      run.state == RunState::RUN_STATE_CANCELLED) {
+    failed = true;
+    verdict.reasons.push_back(absl::StrCat("failed (", StateName(run.state),
+                                           run.message.empty() ? "" : ": ", run.message, ")"));
+  }
+  CheckValidationLoss(run, criteria, verdict, failures);
+
+  std::vector<std::string> encoders(criteria.encoders().begin(), criteria.encoders().end());
+  if (encoders.empty()) encoders = {"context", "target"};
+  verdict.min_rankme = CheckDiagnostic(
+      run, criteria, encoders, metric_names::kStatRankMe,
+      criteria.has_min_rankme() ? std::optional<double>(criteria.min_rankme()) : std::nullopt,
+      verdict, failures);
+  CheckDiagnostic(run, criteria, encoders, metric_names::kStatIsotropyRobust,
+                  criteria.has_min_isotropy_robust()
+                      ? std::optional<double>(criteria.min_isotropy_robust())
+                      : std::nullopt,
+                  verdict, failures);
+  const std::vector<SeriesPoint> usage = Points(run, metric_names::kVqUsageRatio);
+  if (!usage.empty()) verdict.final_codebook_usage = usage.back().value();
+
+  if (run.first_collapse_step >= 0 && !criteria.allow_collapse_events()) {
+    failures.Collapse(run.first_collapse_step);
+    verdict.reasons.push_back(
+        absl::StrCat("collapse event", run.first_collapse_indicator.empty() ? "" : " (",
+                     run.first_collapse_indicator, run.first_collapse_indicator.empty() ? "" : ")",
+                     " at step ", run.first_collapse_step));
+  }
+  const bool early_stopped =
+      run.state == RunState::RUN_STATE_EARLY_STOPPED && !criteria.allow_early_stop();
+  const int64_t last_step = LastStep(run);
+  if (early_stopped) {
+    verdict.reasons.push_back(absl::StrCat("early stopped at step ", last_step));
+  }
+  verdict.collapse_step = failures.collapse_step;
+
+  if (failed) {
+    verdict.kind = RunVerdictKind::kFailed;
+    verdict.step = last_step;
+  } else if (failures.collapse_step >= 0) {
+    verdict.kind = RunVerdictKind::kCollapsed;
+    verdict.step = failures.collapse_step;
+  } else if (failures.spike_step >= 0) {
+    verdict.kind = RunVerdictKind::kSpike;
+    verdict.step = failures.spike_step;
+  } else if (early_stopped) {
+    verdict.kind = RunVerdictKind::kEarlyStopped;
+    verdict.step = last_step;
+  } else if (failures.not_decreasing) {
+    verdict.kind = RunVerdictKind::kNotDecreasing;
+  } else if (failures.no_data) {
+    verdict.kind = RunVerdictKind::kNoData;
+  } else {
+    verdict.kind = RunVerdictKind::kStable;
+  }
+  return verdict;
+}
+
+Stat Summarize(const std::vector<double>& values) {
+  Stat stat;
+  stat.n = static_cast<int>(values.size());
+  if (stat.n == 0) return stat;
+  double sum = 0;
+  for (double v : values) sum += v;
+  stat.mean = sum / stat.n;
+  if (stat.n >= 2) {
+    double squares = 0;
+    for (double v : values) squares += (v - stat.mean) * (v - stat.mean);
+    stat.spread = std::sqrt(squares / (stat.n - 1));
+    // Rounding of equal values is not spread.
+    if (stat.spread <= 1e-12 * std::abs(stat.mean)) stat.spread = 0;
+  }
+  return stat;
+}
+
+std::string FormatStat(const Stat& stat) {
+  if (stat.n == 0) return "-";
+  if (stat.n == 1) return Num(stat.mean);
+  return absl::StrCat(Num(stat.mean), " ± ", Num(stat.spread));
+}
+
+namespace {
+
+RunSetOutcome EvaluateRunSet(const PlanRun& run, const std::string& stage,
+                             const PlanRunResults& results, const PlanCriteria& criteria) {
+  RunSetOutcome outcome;
+  outcome.name = run.name();
+  outcome.stage = stage;
+  outcome.description = run.description();
+  std::vector<double> val, rank, usage, collapse;
+  int stable = 0;
+  std::vector<std::string> failures;
+  for (const RunHistory& history : results.seeds) {
+    RunVerdict verdict = EvaluateRun(history, criteria);
+    if (verdict.final_val_loss) val.push_back(*verdict.final_val_loss);
+    if (verdict.min_rankme) rank.push_back(*verdict.min_rankme);
+    if (verdict.final_codebook_usage) usage.push_back(*verdict.final_codebook_usage);
+    if (verdict.collapse_step >= 0) collapse.push_back(static_cast<double>(verdict.collapse_step));
+    if (verdict.stable()) {
+      ++stable;
+    } else {
+      failures.push_back(absl::StrCat(DescribeVerdict(verdict), " (seed ", verdict.seed, ")"));
+    }
+    outcome.seeds.push_back(std::move(verdict));
+  }
+  const int n = static_cast<int>(outcome.seeds.size());
+  outcome.stable = n > 0 && stable == n;
+  outcome.final_val_loss = Summarize(val);
+  outcome.min_rankme = Summarize(rank);
+  outcome.final_codebook_usage = Summarize(usage);
+  outcome.collapse_step = Summarize(collapse);
+  outcome.collapsed_seeds = static_cast<int>(collapse.size());
+  if (outcome.stable) {
+    outcome.verdict = absl::StrCat("stable (", n, "/", n, n == 1 ? " seed)" : " seeds)");
+  } else if (n == 1) {
+    outcome.verdict = DescribeVerdict(outcome.seeds.front());
+  } else {
+    outcome.verdict = absl::StrCat(absl::StrJoin(failures, "; "), "; stable ", stable, "/", n);
+  }
+  return outcome;
+}
+
+// |a - b| within the relative tolerance or within spread_multiplier pooled deviations.
+bool EqualWithinNoise(const Stat& a, const Stat& b, const PlanEffectConfig& effect) {
+  if (a.n == 0 && b.n == 0) return true;
+  if (a.n == 0 || b.n == 0) return false;
+  const double diff = std::abs(a.mean - b.mean);
+  const double scale = std::max(std::abs(a.mean), std::abs(b.mean));
+  const double pooled = std::sqrt((a.spread * a.spread + b.spread * b.spread) / 2);
+  return diff <= effect.relative_tolerance() * scale || diff <= effect.spread_multiplier() * pooled;
+}
+
+std::vector<std::string> ConfigChanges(const std::map<std::string, std::string>& a,
+                                       const std::map<std::string, std::string>& b) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a) keys.insert(key);
+  for (const auto& [key, value] : b) keys.insert(key);
+  std::vector<std::string> changes;
+  for (const std::string& key : keys) {
+    if (key == "seed") continue;  // seeds are the repeats, not a knob
+    auto ia = a.find(key);
+    auto ib = b.find(key);
+    const std::string va = ia == a.end() ? "(unset)" : ia->second;
+    const std::string vb = ib == b.end() ? "(unset)" : ib->second;
+    if (va != vb) changes.push_back(absl::StrCat(key, ": ", va, " -> ", vb));
+  }
+  return changes;
+}
+
+std::vector<NoEffect> FindNoEffect(const std::vector<RunSetOutcome>& runs,
+                                   const PlanResults& results, const PlanEffectConfig& effect) {
+  std::vector<NoEffect> found;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (size_t j = i + 1; j < runs.size(); ++j) {
+      const RunSetOutcome& a = runs[i];
+      const RunSetOutcome& b = runs[j];
+      const auto& config_a = results.at(a.name).config;
+      const auto& config_b = results.at(b.name).config;
+      if (config_a.empty() || config_b.empty()) continue;
+      std::vector<std::string> changes = ConfigChanges(config_a, config_b);
+      // No change: a repeat of the same run, not a knob.
+      if (changes.empty() || changes.size() > static_cast<size_t>(effect.max_knob_keys())) {
+        continue;
+      }
+      if (a.stable != b.stable || (a.collapsed_seeds > 0) != (b.collapsed_seeds > 0)) continue;
+      if (a.final_val_loss.n == 0 || b.final_val_loss.n == 0) continue;
+      if (!EqualWithinNoise(a.final_val_loss, b.final_val_loss, effect) ||
+          !EqualWithinNoise(a.min_rankme, b.min_rankme, effect) ||
+          !EqualWithinNoise(a.final_codebook_usage, b.final_codebook_usage, effect)) {
+        continue;
+      }
+      NoEffect no_effect;
+      no_effect.run_a = a.name;
+      no_effect.run_b = b.name;
+      no_effect.changes = changes;
+      no_effect.text =
+          absl::StrCat(b.name, " vs ", a.name, " (", absl::StrJoin(changes, ", "),
+                       "): final val loss ", FormatStat(b.final_val_loss), " vs ",
+                       FormatStat(a.final_val_loss), ", both ", a.stable ? "stable" : "unstable");
+      found.push_back(std::move(no_effect));
+    }
+  }
+  return found;
+}
+
+std::string Cell(const std::string& text) {
+  std::string out = text;
+  std::replace(out.begin(), out.end(), '|', '/');
+  return out;
+}
+
+std::string BuildTable(const std::vector<RunSetOutcome>& runs) {
+  std::string table =
+      "| run | stage | seeds | verdict | final val loss | min rankme | final codebook usage | "
+      "first collapse |\n|---|---|---|---|---|---|---|---|\n";
+  for (const RunSetOutcome& run : runs) {
+    const int n = static_cast<int>(run.seeds.size());
+    const std::string collapse =
+        run.collapsed_seeds == 0
+            ? "none"
+            : absl::StrCat(FormatStat(run.collapse_step), " (", run.collapsed_seeds, "/", n, ")");
+    absl::StrAppend(&table, "| ", Cell(run.name), " | ", Cell(run.stage), " | ", n, " | ",
+                    Cell(run.verdict), " | ", FormatStat(run.final_val_loss), " | ",
+                    FormatStat(run.min_rankme), " | ", FormatStat(run.final_codebook_usage), " | ",
+                    collapse, " |\n");
+  }
+  return table;
+}
+
+std::string Evidence(const RunSetOutcome& run) { return absl::StrCat(run.name, " ", run.verdict); }
+
+}  // namespace
+
+PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
+  PlanVerdict verdict;
+  std::map<std::string, const RunSetOutcome*> by_name;
+  std::vector<std::string> fix_runs;  // of fix stages on the path
+  std::vector<std::string> stage1_evidence;
+  int stage = plan.stages().empty() ? -1 : 0;
+  // The plan is acyclic (ValidatePlan); the bound guards against an unvalidated one.
+  for (int hops = 0; stage >= 0 && hops < plan.stages_size(); ++hops) {
+    const PlanStage& current = plan.stages(stage);
+    verdict.stages_run.push_back(current.name());
+    std::map<std::string, bool> stable;
+    bool missing = false;
+    for (const PlanRun& run : current.runs()) {
+      auto it = results.find(run.name());
+      if (it == results.end() || it->second.seeds.empty()) {
+        missing = true;
+        continue;
+      }
+      verdict.runs.push_back(EvaluateRunSet(run, current.name(), it->second, plan.criteria()));
+      stable[run.name()] = verdict.runs.back().stable;
+      if (current.fixes()) fix_runs.push_back(run.name());
+      if (stage == 0) stage1_evidence.push_back(Evidence(verdict.runs.back()));
+    }
+    if (missing) {
+      verdict.pending_stage = current.name();
+      break;
+    }
+    absl::StatusOr<BranchChoice> choice = ChooseBranch(current, stable);
+    if (!choice.ok()) {  // cannot happen for a valid plan with every run present
+      verdict.pending_stage = current.name();
+      break;
+    }
+    if (verdict.scenario.empty() && !choice->scenario.empty()) {
+      verdict.scenario = choice->scenario;
+      verdict.scenario_conclusion = choice->conclusion;
+    } else if (verdict.scenario_conclusion.empty() && !choice->conclusion.empty()) {
+      verdict.scenario_conclusion = choice->conclusion;
+    }
+    if (choice->next_stage.empty()) {
+      verdict.complete = true;
+      break;
+    }
+    stage = FindStage(plan, choice->next_stage);
+  }
+  for (const RunSetOutcome& run : verdict.runs) by_name[run.name] = &run;
+
+  // Fixes: stable ones ranked by mean final validation loss (lower is better).
+  std::vector<const RunSetOutcome*> stable_fixes;
+  for (const std::string& name : fix_runs) {
+    const RunSetOutcome* run = by_name.at(name);
+    if (run->stable) {
+      stable_fixes.push_back(run);
+    } else {
+      verdict.unstable_fixes.push_back(name);
+    }
+  }
+  std::stable_sort(
+      stable_fixes.begin(), stable_fixes.end(), [](const RunSetOutcome* a, const RunSetOutcome* b) {
+        const double la = a->final_val_loss.n > 0 ? a->final_val_loss.mean
+                                                  : std::numeric_limits<double>::infinity();
+        const double lb = b->final_val_loss.n > 0 ? b->final_val_loss.mean
+                                                  : std::numeric_limits<double>::infinity();
+        return la < lb;
+      });
+  for (const RunSetOutcome* run : stable_fixes) verdict.stable_fixes.push_back(run->name);
+  verdict.no_effect = FindNoEffect(verdict.runs, results, plan.effect());
+  verdict.table = BuildTable(verdict.runs);
+
+  // The written conclusion: "<scenario>: <stage 1>; best fix: ...; evidence: ...".
+  std::string text;
+  if (!verdict.scenario.empty()) absl::StrAppend(&text, "Scenario ", verdict.scenario, ". ");
+  absl::StrAppend(&text, verdict.scenario_conclusion.empty() ? "No scenario decided"
+                                                             : verdict.scenario_conclusion);
+  if (!stage1_evidence.empty()) {
+    absl::StrAppend(&text, ": ", absl::StrJoin(stage1_evidence, ", "));
+  }
+  if (!stable_fixes.empty()) {
+    const RunSetOutcome& best = *stable_fixes.front();
+    absl::StrAppend(&text, "; best fix: ", best.name,
+                    best.description.empty() ? "" : absl::StrCat(" (", best.description, ")"),
+                    ", final val loss ", FormatStat(best.final_val_loss), " over ",
+                    best.seeds.size(), best.seeds.size() == 1 ? " seed" : " seeds");
+    if (best.min_rankme.n > 0) absl::StrAppend(&text, ", min rankme ", FormatStat(best.min_rankme));
+  } else if (!fix_runs.empty()) {
+    absl::StrAppend(&text, "; best fix: none of ", absl::StrJoin(fix_runs, ", "),
+                    " made training stable");
+  }
+  std::vector<std::string> evidence;
+  if (!fix_runs.empty()) {
+    evidence.push_back(absl::StrCat(stable_fixes.size(), " of ", fix_runs.size(), " fixes stable"));
+  }
+  for (const std::string& name : verdict.unstable_fixes) {
+    evidence.push_back(Evidence(*by_name.at(name)));
+  }
+  for (const RunSetOutcome& run : verdict.runs) {
+    if (run.stage == verdict.stages_run.front()) continue;  // stated above
+    if (std::find(fix_runs.begin(), fix_runs.end(), run.name) != fix_runs.end()) continue;
+    evidence.push_back(Evidence(run));
+  }
+  for (const NoEffect& no_effect : verdict.no_effect) {
+    evidence.push_back(absl::StrCat("no measurable effect: ", no_effect.text));
+  }
+  if (!evidence.empty()) absl::StrAppend(&text, "; evidence: ", absl::StrJoin(evidence, "; "));
+  if (!verdict.complete) {
+    absl::StrAppend(&text, verdict.pending_stage.empty()
+                               ? "; incomplete"
+                               : absl::StrCat("; incomplete: stage ", verdict.pending_stage,
+                                              " has not finished"));
+  }
+  absl::StrAppend(&text, ".");
+  verdict.conclusion = std::move(text);
+  return verdict;
+}
+
+namespace {
+
+void Flatten(const YAML::Node& node, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      const std::string key = entry.first.as<std::string>();
+      Flatten(entry.second, prefix.empty() ? key : absl::StrCat(prefix, ".", key), out);
+    }
+    return;
+  }
+  if (node.IsScalar()) {
+    out[prefix] = node.Scalar();
+    return;
+  }
+  if (node.IsNull()) {
+    out[prefix] = "null";
+    return;
+  }
+  YAML::Emitter emitter;
+  emitter << YAML::Flow << node;
+  out[prefix] = emitter.c_str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, std::string>> FlattenConfigYaml(absl::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.msg));
+  }
+  if (!root.IsMap()) return absl::InvalidArgumentError("config: expected a YAML mapping");
+  std::map<std::string, std::string> out;
+  try {
+    Flatten(root, "", out);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", e.msg));
+  }
+  return out;
+}
+
+}  // namespace jepalab::scheduler
