@@ -23,6 +23,8 @@
 
 ABSL_FLAG(std::string, metrics_address, "", "also report metrics to metrics_service at host:port");
 ABSL_FLAG(std::string, run_id, "jepa_train", "run id (for logs and metrics_service)");
+ABSL_FLAG(std::string, checkpoint_dir, "", "where checkpoints go; empty: training.checkpoint_dir, or none");
+ABSL_FLAG(std::string, resume_from, "", "a checkpoint of a run with the same config to continue from");
 
 namespace jepalab::trainer {
 namespace {
@@ -98,7 +100,10 @@ int Main(const std::vector<char*>& positional) {
 
   SummarySink sink(remote.get());
   StderrProgress progress;
-  auto outcome = RunTraining(*config, {absl::GetFlag(FLAGS_run_id)}, &sink, &progress, &g_cancel);
+  jepalab::trainer::RunContext context{absl::GetFlag(FLAGS_run_id)};
+  context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  context.resume_from = absl::GetFlag(FLAGS_resume_from);
+  auto outcome = RunTraining(*config, context, &sink, &progress, &g_cancel);
   if (remote != nullptr) {
     remote->UpdateRunState(outcome.ok() ? outcome->state : common::v1::RUN_STATE_FAILED,
                            outcome.ok() ? outcome->message : std::string(outcome.status().message()));

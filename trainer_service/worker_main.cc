@@ -30,6 +30,9 @@ ABSL_FLAG(std::string, metrics_address, "", "metrics_service host:port; empty: r
 ABSL_FLAG(std::string, config_yaml, "",
           "for local runs and benchmarks instead of --run_spec: a TrainerConfig YAML file");
 ABSL_FLAG(std::string, run_id, "local", "run id with --config_yaml");
+ABSL_FLAG(std::string, checkpoint_dir, "",
+          "where the run's checkpoints go (the run manager passes <run_dir>/checkpoints); empty: "
+          "training.checkpoint_dir, or none");
 
 namespace jepalab::trainer {
 namespace {
@@ -135,7 +138,9 @@ int WorkerMain() {
   LOG(INFO) << run_id << ": worker pid " << getpid() << " starting";
   WorkerSink sink(&events, remote.get());
   WorkerListener listener(&events, remote.get());
-  absl::StatusOr<RunOutcome> outcome = RunTraining(spec.config(), {run_id}, &sink, &listener, &g_cancel);
+  RunContext context{run_id};
+  context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  absl::StatusOr<RunOutcome> outcome = RunTraining(spec.config(), context, &sink, &listener, &g_cancel);
   RunState state = RunState::RUN_STATE_FAILED;
   std::string message;
   if (outcome.ok()) {

@@ -21,6 +21,11 @@ class EarlyStopping {
   bool ShouldStop() const { return enabled_ && wait_ >= patience_; }
   std::optional<double> best() const { return best_; }
   int wait() const { return wait_; }
+  // Restores the state (resuming from a checkpoint).
+  void Restore(std::optional<double> best, int wait) {
+    best_ = best;
+    wait_ = wait;
+  }
 
  private:
   bool enabled_;

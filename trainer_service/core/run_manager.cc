@@ -193,7 +193,8 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
-                                   "--metrics_address=" + options_.metrics_address};
+                                   "--metrics_address=" + options_.metrics_address,
+                                   "--checkpoint_dir=" + record->dir + "/checkpoints"};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

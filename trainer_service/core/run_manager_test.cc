@@ -95,8 +95,12 @@ TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
   ASSERT_GE(states.size(), 2u);
   EXPECT_EQ(states.back(), RunState::RUN_STATE_SUCCEEDED);
   EXPECT_THAT(states, ::testing::Contains(RunState::RUN_STATE_RUNNING));
-  // 64 train tasks / 16 = 4 steps per epoch, 2 epochs: 8 step batches + 2 epoch batches.
-  EXPECT_EQ(metrics_events, 10);
+  // 64 train tasks / 16 = 4 steps per epoch, 2 epochs: 8 step batches + 2 epoch batches + the
+  // final (partial-window) diagnostics batch.
+  EXPECT_EQ(metrics_events, 11);
+  // The worker writes its checkpoints under <run_dir>/checkpoints.
+  EXPECT_TRUE(std::ifstream(data_dir_ + "/runs/ok-1/checkpoints/checkpoint_latest.pt").good());
+  EXPECT_TRUE(std::ifstream(data_dir_ + "/runs/ok-1/checkpoints/checkpoint_epoch_0002.pt").good());
   EXPECT_GE(progress_events, 8);
 
   const v1::Run run = Wait("ok-1");

@@ -1,14 +1,17 @@
-// The reduced JEPA training loop (reference §5): data -> context/target projections ->
-// InfoNCE -> accumulated backward -> clip -> Adam step -> LR schedule -> EMA target -> queue.
+// The JEPA training loop (reference §5): token batches -> online/target encodings -> loss terms
+// -> accumulated backward -> clip -> Adam step -> LR schedule -> target EMA -> queue -> VQ step;
+// validation, early stopping, diagnostics and checkpoints at their intervals.
 #include "trainer_service/core/trainer.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -17,19 +20,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/metric_names.h"
 #include "common/status_macros.h"
-#include "trainer_service/core/data/batch_prefetcher.h"
-#include "trainer_service/core/data/grid_generator.h"
+#include "trainer_service/core/checkpoint.h"
+#include "trainer_service/core/data/augmentations.h"
 #include "trainer_service/core/data/task_dataset.h"
+#include "trainer_service/core/data/token_prefetcher.h"
+#include "trainer_service/core/data/training_samples.h"
+#include "trainer_service/core/diagnostics/embedding_metrics.h"
 #include "trainer_service/core/early_stopping.h"
 #include "trainer_service/core/losses/info_nce.h"
 #include "trainer_service/core/losses/negative_queue.h"
 #include "trainer_service/core/lr_schedule.h"
 #include "trainer_service/core/model/ema.h"
-#include "trainer_service/core/model/reduced_jepa.h"
+#include "trainer_service/core/model/jepa_model.h"
+#include "trainer_service/core/objective.h"
 #include "trainer_service/core/trainer_config.h"
 
 namespace jepalab::trainer {
@@ -43,36 +49,32 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Keys of the full reference model that the reduced model does not use yet.
-std::vector<std::string> IgnoredKeys(const TrainerConfig& c) {
-  std::vector<std::string> out;
-  if (c.sigreg().weight() > 0) out.push_back("sigreg.weight");
-  if (c.invariance().color_weight() > 0 || c.invariance().translation_weight() > 0 ||
-      c.invariance().symmetry_weight() > 0) {
-    out.push_back("invariance.*_weight");
+// Running sums of the loss terms over a window of micro-batches.
+struct TermSums {
+  std::vector<std::string> names;
+  std::vector<double> sums;
+  double total = 0;
+  int count = 0;
+  void Add(const std::vector<std::string>& n, const std::vector<double>& values, double t) {
+    if (names.empty()) {
+      names = n;
+      sums.assign(n.size(), 0.0);
+    }
+    for (size_t i = 0; i < values.size() && i < sums.size(); ++i) sums[i] += values[i];
+    total += t;
+    ++count;
   }
-  if (c.relational_loss().weight() > 0 || c.relational_loss().context_self_weight() > 0) {
-    out.push_back("relational_loss.*");
-  }
-  if (c.object_encoder().vq_enabled()) out.push_back("object_encoder.vq_*");
-  if (c.object_encoder().relational()) out.push_back("object_encoder.relational*");
-  if (c.training().mixed_precision() != "none") out.push_back("training.mixed_precision");
-  if (c.model().context_aggregation() != "mean") out.push_back("model.context_aggregation");
-  return out;
-}
+  void Clear() { *this = TermSums(); }
+};
 
-absl::Status CheckSupported(const TrainerConfig& c) {
-  if (c.has_dataset_manifest() || c.pre_tokenized().has_path()) {
-    return absl::UnimplementedError(
-        "dataset_manifest/pre_tokenized.path: only the built-in generator (data.generator) is "
-        "supported so far; remove them to train on generated tasks");
-  }
-  if (c.loss().objective() != "infonce") {
-    return absl::UnimplementedError(
-        absl::StrCat("loss.objective: only \"infonce\" is supported so far, got \"",
-                     c.loss().objective(), "\""));
-  }
-  return absl::OkStatus();
+void AddStats(const std::string& side, const EmbeddingStats& s, MetricValues* out) {
+  const std::string p = absl::StrCat(names::kDiagnosticsPrefix, side, "/");
+  out->push_back({p + names::kStatEffectiveRank, s.effective_rank});
+  out->push_back({p + names::kStatIsotropy, s.isotropy});
+  out->push_back({p + names::kStatRankMe, s.rankme});
+  out->push_back({p + names::kStatIsotropyRobust, s.robust_isotropy});
+  out->push_back({p + names::kStatVariance, s.variance});
+  out->push_back({p + names::kStatGaussianScore, s.gaussian_score});
 }
 
 class Trainer {
@@ -89,11 +91,21 @@ class Trainer {
     if (sink_ != nullptr) sink_->Report(outcome_.steps, epoch, values);
   }
   void SendProgress(int32_t epoch);
-  void Setup();
+  absl::Status Setup();
+  JepaModelImpl* target() { return target_.is_empty() ? nullptr : target_.get(); }
+  TrainingState State() {
+    return {online_.get(), target(), &log_temperature_, optimizer_.get(), queue_.get()};
+  }
+  std::unique_ptr<TokenPrefetcher> Prefetch(std::vector<std::vector<int64_t>> batches, bool augment, int epoch);
   // Trains one epoch; false when the run must end now (outcome_ says why).
-  bool TrainEpoch(int32_t epoch, double* mean_loss);
+  absl::StatusOr<bool> TrainEpoch(int32_t epoch, double* mean_loss);
+  // Runs one micro-batch's forward and backward; false (outcome_ set) on a non-finite term.
+  bool MicroBatch(int32_t epoch, const TokenBatch& batch, TermSums* window, double* total);
   double Validate();
-  void OptimizerStep(int32_t epoch, double window_loss, int window_count, Clock::time_point start);
+  void OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start);
+  absl::Status Observe(const ObjectiveResult& r, const TokenTensors& t, int32_t epoch);
+  void ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch);
+  absl::Status Checkpoint(int32_t epoch, const EarlyStopping& stopper);
   void TriggerFault(const std::string& fault);
 
   const TrainerConfig& config_;
@@ -103,27 +115,30 @@ class Trainer {
   const std::atomic<bool>* cancel_;
 
   torch::Device device_ = torch::kCPU;
-  std::vector<Task> tasks_;
+  std::vector<GridSample> samples_;
+  ObjectTokenizerOptions tokenizer_options_;
   DatasetSplit split_;
-  int64_t batches_per_epoch_ = 0;
   int64_t data_seed_ = 0;
-  double min_temperature_ = 0, max_temperature_ = 0;
   LrScheduleOptions lr_schedule_;
+  std::string checkpoint_dir_;
 
-  ReducedJepa online_{nullptr};
-  ReducedJepa target_{nullptr};  // null without use_target_encoder
+  JepaModel online_{nullptr};
+  JepaModel target_{nullptr};  // empty without use_target_encoder
   torch::Tensor log_temperature_;
   std::vector<torch::Tensor> trainable_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<NegativeQueue> queue_;
+  std::unique_ptr<JepaObjective> objective_;
+  std::unique_ptr<EmbeddingDiagnosticsTracker> tracker_;
   std::vector<torch::Tensor> staged_;  // target projections waiting for the optimizer step
 
   RunOutcome outcome_;
+  TrainingCounters resumed_;
   Clock::time_point train_start_;
   bool nan_fault_armed_ = false;
 };
 
-void Trainer::Setup() {
+absl::Status Trainer::Setup() {
   const auto& t = config_.training();
   const int threads = t.num_threads() > 0
                           ? t.num_threads()
@@ -143,31 +158,41 @@ void Trainer::Setup() {
     device_ = torch::kCPU;
   }
   outcome_.device = device_.str();
+  if (t.mixed_precision() != "none") {
+    LOG(WARNING) << context_.run_id << ": training.mixed_precision=" << t.mixed_precision()
+                 << " is not implemented yet; training in fp32";
+  }
 
-  const auto& loss = config_.loss();
-  min_temperature_ = loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(0) : loss.temperature_min();
-  max_temperature_ = loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(1) : loss.temperature_max();
+  const Clock::time_point data_start = Clock::now();
+  JEPALAB_ASSIGN_OR_RETURN(TrainingSamples loaded, LoadTrainingSamples(config_, threads));
+  samples_ = std::move(loaded.samples);
+  tokenizer_options_ = TokenizerOptionsFromConfig(config_.tokenizer());
+  JEPALAB_RETURN_IF_ERROR(ValidateTokenizerOptions(tokenizer_options_));
+  split_ = SplitSamples(static_cast<int64_t>(samples_.size()), config_.data().validation().split(),
+                        config_.data().validation().seed());
+  data_seed_ = config_.data().has_seed() ? config_.data().seed()
+               : config_.pre_tokenized().has_seed() ? config_.pre_tokenized().seed()
+                                                    : config_.seed();
+  const int64_t batches_per_epoch = static_cast<int64_t>(
+      EpochBatches(split_.train, t.batch_size(), false, t.drop_last(), 0, 0).size());
+  outcome_.total_steps = PlannedOptimizerSteps(config_, batches_per_epoch);
+  lr_schedule_ = {t.lr_scheduler().name(), t.lr_scheduler().warmup_steps(), outcome_.total_steps,
+                  t.lr_scheduler().min_lr_scale()};
 
-  ReducedJepaOptions options;
-  options.encoder.num_colors = kNumColorIds;
-  options.encoder.hidden_dim = config_.object_encoder().hidden_dim();
-  options.encoder.activation = config_.object_encoder().activation();
-  options.projection.input_dim = options.encoder.hidden_dim;
-  options.projection.projection_dim = loss.projection_dim();
-  options.projection.layers = loss.projection_layers();
-  options.projection.activation = loss.projection_activation();
-  online_ = ReducedJepa(options);
+  const JepaModelOptions options = JepaModelOptionsFromConfig(config_);
+  online_ = JepaModel(options);
   online_->to(device_);
+  const auto& loss = config_.loss();
   if (loss.use_target_encoder()) {
-    // Built once as a copy of the online network, then frozen and EMA-updated (§3.7).
-    target_ = ReducedJepa(options);
+    // A frozen copy of the online network, EMA-updated after each optimizer step (§3.7).
+    target_ = JepaModel(options);
     target_->to(device_);
-    InitTargetFromOnline(*target_, *online_);
+    CopyIntoTarget(*target_, *online_);
+    target_->eval();
   }
   const double init = loss.has_temperature_init() ? loss.temperature_init() : loss.temperature();
   log_temperature_ = torch::full({}, std::log(init), torch::TensorOptions().device(device_))
                          .set_requires_grad(loss.learnable_temperature());
-
   trainable_ = online_->parameters();
   if (loss.learnable_temperature()) trainable_.push_back(log_temperature_);
   const auto& o = config_.optimizer();
@@ -179,6 +204,21 @@ void Trainer::Setup() {
         trainable_, torch::optim::AdamOptions(o.lr()).weight_decay(o.weight_decay()));
   }
   queue_ = std::make_unique<NegativeQueue>(loss.queue_size(), loss.projection_dim(), device_);
+  objective_ = std::make_unique<JepaObjective>(config_);
+  const auto& em = config_.diagnostics().embedding_metrics();
+  if (em.enabled()) {
+    tracker_ = std::make_unique<EmbeddingDiagnosticsTracker>(
+        em.has_log_interval() ? em.log_interval() : em.interval(), em.max_samples(),
+        options.vq.has_value() ? options.vq->num_embeddings() : 1);
+  }
+  checkpoint_dir_ = !context_.checkpoint_dir.empty() ? context_.checkpoint_dir : t.checkpoint_dir();
+  LOG(INFO) << absl::StrFormat(
+      "%s: %s: %d samples (%d train, %d validation) in %.2fs; %d batches/epoch, %d steps planned "
+      "on %s with %d threads; full JEPA, %s objective",
+      context_.run_id, loaded.source, samples_.size(), split_.train.size(), split_.validation.size(),
+      SecondsSince(data_start), batches_per_epoch, outcome_.total_steps, outcome_.device,
+      at::get_num_threads(), loss.objective());
+  return absl::OkStatus();
 }
 
 void Trainer::SendProgress(int32_t epoch) {
@@ -190,8 +230,9 @@ void Trainer::SendProgress(int32_t epoch) {
   p.set_total_epochs(config_.training().epochs());
   const double elapsed = SecondsSince(train_start_);
   p.set_elapsed_seconds(elapsed);
-  if (outcome_.steps > 0 && elapsed > 0) {
-    const double rate = static_cast<double>(outcome_.steps) / elapsed;
+  const int64_t done = outcome_.steps - resumed_.steps;
+  if (done > 0 && elapsed > 0) {
+    const double rate = static_cast<double>(done) / elapsed;
     p.set_steps_per_second(rate);
     p.set_eta_seconds(static_cast<double>(outcome_.total_steps - outcome_.steps) / rate);
   }
@@ -210,8 +251,21 @@ void Trainer::TriggerFault(const std::string& fault) {
   if (fault == "nan") nan_fault_armed_ = true;
 }
 
-void Trainer::OptimizerStep(int32_t epoch, double window_loss, int window_count,
-                            Clock::time_point start) {
+std::unique_ptr<TokenPrefetcher> Trainer::Prefetch(std::vector<std::vector<int64_t>> batches, bool augment,
+                                                   int epoch) {
+  auto tokenizer = ObjectTokenizer::Create(tokenizer_options_);  // validated in Setup
+  SampleTransform transform;
+  if (augment && AugmentationsEnabled(config_.augmentations())) {
+    const auto aug = config_.augmentations();
+    const int background = tokenizer_options_.background.empty() ? 0 : tokenizer_options_.background[0];
+    const uint64_t seed = MixSeed(static_cast<uint64_t>(data_seed_), static_cast<uint64_t>(epoch));
+    transform = [aug, background, seed](int64_t index, GridSample* s) { AugmentSample(aug, background, seed, index, s); };
+  }
+  return std::make_unique<TokenPrefetcher>(&samples_, std::move(batches), config_.data().context_window(),
+                                           std::move(*tokenizer), std::move(transform));
+}
+
+void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start) {
   const double lr = config_.optimizer().lr() * LrScale(lr_schedule_, outcome_.steps);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   const auto& clip = config_.training().grad_clip();
@@ -225,84 +279,135 @@ void Trainer::OptimizerStep(int32_t epoch, double window_loss, int window_count,
                                              : torch::nn::utils::clip_grad_norm_(with_grad, max_norm, clip.norm_type());
   optimizer_->step();
   ++outcome_.steps;
-  if (target_) UpdateEmaTarget(*target_, *online_, config_.loss().target_ema_decay());
+  if (target()) UpdateEmaTarget(*target_, *online_, config_.loss().target_ema_decay());
   for (const auto& rows : staged_) queue_->Enqueue(rows);
   staged_.clear();
+  if (VqCodebook vq = online_->vq_codebook()) vq->OptimizerStep();  // no-op with per_call timing
   optimizer_->zero_grad();
 
-  const double tau = ClampedTemperature(log_temperature_.detach(), min_temperature_, max_temperature_).item<double>();
-  const double mean_loss = window_loss / window_count;
-  MetricValues values = {
-      {names::kLossTotal, mean_loss},
-      {names::kLossInfoNce, mean_loss},
-      {names::kTemperature, tau},
-      {names::kLearningRate, lr},
-      {names::kStepTimeSeconds, SecondsSince(start)},
-      {names::kQueueFill, static_cast<double>(queue_->fill())},
-  };
+  const double tau = ClampedTemperature(log_temperature_.detach(), objective_->min_temperature(),
+                                        objective_->max_temperature()).item<double>();
+  MetricValues values = {{names::kLossTotal, window.total / window.count}};
+  for (size_t i = 0; i < window.names.size(); ++i) values.push_back({window.names[i], window.sums[i] / window.count});
+  values.push_back({names::kTemperature, tau});
+  values.push_back({names::kLearningRate, lr});
+  values.push_back({names::kStepTimeSeconds, SecondsSince(start)});
+  values.push_back({names::kQueueFill, static_cast<double>(queue_->fill())});
   if (std::isfinite(grad_norm)) values.push_back({names::kGradNorm, grad_norm});
   Report(epoch, values);
   SendProgress(epoch);
 }
 
-bool Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
+bool Trainer::MicroBatch(int32_t epoch, const TokenBatch& batch, TermSums* window, double* total) {
+  const TokenTensors tensors = ToTensors(batch, device_);
+  ObjectiveResult r = objective_->Compute(*online_, target(), tensors, queue_->Negatives(), log_temperature_);
+  if (nan_fault_armed_) {
+    const std::string wanted = config_.debug().fault_term().empty()
+                                   ? std::string(objective_->primary_term())
+                                   : absl::StrCat(names::kLossPrefix, config_.debug().fault_term());
+    for (auto& [name, value] : r.terms) {
+      if (name == wanted) {
+        value = value * std::numeric_limits<double>::quiet_NaN();
+        r.total = r.total * std::numeric_limits<double>::quiet_NaN();
+      }
+    }
+  }
+  // One host sync for every term.
+  std::vector<torch::Tensor> scalars;
+  std::vector<std::string> term_names;
+  for (const auto& [name, value] : r.terms) {
+    scalars.push_back(value.detach().to(torch::kFloat64).reshape({}));
+    term_names.push_back(name);
+  }
+  scalars.push_back(r.total.detach().to(torch::kFloat64).reshape({}));
+  const torch::Tensor host = torch::stack(scalars).cpu();
+  const double* v = host.data_ptr<double>();
+  for (size_t i = 0; i < scalars.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      // The reference skips such windows; we end the run so that the divergence is visible.
+      const std::string name = i < term_names.size() ? term_names[i] : names::kLossTotal;
+      outcome_.state = RunState::RUN_STATE_DIVERGED;
+      outcome_.message = absl::StrCat(name, " is ", std::isnan(v[i]) ? "nan" : "inf", " at step ",
+                                      outcome_.steps + 1, " (epoch ", epoch, ")");
+      return false;
+    }
+  }
+  (r.total / config_.training().grad_accum_steps()).backward();
+  staged_.push_back(r.target_projection);
+  *total = v[scalars.size() - 1];
+  window->Add(term_names, std::vector<double>(v, v + term_names.size()), *total);
+  if (tracker_) {
+    const absl::Status s = Observe(r, tensors, epoch);
+    if (!s.ok()) LOG(WARNING) << context_.run_id << ": diagnostics: " << s;
+  }
+  return true;
+}
+
+absl::Status Trainer::Observe(const ObjectiveResult& r, const TokenTensors& t, int32_t epoch) {
+  const int64_t bt = t.context_mask.size(0) * t.context_mask.size(1);
+  JEPALAB_ASSIGN_OR_RETURN(
+      std::optional<EmbeddingEvent> event,
+      tracker_->Observe(r.context_projection, r.target_projection, r.context_indices,
+                        t.context_mask.reshape({bt, t.context_mask.size(2)}), r.target_indices, t.target_mask));
+  if (event.has_value()) ReportDiagnostics(*event, epoch);
+  return absl::OkStatus();
+}
+
+void Trainer::ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch) {
+  MetricValues values;
+  AddStats("context", event.context, &values);
+  AddStats("target", event.target, &values);
+  if (VqCodebook vq = online_->vq_codebook()) {
+    const VqCallStats& s = vq->last_stats();
+    values.push_back({names::kVqUsageRatio, event.vq_usage_ratio});
+    values.push_back({names::kVqActiveCodes, static_cast<double>(event.vq_active_codes)});
+    values.push_back({names::kVqPerplexity, s.perplexity});
+    values.push_back({names::kVqDeadCodes, static_cast<double>(s.dead_codes)});
+    values.push_back({names::kVqUnreachableCodes, static_cast<double>(s.unreachable_codes)});
+    values.push_back({names::kVqCodeNormMax, s.code_norm_max});
+    values.push_back({names::kVqCodeNormMedian, s.code_norm_median});
+    values.push_back({names::kVqInputNormMean, s.input_norm_mean});
+    values.push_back({names::kVqRefreshes, static_cast<double>(vq->refresh_events_total())});
+    values.push_back({names::kVqCodesReinitialized, static_cast<double>(vq->codes_reinitialised_total())});
+    values.push_back({names::kVqReinitializedInUse, static_cast<double>(vq->reinitialised_in_use_total())});
+    values.push_back({names::kVqRevivalsSurvived, static_cast<double>(vq->revivals_survived_total())});
+  }
+  Report(epoch, values);
+}
+
+absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
   const auto& t = config_.training();
   const int accum = t.grad_accum_steps();
+  online_->train();
   auto batches = EpochBatches(split_.train, t.batch_size(), config_.data().shuffle(), t.drop_last(),
                               data_seed_, epoch);
   const size_t num_batches = batches.size();
-  BatchPrefetcher prefetcher(&tasks_, std::move(batches), config_.data().context_window());
+  auto prefetcher = Prefetch(std::move(batches), /*augment=*/true, epoch);
   double epoch_loss = 0;
   int64_t micro_batches = 0;
-  double window_loss = 0;
-  int window_count = 0;
+  TermSums window;
   Clock::time_point window_start = Clock::now();
-  JepaBatch batch;
+  TokenBatch batch;
   for (size_t b = 0; b < num_batches; ++b) {
     if (Cancelled()) {
       outcome_.state = RunState::RUN_STATE_CANCELLED;
       outcome_.message = absl::StrCat("cancelled at step ", outcome_.steps, " (epoch ", epoch, ")");
       return false;
     }
-    if (window_count == 0) {
+    if (window.count == 0) {
       window_start = Clock::now();
       const auto& debug = config_.debug();
       if (debug.fault() != "none" && debug.fault_at_step() == outcome_.steps + 1) TriggerFault(debug.fault());
     }
-    prefetcher.Next(&batch);
-    const GridTensors context = ToTensors(batch.context, device_);
-    const GridTensors target_grids = ToTensors(batch.target, device_);
-    torch::Tensor c = online_->ContextProjection(context, batch.context_window);
-    torch::Tensor tgt;
-    if (target_) {
-      torch::NoGradGuard no_grad;
-      tgt = target_->TargetProjection(target_grids);
-    } else {
-      tgt = online_->TargetProjection(target_grids);  // with gradients, as the reference (§3.7)
-    }
-    InfoNceResult nce = InfoNce(c, tgt, queue_->Negatives(), log_temperature_, min_temperature_,
-                                max_temperature_);
-    torch::Tensor loss = nce.loss;
-    if (nan_fault_armed_) loss = loss * std::numeric_limits<double>::quiet_NaN();
-    const double value = loss.item<double>();
-    if (!std::isfinite(value)) {
-      // The reference skips such windows; we end the run so the divergence is visible.
-      outcome_.state = RunState::RUN_STATE_DIVERGED;
-      outcome_.message = absl::StrCat(names::kLossInfoNce, " is ", std::isnan(value) ? "nan" : "inf",
-                                      " at step ", outcome_.steps + 1, " (epoch ", epoch, ")");
-      return false;
-    }
-    (loss / accum).backward();
-    staged_.push_back(tgt.detach());
+    prefetcher->Next(&batch);
+    double value = 0;
+    if (!MicroBatch(epoch, batch, &window, &value)) return false;
     epoch_loss += value;
     ++micro_batches;
-    window_loss += value;
-    ++window_count;
     // Step when the window is full, and once more at epoch end for a remainder (§5).
-    if (window_count == accum || b + 1 == num_batches) {
-      OptimizerStep(epoch, window_loss, window_count, window_start);
-      window_loss = 0;
-      window_count = 0;
+    if (window.count == accum || b + 1 == num_batches) {
+      OptimizerStep(epoch, window, window_start);
+      window.Clear();
       if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
     }
   }
@@ -312,63 +417,87 @@ bool Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
 
 double Trainer::Validate() {
   torch::NoGradGuard no_grad;
+  online_->eval();
+  const int64_t sigreg_step = objective_->sigreg().step();  // validation does not move the seed
   const int batch_size = config_.data().validation().has_batch_size()
                              ? config_.data().validation().batch_size()
                              : config_.training().batch_size();
-  const auto batches = EpochBatches(split_.validation, batch_size, /*shuffle=*/false,
-                                    /*drop_last=*/false, data_seed_, 0);
+  auto batches = EpochBatches(split_.validation, batch_size, /*shuffle=*/false, /*drop_last=*/false, data_seed_, 0);
+  const size_t n = batches.size();
+  auto prefetcher = Prefetch(std::move(batches), /*augment=*/false, 0);
   double total = 0;
-  for (const auto& indices : batches) {
-    const JepaBatch batch = MakeJepaBatch(tasks_, indices, config_.data().context_window());
-    torch::Tensor c = online_->ContextProjection(ToTensors(batch.context, device_), batch.context_window);
-    torch::Tensor tgt = (target_ ? target_ : online_)->TargetProjection(ToTensors(batch.target, device_));
+  TokenBatch batch;
+  for (size_t i = 0; i < n; ++i) {
+    prefetcher->Next(&batch);
     // The queue is read but not updated during validation (§4.1).
-    total += InfoNce(c, tgt, queue_->Negatives(), log_temperature_, min_temperature_, max_temperature_)
-                 .loss.item<double>();
+    total += objective_->Compute(*online_, target(), ToTensors(batch, device_), queue_->Negatives(), log_temperature_)
+                 .total.item<double>();
   }
-  return batches.empty() ? 0.0 : total / static_cast<double>(batches.size());
+  objective_->sigreg().set_step(sigreg_step);
+  online_->train();
+  return n == 0 ? 0.0 : total / static_cast<double>(n);
+}
+
+absl::Status Trainer::Checkpoint(int32_t epoch, const EarlyStopping& stopper) {
+  if (checkpoint_dir_.empty()) return absl::OkStatus();
+  mkdir(checkpoint_dir_.c_str(), 0755);  // the parent must exist; an existing dir is fine
+  TrainingCounters c;
+  c.steps = outcome_.steps;
+  c.epoch = epoch;
+  c.best_val_loss = stopper.best();
+  c.early_stopping_wait = stopper.wait();
+  c.sigreg_step = objective_->sigreg().step();
+  c.last_train_loss = outcome_.last_train_loss;
+  if (VqCodebook vq = online_->vq_codebook()) {
+    c.vq_refreshes = vq->refresh_events_total();
+    c.vq_reinitialised = vq->codes_reinitialised_total();
+    c.vq_reinitialised_in_use = vq->reinitialised_in_use_total();
+    c.vq_revivals_survived = vq->revivals_survived_total();
+  }
+  JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c));
+  const int interval = config_.training().checkpoint_interval();
+  if ((interval > 0 && epoch % interval == 0) || epoch == config_.training().epochs()) {
+    JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(EpochCheckpointPath(checkpoint_dir_, epoch), State(), c));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RunOutcome> Trainer::Run() {
-  JEPALAB_RETURN_IF_ERROR(CheckSupported(config_));
-  const std::vector<std::string> ignored = IgnoredKeys(config_);
-  if (!ignored.empty()) {
-    LOG(INFO) << context_.run_id << ": reduced JEPA ignores " << absl::StrJoin(ignored, ", ");
-  }
-  Setup();
+  JEPALAB_RETURN_IF_ERROR(Setup());
   const auto& t = config_.training();
-  const Clock::time_point data_start = Clock::now();
-  JEPALAB_ASSIGN_OR_RETURN(tasks_, GenerateTasks(config_.data().generator()));
-  split_ = SplitSamples(static_cast<int64_t>(tasks_.size()), config_.data().validation().split(),
-                        config_.data().validation().seed());
-  data_seed_ = config_.data().has_seed() ? config_.data().seed()
-               : config_.pre_tokenized().has_seed() ? config_.pre_tokenized().seed()
-                                                    : config_.seed();
-  batches_per_epoch_ = static_cast<int64_t>(
-      EpochBatches(split_.train, t.batch_size(), false, t.drop_last(), 0, 0).size());
-  outcome_.total_steps = PlannedOptimizerSteps(config_, batches_per_epoch_);
-  lr_schedule_ = {t.lr_scheduler().name(), t.lr_scheduler().warmup_steps(), outcome_.total_steps,
-                  t.lr_scheduler().min_lr_scale()};
-  LOG(INFO) << absl::StrFormat(
-      "%s: %d tasks (%d train, %d validation) generated in %.2fs; %d batches/epoch, %d steps "
-      "planned on %s with %d threads",
-      context_.run_id, tasks_.size(), split_.train.size(), split_.validation.size(),
-      SecondsSince(data_start), batches_per_epoch_, outcome_.total_steps, outcome_.device,
-      at::get_num_threads());
+  const auto& es = t.early_stopping();
+  EarlyStopping stopper(es.enabled(), es.patience(), es.min_delta(), es.mode());
+  int32_t first_epoch = 1;
+  if (!context_.resume_from.empty()) {
+    JEPALAB_RETURN_IF_ERROR(LoadCheckpoint(context_.resume_from, State(), &resumed_));
+    outcome_.steps = resumed_.steps;
+    outcome_.last_train_loss = resumed_.last_train_loss;
+    outcome_.epochs = resumed_.epoch;
+    first_epoch = resumed_.epoch + 1;
+    stopper.Restore(resumed_.best_val_loss, resumed_.early_stopping_wait);
+    objective_->sigreg().set_step(resumed_.sigreg_step);
+    if (VqCodebook vq = online_->vq_codebook()) {
+      vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised, resumed_.vq_reinitialised_in_use,
+                        resumed_.vq_revivals_survived);
+    }
+    LOG(INFO) << context_.run_id << ": resumed from " << context_.resume_from << " after epoch "
+              << resumed_.epoch << " (step " << resumed_.steps << ")";
+  }
 
   train_start_ = Clock::now();
   if (listener_ != nullptr) {
     RunProgress p;
+    p.set_step(outcome_.steps);
     p.set_total_steps(outcome_.total_steps);
     p.set_total_epochs(t.epochs());
     listener_->OnStart(outcome_.device, p);
   }
-  const auto& es = t.early_stopping();
-  EarlyStopping stopper(es.enabled(), es.patience(), es.min_delta(), es.mode());
-  for (int32_t epoch = 1; epoch <= t.epochs(); ++epoch) {
+  for (int32_t epoch = first_epoch; epoch <= t.epochs(); ++epoch) {
+    if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
     outcome_.epochs = epoch;
     double train_loss = 0;
-    if (!TrainEpoch(epoch, &train_loss)) break;
+    JEPALAB_ASSIGN_OR_RETURN(const bool go_on, TrainEpoch(epoch, &train_loss));
+    if (!go_on) break;
     outcome_.last_train_loss = train_loss;
     if (Cancelled()) {
       outcome_.state = RunState::RUN_STATE_CANCELLED;
@@ -389,6 +518,7 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     }
     stopper.Update(val_loss);
     outcome_.best_val_loss = stopper.best().value_or(val_loss);
+    JEPALAB_RETURN_IF_ERROR(Checkpoint(epoch, stopper));
     if (stopper.ShouldStop()) {
       outcome_.state = RunState::RUN_STATE_EARLY_STOPPED;
       outcome_.message = absl::StrFormat(
@@ -396,13 +526,17 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
           es.min_delta(), stopper.wait(), outcome_.best_val_loss, epoch);
       break;
     }
-    if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
+  }
+  if (tracker_ && outcome_.state != RunState::RUN_STATE_DIVERGED) {
+    auto event = tracker_->Flush();  // the final partial window
+    if (event.ok() && event->has_value()) ReportDiagnostics(**event, outcome_.epochs);
   }
   if (outcome_.state == RunState::RUN_STATE_UNSPECIFIED) {
     outcome_.state = RunState::RUN_STATE_SUCCEEDED;
     const double seconds = SecondsSince(train_start_);
-    outcome_.message = absl::StrFormat("%d steps in %.1fs (%.2f steps/s)", outcome_.steps, seconds,
-                                       seconds > 0 ? static_cast<double>(outcome_.steps) / seconds : 0.0);
+    const int64_t done = outcome_.steps - resumed_.steps;
+    outcome_.message = absl::StrFormat("%d steps in %.1fs (%.2f steps/s)", done, seconds,
+                                       seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
   }
   if (sink_ != nullptr) sink_->Flush();
   return outcome_;

@@ -1,5 +1,6 @@
-// Entry point of one training run: the reduced JEPA (grid encoder, EMA target, projection
-// head, InfoNCE with a negatives queue) trained in the calling thread. No torch types here.
+// Entry point of one training run: the full JEPA of the reference (object encoder, relational
+// layers, VQ, context aggregation, projection head, EMA target; InfoNCE/L2 + SIGReg +
+// invariance + relational losses) trained in the calling thread. No torch types here.
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_TRAINER_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_TRAINER_H_
 
@@ -19,6 +20,13 @@ using ::jepalab::common::v1::RunState;
 
 struct RunContext {
   std::string run_id;  // for log lines only
+  // Where checkpoints go (checkpoint_latest.pt every epoch, checkpoint_epoch_NNNN.pt every
+  // training.checkpoint_interval epochs and at the last); empty: training.checkpoint_dir, and
+  // no checkpoints when that is unset too.
+  std::string checkpoint_dir;
+  // A checkpoint of a run with the same config to continue from (exactly: the next step's loss
+  // is the one the uninterrupted run had); empty: start afresh.
+  std::string resume_from;
 };
 
 // Told about the run's progress; called on the training thread, so keep it quick.

@@ -216,6 +216,8 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
 
   k.AtLeast("debug.fault_at_step", c.debug().fault_at_step(), 0);
   k.OneOf("debug.fault", c.debug().fault(), {"none", "abort", "segfault", "torch_error", "nan"});
+  k.OneOf("debug.fault_term", c.debug().fault_term(),
+          {"", "info_nce", "sigreg", "invariance", "relational", "vq", "l2"});
 }
 
 // Reference-compatibility switches (docs/reference_compat.md).

@@ -1,5 +1,7 @@
 #include "trainer_service/core/trainer.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include "absl/synchronization/mutex.h"
@@ -16,7 +18,7 @@ namespace names = ::jepalab::metric_names;
 using ::testing::HasSubstr;
 using ::testing::StatusIs;
 
-// A few hundred small grids, a 16-wide model: each run takes well under a second.
+// A few hundred small grids, a 32-wide model without VQ: each run takes well under a second.
 constexpr char kTinyConfig[] = R"(
 seed: 5
 data:
@@ -24,7 +26,7 @@ data:
   validation: {split: 0.1, seed: 3}
   generator: {seed: 11, num_atomic: 160, num_sequential: 96, min_grid_size: 3, max_grid_size: 6,
               min_colors: 3, max_colors: 5}
-object_encoder: {hidden_dim: 16}
+object_encoder: {hidden_dim: 32, vq_enabled: false, relational_layers: 1, relational_heads: 2}
 optimizer: {lr: 3.0e-3, weight_decay: 0.0}
 training:
   batch_size: 16
@@ -38,8 +40,8 @@ loss:
   temperature_min: 0.05
   temperature_max: 0.2
   queue_size: 16
-  projection_dim: 16
-  target_ema_decay: 0.9
+  projection_dim: 32
+  target_ema_decay: 0.5
 )";
 
 TrainerConfig TinyConfig(const std::vector<std::string>& overrides = {}) {
@@ -96,40 +98,40 @@ double Mean(const std::vector<double>& v, size_t from, size_t to) {
 TEST(TrainerTest, LossDecreasesAndTemperatureStaysInBounds) {
   RecordingSink sink;
   RecordingListener listener;
-  auto outcome = RunTraining(TinyConfig(), {"tiny"}, &sink, &listener, nullptr);
+  auto outcome = RunTraining(TinyConfig({"training.epochs=12", "optimizer.lr=1e-3"}), {"tiny"}, &sink, &listener, nullptr);
   ASSERT_THAT(outcome, ::testing::IsOk());
   EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED);
   EXPECT_EQ(outcome->device, "cpu");
-  // 256 tasks, 26 for validation, 230 train -> 14 batches of 16 (drop_last) x 6 epochs.
-  EXPECT_EQ(outcome->total_steps, 84);
-  EXPECT_EQ(outcome->steps, 84);
+  // 256 tasks, 26 for validation, 230 train -> 14 batches of 16 (drop_last) x 12 epochs.
+  EXPECT_EQ(outcome->total_steps, 168);
+  EXPECT_EQ(outcome->steps, 168);
   EXPECT_EQ(listener.device_, "cpu");
-  EXPECT_EQ(listener.start_.total_steps(), 84);
-  EXPECT_EQ(listener.last_.step(), 84);
-  EXPECT_EQ(listener.last_.epoch(), 6);
+  EXPECT_EQ(listener.start_.total_steps(), 168);
+  EXPECT_EQ(listener.last_.step(), 168);
+  EXPECT_EQ(listener.last_.epoch(), 12);
   EXPECT_GT(listener.last_.steps_per_second(), 0);
 
   const std::vector<double> loss = sink.Series(names::kLossTotal);
-  ASSERT_EQ(loss.size(), 84u);
+  ASSERT_EQ(loss.size(), 168u);
   // The queue (16) is full from step 2 on, so chance level is ln(16 + 16) = 3.47 from then.
-  const double first = Mean(loss, 1, 6), last = Mean(loss, loss.size() - 5, loss.size());
-  EXPECT_LT(last, first - 0.3) << "first " << first << " last " << last;
+  const double first = Mean(loss, 1, 15), last = Mean(loss, loss.size() - 14, loss.size());
+  EXPECT_LT(last, first - 0.2) << "first " << first << " last " << last;
   EXPECT_EQ(sink.Series(names::kLossInfoNce), loss);
   for (double t : sink.Series(names::kTemperature)) {
     EXPECT_GE(t, 0.05 - 1e-9);
     EXPECT_LE(t, 0.2 + 1e-9);
   }
-  for (double lr : sink.Series(names::kLearningRate)) EXPECT_DOUBLE_EQ(lr, 3e-3);
+  for (double lr : sink.Series(names::kLearningRate)) EXPECT_DOUBLE_EQ(lr, 1e-3);
   const auto fill = sink.Series(names::kQueueFill);
   EXPECT_DOUBLE_EQ(fill.front(), 16);
   EXPECT_DOUBLE_EQ(fill.back(), 16);
-  EXPECT_EQ(sink.Series(names::kGradNorm).size(), 84u);
-  EXPECT_EQ(sink.Series(names::kStepTimeSeconds).size(), 84u);
-  EXPECT_EQ(sink.Series(names::kEpoch), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(sink.Series(names::kGradNorm).size(), 168u);
+  EXPECT_EQ(sink.Series(names::kStepTimeSeconds).size(), 168u);
+  EXPECT_EQ(sink.Series(names::kEpoch), (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
   const auto val = sink.Series(names::kValLoss);
-  ASSERT_EQ(val.size(), 6u);
+  ASSERT_EQ(val.size(), 12u);
   EXPECT_LT(val.back(), val.front());
-  EXPECT_EQ(sink.Series(names::kTrainLoss).size(), 6u);
+  EXPECT_EQ(sink.Series(names::kTrainLoss).size(), 12u);
 }
 
 TEST(TrainerTest, SameSeedSameLosses) {
@@ -195,7 +197,112 @@ TEST(TrainerTest, InvalidAndUnsupportedConfigs) {
   TrainerConfig manifest = TinyConfig();
   manifest.set_dataset_manifest("data/x.jsonl");
   EXPECT_THAT(RunTraining(manifest, {"m"}, nullptr, nullptr, nullptr),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("dataset_manifest")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("data/x.jsonl")));
+  TrainerConfig shards = TinyConfig();
+  shards.mutable_pre_tokenized()->set_path("shards/");
+  EXPECT_THAT(RunTraining(shards, {"p"}, nullptr, nullptr, nullptr),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("pre_tokenized.path")));
+}
+
+// Every model part and loss term on: VQ (reference switches), relational layers, SIGReg,
+// invariance, relational loss; diagnostics every 5 micro-batches.
+std::vector<std::string> FullOverrides(std::vector<std::string> more = {}) {
+  std::vector<std::string> o = {
+      "object_encoder.vq_enabled=true", "object_encoder.num_embeddings=32", "object_encoder.ema_decay=0.9",
+      "object_encoder.vq_refresh_enabled=true", "object_encoder.vq_refresh_interval=7",
+      "compat.vq_loss_in_objective=false", "compat.vq_update_timing=per_call",
+      "compat.vq_refresh_threshold=total_mass_share", "compat.vq_ema_init=codebook_copy",
+      "compat.vq_revival=reference", "compat.vq_swapped_loss_weighting=true",
+      "sigreg.weight=0.1", "sigreg.num_slices=8", "invariance.color_weight=0.1",
+      "invariance.translation_weight=0.05", "invariance.translation_max_delta=0.1",
+      "invariance.symmetry_weight=0.05", "relational_loss.weight=0.05",
+      "relational_loss.context_self_weight=0.025", "diagnostics.embedding_metrics.interval=5",
+      "diagnostics.embedding_metrics.max_samples=64"};
+  o.insert(o.end(), more.begin(), more.end());
+  return o;
+}
+
+TEST(TrainerTest, FullModelReportsEveryTermAndDiagnostics) {
+  RecordingSink sink;
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.max_steps=12"})), {"full"}, &sink, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED) << outcome->message;
+  EXPECT_EQ(outcome->steps, 12);
+  const auto total = sink.Series(names::kLossTotal);
+  ASSERT_EQ(total.size(), 12u);
+  const auto nce = sink.Series(names::kLossInfoNce), inv = sink.Series(names::kLossInvariance),
+             rel = sink.Series(names::kLossRelational), sig = sink.Series(names::kLossSigreg),
+             vq = sink.Series(names::kLossVq);
+  for (const auto* series : {&nce, &inv, &rel, &sig, &vq}) ASSERT_EQ(series->size(), 12u);
+  for (size_t i = 0; i < 12; ++i) {
+    for (const auto* series : {&nce, &inv, &rel, &sig, &vq}) EXPECT_TRUE(std::isfinite((*series)[i]));
+    EXPECT_GT(inv[i], 0);
+    EXPECT_GT(sig[i], 0);
+    // compat.vq_loss_in_objective=false: reported, not added (reference §0.1).
+    EXPECT_NEAR(total[i], nce[i] + inv[i] + rel[i] + sig[i], 1e-4);
+  }
+  // Events after observations 5 and 10, then the final partial window (2).
+  const std::string rank = std::string(names::kDiagnosticsPrefix) + "context/" + names::kStatEffectiveRank;
+  const auto ranks = sink.Series(rank);
+  ASSERT_EQ(ranks.size(), 3u);
+  for (double r : ranks) {
+    EXPECT_GE(r, 1.0);
+    EXPECT_LE(r, 32.0 + 1e-6);
+  }
+  EXPECT_EQ(sink.Series(std::string(names::kDiagnosticsPrefix) + "target/" + names::kStatRankMe).size(), 3u);
+  const auto usage = sink.Series(names::kVqUsageRatio);
+  ASSERT_EQ(usage.size(), 3u);
+  for (double u : usage) {
+    EXPECT_GT(u, 0);
+    EXPECT_LE(u, 1);
+  }
+  EXPECT_EQ(sink.Series(names::kVqPerplexity).size(), 3u);
+  EXPECT_EQ(sink.Series(names::kVqUnreachableCodes).size(), 3u);
+  // Per-call timing with 7 VQ calls per micro-batch: the interval-7 check fires every batch.
+  const auto refreshes = sink.Series(names::kVqRefreshes);
+  ASSERT_EQ(refreshes.size(), 3u);
+  EXPECT_GT(refreshes.back(), 0);
+}
+
+TEST(TrainerTest, NanInOneTermDivergesNamingIt) {
+  auto outcome = RunTraining(
+      TinyConfig(FullOverrides({"debug.fault=nan", "debug.fault_at_step=4", "debug.fault_term=sigreg"})),
+      {"nan-sigreg"}, nullptr, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_EQ(outcome->state, RunState::RUN_STATE_DIVERGED);
+  EXPECT_EQ(outcome->steps, 3);
+  EXPECT_THAT(outcome->message, HasSubstr("loss/sigreg is nan at step 4"));
+}
+
+TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume";
+  const TrainerConfig config = TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_interval=1"}));
+  RecordingSink full;
+  RunContext a{"uninterrupted"};
+  a.checkpoint_dir = dir;
+  auto first = RunTraining(config, a, &full, nullptr, nullptr);
+  ASSERT_THAT(first, ::testing::IsOk());
+  ASSERT_EQ(first->state, RunState::RUN_STATE_SUCCEEDED) << first->message;
+  const auto losses = full.Series(names::kLossTotal);
+  ASSERT_EQ(losses.size(), 28u);
+
+  RecordingSink resumed;
+  RunContext b{"resumed"};
+  b.resume_from = dir + "/checkpoint_epoch_0001.pt";
+  auto second = RunTraining(config, b, &resumed, nullptr, nullptr);
+  ASSERT_THAT(second, ::testing::IsOk());
+  EXPECT_EQ(second->state, RunState::RUN_STATE_SUCCEEDED) << second->message;
+  EXPECT_EQ(second->steps, 28);
+  const auto after = resumed.Series(names::kLossTotal);
+  ASSERT_EQ(after.size(), 14u);
+  EXPECT_EQ(after[0], losses[14]);  // the next step's loss, exactly
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i], losses[14 + i]) << i;
+  EXPECT_EQ(resumed.Series(names::kValLoss), (std::vector<double>{full.Series(names::kValLoss)[1]}));
+
+  RunContext missing{"missing"};
+  missing.resume_from = dir + "/nope.pt";
+  EXPECT_THAT(RunTraining(config, missing, nullptr, nullptr, nullptr),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.pt")));
 }
 
 }  // namespace

@@ -34,4 +34,14 @@ void NegativeQueue::Enqueue(const torch::Tensor& rows) {
   fill_ = std::min(size_, fill_ + r.size(0));
 }
 
+void NegativeQueue::Restore(const torch::Tensor& buffer, int64_t ptr, int64_t fill) {
+  TORCH_CHECK(buffer.sizes() == buffer_.sizes(), "NegativeQueue::Restore: shape mismatch");
+  TORCH_CHECK(ptr >= 0 && fill >= 0 && fill <= size_ && (size_ == 0 || ptr < size_),
+              "NegativeQueue::Restore: bad ptr/fill");
+  torch::NoGradGuard no_grad;
+  buffer_.copy_(buffer);
+  next_ = ptr;
+  fill_ = fill;
+}
+
 }  // namespace jepalab::trainer

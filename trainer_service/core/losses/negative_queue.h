@@ -24,6 +24,10 @@ class NegativeQueue {
   // Row the next enqueue writes first (the reference's `ptr`).
   int64_t ptr() const { return next_; }
 
+  // The whole ring [size, dim] (checkpoints), and its restoration with ptr and fill.
+  const torch::Tensor& buffer() const { return buffer_; }
+  void Restore(const torch::Tensor& buffer, int64_t ptr, int64_t fill);
+
  private:
   int64_t size_;
   torch::Tensor buffer_;  // [size, dim]

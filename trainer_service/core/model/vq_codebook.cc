@@ -275,6 +275,8 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
   }
   ++refresh_events_total_;
   codes_reinitialised_total_ += static_cast<int64_t>(report.replacements.size());
+  reinitialised_in_use_total_ += report.reinitialised_in_use;
+  revivals_survived_total_ += report.previous_revived_survived;
 }
 
 void VqCodebookImpl::RetainCandidates(const torch::Tensor& flat, const torch::Tensor& errors) {

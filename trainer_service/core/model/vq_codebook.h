@@ -169,6 +169,16 @@ class VqCodebookImpl : public torch::nn::Module {
   const VqTrace& last_trace() const { return trace_; }
   int64_t refresh_events_total() const { return refresh_events_total_; }
   int64_t codes_reinitialised_total() const { return codes_reinitialised_total_; }
+  // Cumulative refresh outcomes: replaced codes still in use, revived codes that survived.
+  int64_t reinitialised_in_use_total() const { return reinitialised_in_use_total_; }
+  int64_t revivals_survived_total() const { return revivals_survived_total_; }
+  // Restores the four cumulative counters (resuming from a checkpoint).
+  void RestoreTotals(int64_t refreshes, int64_t reinitialised, int64_t in_use, int64_t survived) {
+    refresh_events_total_ = refreshes;
+    codes_reinitialised_total_ = reinitialised;
+    reinitialised_in_use_total_ = in_use;
+    revivals_survived_total_ = survived;
+  }
 
  private:
   bool UsesEma() const { return options_.ema_decay().has_value(); }
@@ -203,6 +213,8 @@ class VqCodebookImpl : public torch::nn::Module {
   VqTrace trace_;
   int64_t refresh_events_total_ = 0;
   int64_t codes_reinitialised_total_ = 0;
+  int64_t reinitialised_in_use_total_ = 0;
+  int64_t revivals_survived_total_ = 0;
 };
 TORCH_MODULE(VqCodebook);
 
