@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -300,6 +301,172 @@ int Compare(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::
   return 0;
 }
 
+// --- Plans -----------------------------------------------------------------------------------
+
+std::string PlanStateName(sched::PlanState state) {
+  switch (state) {
+    case sched::PLAN_STATE_RUNNING: return "RUNNING";
+    case sched::PLAN_STATE_SUCCEEDED: return "SUCCEEDED";
+    case sched::PLAN_STATE_FAILED: return "FAILED";
+    case sched::PLAN_STATE_CANCELLED: return "CANCELLED";
+    default: return "UNKNOWN";
+  }
+}
+
+bool IsPlanFinished(const sched::Plan& plan) {
+  return plan.state() == sched::PLAN_STATE_SUCCEEDED || plan.state() == sched::PLAN_STATE_FAILED ||
+         plan.state() == sched::PLAN_STATE_CANCELLED;
+}
+
+void PrintPlan(const sched::Plan& plan, std::ostream& out) {
+  out << "plan " << plan.id() << "  " << PlanStateName(plan.state()) << (plan.mini() ? "  (mini)" : "")
+      << "\n";
+  out << "  stages: " << absl::StrJoin(plan.stages_taken(), " -> ");
+  if (!plan.current_stage().empty()) out << "  (current: " << plan.current_stage() << ")";
+  out << "\n";
+  if (!plan.scenario().empty()) out << "  scenario: " << plan.scenario() << "\n";
+  out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", "RUN", "STAGE", "EXPERIMENT", "STATE", "VERDICT");
+  for (const auto& run : plan.runs()) {
+    out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", run.name(), run.stage(),
+                           run.experiment_id().empty() ? "-" : run.experiment_id(),
+                           ExperimentStateName(run.state()), run.judged() ? run.verdict() : "-");
+  }
+  if (!plan.message().empty()) out << "  message: " << plan.message() << "\n";
+}
+
+void PrintVerdict(const sched::Plan& plan, std::ostream& out) {
+  out << plan.conclusion() << "\n\n" << plan.table();
+  if (!plan.table().empty() && plan.table().back() != '\n') out << "\n";
+}
+
+absl::Status GetPlan(const std::string& id, const Endpoints& e, sched::Plan* plan, grpc::Status* rpc) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::GetPlanRequest request;
+  request.set_id(id);
+  sched::GetPlanResponse response;
+  *rpc = stub->GetPlan(&context, request, &response);
+  if (!rpc->ok()) return common::FromGrpcStatus(*rpc);
+  *plan = response.plan();
+  return absl::OkStatus();
+}
+
+// Polls the plan until it ends, printing each change of stage and of its runs.
+int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  std::map<std::string, std::string> printed;  // run name -> last printed line
+  int stages_printed = 0;
+  sched::Plan plan;
+  while (true) {
+    grpc::Status rpc;
+    if (!GetPlan(id, e, &plan, &rpc).ok()) return ReportRpcError(err, "scheduler GetPlan", e.scheduler, rpc);
+    for (; stages_printed < plan.stages_taken_size(); ++stages_printed) {
+      out << "stage " << plan.stages_taken(stages_printed) << "\n";
+    }
+    for (const auto& run : plan.runs()) {
+      const std::string line = absl::StrCat("  ", run.name(), "  ", run.experiment_id(), "  ",
+                                            ExperimentStateName(run.state()),
+                                            run.judged() ? absl::StrCat("  ", run.verdict()) : "");
+      if (printed[run.name()] == line) continue;
+      printed[run.name()] = line;
+      out << line << "\n";
+    }
+    out.flush();
+    if (IsPlanFinished(plan)) break;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  out << "plan " << plan.id() << " finished: " << PlanStateName(plan.state()) << "\n";
+  if (plan.state() != sched::PLAN_STATE_SUCCEEDED) {
+    if (!plan.message().empty()) out << plan.message() << "\n";
+    return 1;
+  }
+  out << "\n";
+  PrintVerdict(plan, out);
+  return 0;
+}
+
+int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  const std::string usage =
+      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--watch] | plan status ID | "
+      "plan verdict ID | plan list | plan cancel ID\n";
+  const std::string sub = args.positional.empty() ? "" : args.positional[0];
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  if (sub == "run" && args.positional.size() == 2) {
+    sched::SubmitPlanRequest request;
+    const std::string& path = args.positional[1];
+    if (!ReadFile(path, request.mutable_plan_yaml())) {
+      err << "jepalab: cannot read plan file " << path << "\n";
+      return 1;
+    }
+    request.set_plan_path(path);
+    request.set_mini(args.Has("mini"));
+    for (const auto& text : args.GetAll("seed")) {
+      int64_t seed = 0;
+      if (!absl::SimpleAtoi(text, &seed)) {
+        err << "jepalab: --seed: expected an integer, got \"" << text << "\"\n";
+        return 2;
+      }
+      request.add_seeds(seed);
+    }
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    sched::SubmitPlanResponse response;
+    grpc::Status status = stub->SubmitPlan(&context, request, &response);
+    if (!status.ok()) return ReportRpcError(err, "scheduler SubmitPlan", e.scheduler, status);
+    out << "submitted plan " << response.plan().id() << " (stage " << response.plan().current_stage()
+        << ": " << response.plan().runs_size() << " experiment"
+        << (response.plan().runs_size() == 1 ? "" : "s") << ")\n";
+    if (args.Has("watch")) return WatchPlan(response.plan().id(), e, out, err);
+    return 0;
+  }
+  if ((sub == "status" || sub == "verdict") && args.positional.size() == 2) {
+    sched::Plan plan;
+    grpc::Status rpc;
+    if (!GetPlan(args.positional[1], e, &plan, &rpc).ok()) {
+      return ReportRpcError(err, "scheduler GetPlan", e.scheduler, rpc);
+    }
+    if (sub == "status") {
+      PrintPlan(plan, out);
+      return 0;
+    }
+    if (plan.state() != sched::PLAN_STATE_SUCCEEDED) {
+      err << "jepalab: plan " << plan.id() << " has no verdict yet (" << PlanStateName(plan.state())
+          << (plan.current_stage().empty() ? "" : absl::StrCat(", stage ", plan.current_stage())) << ")\n";
+      return 1;
+    }
+    PrintVerdict(plan, out);
+    return 0;
+  }
+  if (sub == "list" && args.positional.size() == 1) {
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    sched::ListPlansResponse response;
+    grpc::Status status = stub->ListPlans(&context, sched::ListPlansRequest(), &response);
+    if (!status.ok()) return ReportRpcError(err, "scheduler ListPlans", e.scheduler, status);
+    out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", "PLAN", "STATE", "SCENARIO", "STAGE", "STAGES TAKEN");
+    for (const auto& plan : response.plans()) {
+      out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", plan.id(), PlanStateName(plan.state()),
+                             plan.scenario().empty() ? "-" : plan.scenario(),
+                             plan.current_stage().empty() ? "-" : plan.current_stage(),
+                             absl::StrJoin(plan.stages_taken(), " -> "));
+    }
+    return 0;
+  }
+  if (sub == "cancel" && args.positional.size() == 2) {
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    sched::CancelPlanRequest request;
+    request.set_id(args.positional[1]);
+    sched::CancelPlanResponse response;
+    grpc::Status status = stub->CancelPlan(&context, request, &response);
+    if (!status.ok()) return ReportRpcError(err, "scheduler CancelPlan", e.scheduler, status);
+    out << "cancelled plan " << response.plan().id() << "\n";
+    return 0;
+  }
+  err << usage;
+  return 2;
+}
+
 }  // namespace
 
 const std::set<std::string>& ValueFlags() {
@@ -309,7 +476,7 @@ const std::set<std::string>& ValueFlags() {
 }
 
 const std::set<std::string>& SwitchFlags() {
-  static const auto* flags = new std::set<std::string>{"watch", "summary", "help"};
+  static const auto* flags = new std::set<std::string>{"watch", "summary", "help", "mini"};
   return *flags;
 }
 
@@ -330,6 +497,13 @@ commands:
                                    a run's metric history as CSV (or a summary table)
   compare RUN_ID [RUN_ID ...] [--name NAME ...]
                                    last/min/max of each metric, side by side
+  plan run PLAN.yaml [--mini] [--seed N ...] [--watch]
+                                   run a diagnostic plan (configs/plans/); the scheduler reads
+                                   the run configs it names relative to its --config_root
+  plan status PLAN_ID              stages taken, each run's experiment, state and verdict
+  plan verdict PLAN_ID             the written conclusion and the table of every run
+  plan list                        plans and their states
+  plan cancel PLAN_ID              cancel a plan's running experiments
 defaults: scheduler 127.0.0.1:50051, trainer 127.0.0.1:50052, metrics 127.0.0.1:50053
 )";
 }
@@ -350,6 +524,7 @@ int RunCommand(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostrea
   if (c == "cancel") return Cancel(args, e, out, err);
   if (c == "metrics") return Metrics(args, e, out, err);
   if (c == "compare") return Compare(args, e, out, err);
+  if (c == "plan") return PlanCommand(args, e, out, err);
   if (c.empty() || c == "help" || args.Has("help")) {
     out << Usage();
     return c.empty() ? 2 : 0;

@@ -1,5 +1,6 @@
 // scheduler_server: queues experiments and sweeps and dispatches their runs to trainers.
 //   scheduler_server --port=50051 --data_dir=./.jepalab/scheduler --trainers=127.0.0.1:50052
+//       --metrics_address=127.0.0.1:50053 --config_root=.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -19,7 +20,9 @@
 #include "absl/strings/strip.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
+#include "scheduler_service/core/plan_runner.h"
 #include "scheduler_service/core/scheduler.h"
+#include "scheduler_service/server/grpc_metrics_client.h"
 #include "scheduler_service/server/grpc_trainer_client.h"
 #include "scheduler_service/server/scheduler_service_impl.h"
 
@@ -30,6 +33,11 @@ ABSL_FLAG(std::string, data_dir, "./.jepalab/scheduler",
           "Folder for the experiment database; created if missing.");
 ABSL_FLAG(std::string, trainers, "127.0.0.1:50052",
           "Comma-separated trainer_service addresses (host:port), tried round-robin.");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053",
+          "metrics_service address (host:port): plan verdicts read run histories from it.");
+ABSL_FLAG(std::string, config_root, "",
+          "Run config paths in submitted plans (configs/training/x.yaml) are read relative to "
+          "this folder; empty: the working directory.");
 ABSL_FLAG(int, max_queued_runs, 10000,
           "Submissions that would leave more runs waiting are refused (RESOURCE_EXHAUSTED).");
 
@@ -77,7 +85,19 @@ absl::Status Run() {
   absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Create(options);
   if (!scheduler.ok()) return scheduler.status();
 
-  SchedulerServiceImpl service(scheduler->get());
+  PlanRunnerOptions plan_options;
+  plan_options.data_dir = data_dir;
+  plan_options.config_root = absl::GetFlag(FLAGS_config_root);
+  plan_options.scheduler = scheduler->get();
+  plan_options.metrics = GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address));
+  LOG(INFO) << "plan runner config: metrics_address=" << absl::GetFlag(FLAGS_metrics_address)
+            << " config_root="
+            << (plan_options.config_root.empty() ? "<working directory>" : plan_options.config_root);
+  absl::StatusOr<std::unique_ptr<PlanRunner>> plans = PlanRunner::Create(plan_options);
+  if (!plans.ok()) return plans.status();
+
+  SchedulerServiceImpl service(scheduler->get(), /*clock=*/nullptr,
+                               /*watch_poll=*/absl::Milliseconds(250), plans->get());
   common::GrpcServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
@@ -92,6 +112,7 @@ absl::Status Run() {
   // Stop taking calls first (open WatchExperiment streams end at the grace deadline), then
   // stop dispatching; runs keep going on their trainers.
   (*server)->Shutdown(/*grace_seconds=*/2.0);
+  (*plans)->Shutdown();
   (*scheduler)->Shutdown();
   LOG(INFO) << "scheduler_server stopped";
   return absl::OkStatus();

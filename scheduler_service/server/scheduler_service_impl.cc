@@ -17,13 +17,16 @@ grpc::Status Reply(const absl::Status& status, absl::string_view rpc) {
   return common::ToGrpcStatus(status);
 }
 
+absl::Status NoPlans() { return absl::UnimplementedError("this scheduler does not run plans"); }
+
 }  // namespace
 
 SchedulerServiceImpl::SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock,
-                                           absl::Duration watch_poll)
+                                           absl::Duration watch_poll, PlanRunner* plans)
     : scheduler_(scheduler),
       clock_(clock != nullptr ? clock : &system_clock_),
-      watch_poll_(watch_poll) {}
+      watch_poll_(watch_poll),
+      plans_(plans) {}
 
 grpc::Status SchedulerServiceImpl::SubmitExperiment(grpc::ServerContext* /*context*/,
                                                     const v1::SubmitExperimentRequest* request,
@@ -102,6 +105,44 @@ grpc::Status SchedulerServiceImpl::WatchExperiment(
       if (!snapshot.ok()) return Reply(snapshot.status(), "WatchExperiment");
     }
   }
+}
+
+grpc::Status SchedulerServiceImpl::SubmitPlan(grpc::ServerContext* /*context*/,
+                                              const v1::SubmitPlanRequest* request,
+                                              v1::SubmitPlanResponse* response) {
+  if (plans_ == nullptr) return Reply(NoPlans(), "SubmitPlan");
+  absl::StatusOr<v1::Plan> plan = plans_->SubmitPlan(*request);
+  if (!plan.ok()) return Reply(plan.status(), "SubmitPlan");
+  *response->mutable_plan() = *std::move(plan);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::GetPlan(grpc::ServerContext* /*context*/,
+                                           const v1::GetPlanRequest* request,
+                                           v1::GetPlanResponse* response) {
+  if (plans_ == nullptr) return Reply(NoPlans(), "GetPlan");
+  absl::StatusOr<v1::Plan> plan = plans_->GetPlan(request->id());
+  if (!plan.ok()) return Reply(plan.status(), "GetPlan");
+  *response->mutable_plan() = *std::move(plan);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::ListPlans(grpc::ServerContext* /*context*/,
+                                             const v1::ListPlansRequest* /*request*/,
+                                             v1::ListPlansResponse* response) {
+  if (plans_ == nullptr) return Reply(NoPlans(), "ListPlans");
+  for (v1::Plan& plan : plans_->ListPlans()) *response->add_plans() = std::move(plan);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::CancelPlan(grpc::ServerContext* /*context*/,
+                                              const v1::CancelPlanRequest* request,
+                                              v1::CancelPlanResponse* response) {
+  if (plans_ == nullptr) return Reply(NoPlans(), "CancelPlan");
+  absl::StatusOr<v1::Plan> plan = plans_->CancelPlan(request->id());
+  if (!plan.ok()) return Reply(plan.status(), "CancelPlan");
+  *response->mutable_plan() = *std::move(plan);
+  return grpc::Status::OK;
 }
 
 }  // namespace jepalab::scheduler

@@ -10,17 +10,20 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "proto/scheduler.grpc.pb.h"
+#include "scheduler_service/core/plan_runner.h"
 #include "scheduler_service/core/scheduler.h"
 
 namespace jepalab::scheduler {
 
-// Does not own the scheduler or the clock; both must outlive it. Thread-safe.
+// Does not own the scheduler, the plan runner or the clock; they must outlive it. Thread-safe.
 class SchedulerServiceImpl final : public v1::SchedulerService::Service {
  public:
   // `clock` stamps WatchExperiment events; null: the system clock. `watch_poll` bounds how long
-  // a WatchExperiment handler waits before checking whether its client went away.
+  // a WatchExperiment handler waits before checking whether its client went away. Without
+  // `plans` the plan RPCs are UNIMPLEMENTED.
   explicit SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock = nullptr,
-                                absl::Duration watch_poll = absl::Milliseconds(250));
+                                absl::Duration watch_poll = absl::Milliseconds(250),
+                                PlanRunner* plans = nullptr);
 
   grpc::Status SubmitExperiment(grpc::ServerContext* context,
                                 const v1::SubmitExperimentRequest* request,
@@ -38,12 +41,21 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
   grpc::Status WatchExperiment(grpc::ServerContext* context,
                                const v1::WatchExperimentRequest* request,
                                grpc::ServerWriter<v1::ExperimentEvent>* writer) override;
+  grpc::Status SubmitPlan(grpc::ServerContext* context, const v1::SubmitPlanRequest* request,
+                          v1::SubmitPlanResponse* response) override;
+  grpc::Status GetPlan(grpc::ServerContext* context, const v1::GetPlanRequest* request,
+                       v1::GetPlanResponse* response) override;
+  grpc::Status ListPlans(grpc::ServerContext* context, const v1::ListPlansRequest* request,
+                         v1::ListPlansResponse* response) override;
+  grpc::Status CancelPlan(grpc::ServerContext* context, const v1::CancelPlanRequest* request,
+                          v1::CancelPlanResponse* response) override;
 
  private:
   Scheduler* const scheduler_;
   const common::SystemClock system_clock_;
   const common::Clock* const clock_;
   const absl::Duration watch_poll_;
+  PlanRunner* const plans_;
 };
 
 }  // namespace jepalab::scheduler

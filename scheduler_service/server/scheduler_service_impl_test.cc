@@ -10,11 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/scheduler.grpc.pb.h"
+#include "scheduler_service/core/plan_runner.h"
 #include "scheduler_service/core/scheduler.h"
+#include "scheduler_service/core/testing/fake_metrics_client.h"
 #include "scheduler_service/core/testing/fake_trainer_client.h"
 
 namespace jepalab::scheduler {
@@ -44,8 +47,17 @@ class SchedulerServiceImplTest : public ::testing::Test {
     auto scheduler = Scheduler::Create(options);
     ASSERT_TRUE(scheduler.ok()) << scheduler.status();
     scheduler_ = *std::move(scheduler);
+    PlanRunnerOptions plan_options;
+    plan_options.data_dir = dir;
+    plan_options.scheduler = scheduler_.get();
+    plan_options.metrics = std::make_shared<testing::FakeMetricsClient>();
+    plan_options.poll_interval = absl::Milliseconds(5);
+    auto plans = PlanRunner::Create(plan_options);
+    ASSERT_TRUE(plans.ok()) << plans.status();
+    plans_ = *std::move(plans);
     impl_ = std::make_unique<SchedulerServiceImpl>(scheduler_.get(), /*clock=*/nullptr,
-                                                   /*watch_poll=*/absl::Milliseconds(20));
+                                                   /*watch_poll=*/absl::Milliseconds(20),
+                                                   plans_.get());
     grpc::ServerBuilder builder;  // no port: in-process only
     builder.RegisterService(impl_.get());
     server_ = builder.BuildAndStart();
@@ -55,6 +67,7 @@ class SchedulerServiceImplTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_ != nullptr) server_->Shutdown();
+    plans_.reset();
     scheduler_.reset();
   }
 
@@ -72,6 +85,7 @@ class SchedulerServiceImplTest : public ::testing::Test {
 
   std::shared_ptr<FakeTrainerClient> trainer_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<PlanRunner> plans_;
   std::unique_ptr<SchedulerServiceImpl> impl_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::SchedulerService::Stub> stub_;
@@ -228,6 +242,94 @@ TEST_F(SchedulerServiceImplTest, WatchUnknownExperimentIsNotFound) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("nope-0001"));
+}
+
+constexpr char kPlan[] =
+    "name: p\nseeds: [3]\nstages: [{name: one, runs: [{name: r1, config: "
+    "configs/training/jepa_pretrain_a6000_mini.yaml}]}]\n";
+
+TEST_F(SchedulerServiceImplTest, PlanRpcsTranslateRequests) {
+  trainer_->SetCapacity(0);
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(kPlan);
+  request.set_plan_path("p.yaml");
+  request.add_seeds(4);
+  v1::SubmitPlanResponse submitted;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->SubmitPlan(&context, request, &submitted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(submitted.plan().id(), "p-0001");
+  EXPECT_EQ(submitted.plan().state(), v1::PLAN_STATE_RUNNING);
+  EXPECT_EQ(submitted.plan().plan_path(), "p.yaml");
+  ASSERT_EQ(submitted.plan().runs_size(), 1);
+  EXPECT_EQ(submitted.plan().runs(0).run_ids(0),
+            absl::StrCat(submitted.plan().runs(0).experiment_id(), "-s4"));
+
+  v1::GetPlanRequest get;
+  get.set_id("p-0001");
+  v1::GetPlanResponse got;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetPlan(&context, get, &got).ok());
+  }
+  EXPECT_EQ(got.plan().current_stage(), "one");
+  EXPECT_EQ(got.plan().runs(0).state(), v1::EXPERIMENT_STATE_QUEUED);
+
+  v1::ListPlansResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ListPlans(&context, v1::ListPlansRequest(), &listed).ok());
+  }
+  ASSERT_EQ(listed.plans_size(), 1);
+  EXPECT_EQ(listed.plans(0).id(), "p-0001");
+  EXPECT_TRUE(listed.plans(0).plan_yaml().empty());
+
+  v1::CancelPlanRequest cancel;
+  cancel.set_id("p-0001");
+  v1::CancelPlanResponse cancelled;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->CancelPlan(&context, cancel, &cancelled).ok());
+  }
+  EXPECT_EQ(cancelled.plan().state(), v1::PLAN_STATE_CANCELLED);
+  EXPECT_EQ(cancelled.plan().runs(0).state(), v1::EXPERIMENT_STATE_CANCELLED);
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->CancelPlan(&context, cancel, &cancelled).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  get.set_id("nope-0001");
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->GetPlan(&context, get, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(), HasSubstr("nope-0001"));
+  }
+}
+
+TEST_F(SchedulerServiceImplTest, BadPlanIsInvalidArgumentNamingTheField) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_path("configs/plans/bad.yaml");
+  request.set_plan_yaml(
+      "name: p\nstages: [{name: one, runs: [{name: r1, config: configs/training/none.yaml}]}]\n");
+  v1::SubmitPlanResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub_->SubmitPlan(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("configs/plans/bad.yaml"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("stages[0].runs[0].config: file not found: configs/training/none.yaml"));
+}
+
+TEST(SchedulerServiceImplWithoutPlansTest, PlanRpcsAreUnimplemented) {
+  SchedulerServiceImpl impl(/*scheduler=*/nullptr);
+  grpc::ServerContext context;
+  v1::GetPlanRequest request;
+  v1::GetPlanResponse response;
+  EXPECT_EQ(impl.GetPlan(&context, &request, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 }  // namespace

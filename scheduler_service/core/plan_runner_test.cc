@@ -1,0 +1,331 @@
+#include "scheduler_service/core/plan_runner.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler_service/core/testing/fake_metrics_client.h"
+#include "scheduler_service/core/testing/fake_trainer_client.h"
+
+namespace jepalab::scheduler {
+namespace {
+
+using ::jepalab::common::v1::RunState;
+using ::jepalab::scheduler::testing::FakeMetricsClient;
+using ::jepalab::scheduler::testing::FakeTrainerClient;
+using ::jepalab::scheduler::testing::MakeSeries;
+using ::jepalab::scheduler::v1::Plan;
+using ::jepalab::scheduler::v1::PlanRunStatus;
+using ::jepalab::scheduler::v1::PlanState;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsOk;
+using ::testing::SizeIs;
+using ::testing::StatusIs;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+
+// Stage 1 decides between two one-run fix stages; configs are the shipped mini ones.
+constexpr char kPlan[] = R"(
+name: micro
+seeds: [7]
+criteria: {val_loss_tolerance: 0.05, spike_factor: 1.5}
+stages:
+  - name: ablate
+    runs:
+      - {name: baseline, config: configs/training/jepa_pretrain_a6000_mini.yaml}
+      - {name: no_vq, config: configs/training/jepa_diag_no_vq_mini.yaml}
+    branches:
+      - {if_stable: [no_vq], scenario: A, conclusion: VQ is the cause, next: fix_a}
+      - {if_unstable: [no_vq], scenario: B, conclusion: VQ is not the cause, next: fix_b}
+  - name: fix_a
+    fixes: true
+    runs:
+      - name: a1
+        config: configs/training/jepa_pretrain_a6000_mini.yaml
+        overrides: ["optimizer.lr=0.0001"]
+  - name: fix_b
+    fixes: true
+    runs:
+      - {name: b1, config: configs/training/jepa_diag_no_vq_mini.yaml}
+)";
+
+class PlanRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    data_dir_ = (std::filesystem::path(std::getenv("TEST_TMPDIR")) / info->name()).string();
+    std::filesystem::remove_all(data_dir_);
+    std::filesystem::create_directories(data_dir_);
+    trainer_ = std::make_shared<FakeTrainerClient>("trainer-a:50052", /*capacity=*/10);
+    metrics_ = std::make_shared<FakeMetricsClient>();
+    Start();
+  }
+
+  void TearDown() override { Stop(); }
+
+  void Start() {
+    SchedulerOptions options;
+    options.data_dir = data_dir_;
+    options.trainers = {trainer_};
+    options.dispatch_backoff = absl::Milliseconds(5);
+    options.max_dispatch_backoff = absl::Milliseconds(20);
+    options.poll_interval = absl::Milliseconds(5);
+    auto scheduler = Scheduler::Create(options);
+    ASSERT_THAT(scheduler, IsOk());
+    scheduler_ = *std::move(scheduler);
+    PlanRunnerOptions runner_options;
+    runner_options.data_dir = data_dir_;
+    runner_options.scheduler = scheduler_.get();
+    runner_options.metrics = metrics_;
+    runner_options.poll_interval = absl::Milliseconds(5);
+    auto runner = PlanRunner::Create(runner_options);
+    ASSERT_THAT(runner, IsOk());
+    runner_ = *std::move(runner);
+  }
+
+  void Stop() {
+    if (runner_) runner_->Shutdown();
+    runner_.reset();
+    scheduler_.reset();
+  }
+
+  Plan Submit(const std::string& yaml = kPlan) {
+    v1::SubmitPlanRequest request;
+    request.set_plan_yaml(yaml);
+    request.set_plan_path("micro.yaml");
+    absl::StatusOr<Plan> plan = runner_->SubmitPlan(request);
+    EXPECT_THAT(plan, IsOk());
+    return plan.ok() ? *plan : Plan();
+  }
+
+  // Waits (on the runner's change notification) until `done` holds for plan `id`.
+  Plan WaitUntil(const std::string& id, const std::function<bool(const Plan&)>& done) {
+    const absl::Time deadline = absl::Now() + kWait;
+    absl::StatusOr<PlanSnapshot> snapshot = runner_->WaitForChange(id, 0, deadline);
+    while (snapshot.ok() && !done(snapshot->plan) && absl::Now() < deadline) {
+      snapshot = runner_->WaitForChange(id, snapshot->version, deadline);
+    }
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+    if (!snapshot.ok()) return Plan();
+    EXPECT_TRUE(done(snapshot->plan)) << "timed out; last: " << snapshot->plan.DebugString();
+    return snapshot->plan;
+  }
+
+  static const PlanRunStatus* Run(const Plan& plan, const std::string& name) {
+    for (const PlanRunStatus& run : plan.runs()) {
+      if (run.name() == name) return &run;
+    }
+    return nullptr;
+  }
+
+  // Waits until plan run `name` has its experiment, then returns its run ids.
+  std::vector<std::string> RunIds(const std::string& plan_id, const std::string& name) {
+    const Plan plan = WaitUntil(plan_id, [&](const Plan& p) {
+      const PlanRunStatus* run = Run(p, name);
+      return run != nullptr && !run->experiment_id().empty();
+    });
+    const PlanRunStatus* run = Run(plan, name);
+    if (run == nullptr) return {};
+    return {run->run_ids().begin(), run->run_ids().end()};
+  }
+
+  // Gives every seed of plan run `name` a stable (or rising) val/loss and ends it SUCCEEDED.
+  void FinishRun(const std::string& plan_id, const std::string& name, bool stable) {
+    const std::vector<std::string> run_ids = RunIds(plan_id, name);
+    ASSERT_FALSE(run_ids.empty()) << name;
+    for (const std::string& run_id : run_ids) {
+      ASSERT_TRUE(trainer_->WaitForStarted(run_id, kWait)) << run_id;
+      ASSERT_TRUE(trainer_->WaitForWatchers(run_id, 1, kWait)) << run_id;
+      metrics_->SetHistory(
+          run_id, {MakeSeries("val/loss", stable ? std::vector<std::pair<int64_t, double>>{
+                                                       {100, 2.0}, {200, 1.5}, {300, 1.0}}
+                                                 : std::vector<std::pair<int64_t, double>>{
+                                                       {100, 1.0}, {200, 1.8}, {300, 2.5}})});
+      trainer_->Finish(run_id, RunState::RUN_STATE_SUCCEEDED);
+    }
+  }
+
+  std::string data_dir_;
+  std::shared_ptr<FakeTrainerClient> trainer_;
+  std::shared_ptr<FakeMetricsClient> metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<PlanRunner> runner_;
+};
+
+TEST_F(PlanRunnerTest, SubmitsTheFirstStageAsNamedExperiments) {
+  const Plan plan = Submit();
+  EXPECT_EQ(plan.id(), "micro-0001");
+  EXPECT_EQ(plan.state(), PlanState::PLAN_STATE_RUNNING);
+  EXPECT_THAT(plan.stages_taken(), ElementsAre("ablate"));
+  EXPECT_EQ(plan.current_stage(), "ablate");
+  ASSERT_THAT(plan.runs(), SizeIs(2));
+  for (const PlanRunStatus& run : plan.runs()) {
+    JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Experiment experiment,
+                                 scheduler_->GetExperiment(run.experiment_id()));
+    EXPECT_EQ(experiment.name(), absl::StrCat("micro-0001.", run.name()));
+    ASSERT_THAT(experiment.runs(), SizeIs(1));
+    EXPECT_EQ(experiment.runs(0).seed(), 7);
+    EXPECT_THAT(run.run_ids(), ElementsAre(experiment.runs(0).run_id()));
+  }
+  EXPECT_EQ(Submit().id(), "micro-0002");
+}
+
+TEST_F(PlanRunnerTest, StableAblationTakesScenarioA) {
+  const std::string id = Submit().id();
+  FinishRun(id, "baseline", /*stable=*/false);
+  FinishRun(id, "no_vq", /*stable=*/true);
+  FinishRun(id, "a1", /*stable=*/true);
+  const Plan plan =
+      WaitUntil(id, [](const Plan& p) { return p.state() == PlanState::PLAN_STATE_SUCCEEDED; });
+  EXPECT_THAT(plan.stages_taken(), ElementsAre("ablate", "fix_a"));
+  EXPECT_EQ(plan.scenario(), "A");
+  EXPECT_EQ(plan.current_stage(), "");
+  EXPECT_THAT(plan.conclusion(), HasSubstr("VQ is the cause"));
+  EXPECT_THAT(plan.table(), HasSubstr("a1"));
+  EXPECT_EQ(Run(plan, "b1"), nullptr);
+  ASSERT_NE(Run(plan, "no_vq"), nullptr);
+  EXPECT_TRUE(Run(plan, "no_vq")->stable());
+  EXPECT_FALSE(Run(plan, "baseline")->stable());
+  EXPECT_TRUE(Run(plan, "baseline")->judged());
+  EXPECT_FALSE(Run(plan, "baseline")->verdict().empty());
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(3));
+}
+
+TEST_F(PlanRunnerTest, UnstableAblationTakesScenarioB) {
+  const std::string id = Submit().id();
+  FinishRun(id, "baseline", /*stable=*/false);
+  FinishRun(id, "no_vq", /*stable=*/false);
+  FinishRun(id, "b1", /*stable=*/true);
+  const Plan plan =
+      WaitUntil(id, [](const Plan& p) { return p.state() == PlanState::PLAN_STATE_SUCCEEDED; });
+  EXPECT_THAT(plan.stages_taken(), ElementsAre("ablate", "fix_b"));
+  EXPECT_EQ(plan.scenario(), "B");
+  EXPECT_THAT(plan.conclusion(), HasSubstr("VQ is not the cause"));
+  EXPECT_EQ(Run(plan, "a1"), nullptr);
+}
+
+TEST_F(PlanRunnerTest, WaitsForMetricsServiceBeforeJudging) {
+  const std::string id = Submit().id();
+  metrics_->SetAvailable(false);
+  FinishRun(id, "baseline", /*stable=*/true);
+  FinishRun(id, "no_vq", /*stable=*/true);
+  // Both experiments end, but nothing can be judged while metrics_service is down.
+  WaitUntil(id, [](const Plan& p) {
+    return p.runs_size() == 2 && p.runs(0).state() == v1::EXPERIMENT_STATE_SUCCEEDED &&
+           p.runs(1).state() == v1::EXPERIMENT_STATE_SUCCEEDED;
+  });
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan waiting, runner_->GetPlan(id));
+  EXPECT_EQ(waiting.current_stage(), "ablate");
+  EXPECT_FALSE(waiting.runs(0).judged());
+  metrics_->SetAvailable(true);
+  const Plan plan = WaitUntil(id, [](const Plan& p) { return p.current_stage() == "fix_a"; });
+  EXPECT_EQ(plan.scenario(), "A");
+}
+
+TEST_F(PlanRunnerTest, RestartContinuesWithoutResubmitting) {
+  const std::string id = Submit().id();
+  std::vector<std::string> baseline = RunIds(id, "baseline");
+  std::vector<std::string> no_vq = RunIds(id, "no_vq");
+  ASSERT_TRUE(trainer_->WaitForStarted(baseline[0], kWait));
+  ASSERT_TRUE(trainer_->WaitForStarted(no_vq[0], kWait));
+
+  // Restart with stage 1 running: its experiments are followed again, not submitted again.
+  Stop();
+  Start();
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan reloaded, runner_->GetPlan(id));
+  EXPECT_EQ(reloaded.current_stage(), "ablate");
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(2));
+  FinishRun(id, "baseline", /*stable=*/true);
+  FinishRun(id, "no_vq", /*stable=*/true);
+  RunIds(id, "a1");
+
+  // Restart in stage 2: stage 1 is not run or judged again.
+  Stop();
+  const size_t history_requests = metrics_->history_requests().size();
+  Start();
+  FinishRun(id, "a1", /*stable=*/true);
+  const Plan plan =
+      WaitUntil(id, [](const Plan& p) { return p.state() == PlanState::PLAN_STATE_SUCCEEDED; });
+  EXPECT_THAT(plan.stages_taken(), ElementsAre("ablate", "fix_a"));
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(3));
+  const std::vector<std::string> started = trainer_->started_run_ids();
+  EXPECT_THAT(started, SizeIs(3));
+  EXPECT_EQ(std::set<std::string>(started.begin(), started.end()).size(), started.size());
+  // After the restart, judging a1 fetches the three histories on the path once.
+  EXPECT_EQ(metrics_->history_requests().size(), history_requests + 3);
+  EXPECT_EQ(Submit().id(), "micro-0002");  // the plan sequence survived the restarts
+}
+
+TEST_F(PlanRunnerTest, CancelStopsTheStageAndEndsThePlan) {
+  const std::string id = Submit().id();
+  const std::vector<std::string> baseline = RunIds(id, "baseline");
+  ASSERT_TRUE(trainer_->WaitForStarted(baseline[0], kWait));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan cancelled, runner_->CancelPlan(id));
+  EXPECT_EQ(cancelled.state(), PlanState::PLAN_STATE_CANCELLED);
+  for (const PlanRunStatus& run : cancelled.runs()) {
+    EXPECT_EQ(run.state(), v1::EXPERIMENT_STATE_CANCELLED) << run.name();
+  }
+  EXPECT_THAT(trainer_->cancel_requests(), ::testing::Contains(baseline[0]));
+  EXPECT_THAT(runner_->CancelPlan(id), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                HasSubstr("already finished")));
+  EXPECT_THAT(runner_->CancelPlan("nope-0001"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope-0001")));
+  // Stays cancelled after a restart: nothing more is submitted.
+  Stop();
+  Start();
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan reloaded, runner_->GetPlan(id));
+  EXPECT_EQ(reloaded.state(), PlanState::PLAN_STATE_CANCELLED);
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(2));
+}
+
+TEST_F(PlanRunnerTest, SeedsOverrideReplacesEveryRunsSeeds) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(kPlan);
+  request.add_seeds(1);
+  request.add_seeds(2);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan plan, runner_->SubmitPlan(request));
+  EXPECT_THAT(plan.seeds(), ElementsAre(1, 2));
+  for (const PlanRunStatus& run : plan.runs()) EXPECT_THAT(run.run_ids(), SizeIs(2));
+}
+
+TEST_F(PlanRunnerTest, BadPlansAreInvalidArgumentNamingTheField) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_path("bad.yaml");
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("plan_yaml")));
+  request.set_plan_yaml(
+      "name: bad\nstages: [{name: one, runs: [{name: r, config: configs/training/none.yaml}]}]");
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stages[0].runs[0].config: file not found")));
+  request.set_plan_yaml(
+      "name: bad\nstages: [{name: one, runs: [{name: r, config: "
+      "configs/training/jepa_diag_no_vq_mini.yaml, overrides: [\"optimizer.lr=-1\"]}]}]");
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  request.set_plan_yaml("name: bad\nstagez: []");
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.yaml")));
+  // The mini configs of a plan must exist too.
+  request.set_plan_yaml(
+      "name: bad\nstages: [{name: one, runs: [{name: r, config: "
+      "configs/training/jepa_diag_no_vq_mini.yaml}]}]");
+  request.set_mini(true);
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stages[0].runs[0]")));
+  EXPECT_THAT(runner_->ListPlans(), SizeIs(0));
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(0));
+}
+
+}  // namespace
+}  // namespace jepalab::scheduler
