@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/progress_format.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 #include "proto/metrics.grpc.pb.h"
@@ -25,10 +26,10 @@ namespace {
 namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
 
-std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+std::shared_ptr<grpc::Channel> Connect(const std::string& address, const Endpoints& e) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return common::CreateClientChannel(address, e.security, args);
 }
 
 void SetDeadline(grpc::ClientContext& context, double seconds) {
@@ -67,7 +68,7 @@ int Health(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
   int failures = 0;
   for (const auto& [name, address] : std::vector<std::pair<std::string, std::string>>{
            {"scheduler", e.scheduler}, {"trainer", e.trainer}, {"metrics", e.metrics}}) {
-    auto stub = grpc::health::v1::Health::NewStub(Connect(address));
+    auto stub = grpc::health::v1::Health::NewStub(Connect(address, e));
     std::string result;
     while (true) {
       grpc::ClientContext context;
@@ -127,7 +128,7 @@ int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& o
     }
     request.add_seeds(seed);
   }
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::SubmitExperimentResponse response;
@@ -141,7 +142,7 @@ int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& o
 }
 
 int List(const Endpoints& e, std::ostream& out, std::ostream& err) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::ListExperimentsRequest request;
@@ -161,7 +162,7 @@ int Status(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
     err << "usage: jepalab status EXPERIMENT_ID\n";
     return 2;
   }
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::GetExperimentRequest request;
@@ -182,7 +183,7 @@ int Status(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
 }
 
 int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   sched::WatchExperimentRequest request;
   request.set_id(id);
@@ -223,7 +224,7 @@ int Cancel(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
     err << "usage: jepalab cancel EXPERIMENT_ID\n";
     return 2;
   }
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::CancelExperimentRequest request;
@@ -241,7 +242,7 @@ int Metrics(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::
     err << "usage: jepalab metrics RUN_ID [--name NAME ...] [--max_points N] [--summary]\n";
     return 2;
   }
-  auto stub = met::MetricsService::NewStub(Connect(e.metrics));
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
   met::GetRunHistoryRequest request;
   request.set_run_id(args.positional[0]);
   for (const auto& n : args.GetAll("name")) request.add_names(n);
@@ -282,7 +283,7 @@ int Compare(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::
     err << "usage: jepalab compare RUN_ID [RUN_ID ...] [--name NAME ...]\n";
     return 2;
   }
-  auto stub = met::MetricsService::NewStub(Connect(e.metrics));
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
   met::CompareRunsRequest request;
   for (const auto& r : args.positional) request.add_run_ids(r);
   for (const auto& n : args.GetAll("name")) request.add_names(n);
@@ -340,7 +341,7 @@ void PrintVerdict(const sched::Plan& plan, std::ostream& out) {
 }
 
 absl::Status GetPlan(const std::string& id, const Endpoints& e, sched::Plan* plan, grpc::Status* rpc) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::GetPlanRequest request;
@@ -390,7 +391,7 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
       "usage: jepalab plan run FILE [--mini] [--seed N ...] [--watch] | plan status ID | "
       "plan verdict ID | plan list | plan cancel ID\n";
   const std::string sub = args.positional.empty() ? "" : args.positional[0];
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler));
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   if (sub == "run" && args.positional.size() == 2) {
     sched::SubmitPlanRequest request;
     const std::string& path = args.positional[1];
@@ -471,7 +472,8 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
 
 const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{"scheduler", "trainer", "metrics", "timeout", "set", "seed",
-                                                       "name", "tag", "max_points", "wait"};
+                                                       "name", "tag", "max_points", "wait",
+                                                       "tls_ca_file", "auth_token_file"};
   return *flags;
 }
 
@@ -484,6 +486,7 @@ std::string Usage() {
   return R"(jepalab: client for jepa-lab's scheduler, trainer and metrics services
 
 usage: jepalab COMMAND [ARGS] [--scheduler=HOST:PORT] [--trainer=HOST:PORT] [--metrics=HOST:PORT] [--timeout=SECONDS]
+               [--tls_ca_file=CA.pem] [--auth_token_file=TOKEN_FILE]
 
 commands:
   health [--wait=SECONDS]          health of the three services (waits up to SECONDS for SERVING)
@@ -505,6 +508,9 @@ commands:
   plan list                        plans and their states
   plan cancel PLAN_ID              cancel a plan's running experiments
 defaults: scheduler 127.0.0.1:50051, trainer 127.0.0.1:50052, metrics 127.0.0.1:50053
+security: --tls_ca_file speaks TLS to every service, verifying it against CA.pem;
+          --auth_token_file (default: $JEPALAB_TOKEN_FILE) sends the bearer token that
+          services started with --auth_token_file require for submit, cancel and plan run|cancel
 )";
 }
 

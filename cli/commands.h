@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "common/grpc_channel.h"
 #include "cli/arg_parser.h"
 
 namespace jepalab::cli {
@@ -15,6 +16,7 @@ struct Endpoints {
   std::string trainer = "127.0.0.1:50052";
   std::string metrics = "127.0.0.1:50053";
   double timeout_seconds = 30;
+  common::ClientSecurity security;  // TLS CA and bearer token; empty: plaintext, no token
 };
 
 // Flags every command accepts, and the per-command ones.

@@ -9,10 +9,12 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/rpc_auth.h"
 
 namespace jepalab::common {
 
@@ -21,18 +23,51 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.port < 0 || options.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port: must be in [0, 65535], got ", options.port));
   }
+  if (options.max_message_bytes < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_message_bytes: must be >= 1, got ", options.max_message_bytes));
+  }
+  if (options.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("max_concurrent_streams: must be >= 1, got ",
+                                                   options.max_concurrent_streams));
+  }
+  // The sync server keeps a few polling threads of its own out of the same quota.
+  if (options.max_threads < 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_threads: must be >= 4, got ", options.max_threads));
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert_file, tls_key_file: give both (TLS) or neither (plaintext)");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadPemFile("tls_cert_file", options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPemFile("tls_key_file", options.tls_key_file);
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options.host, ":", options.port);
   int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(address, credentials, &bound_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  grpc::ResourceQuota quota("jepalab_server");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address,
+        options.tls_cert_file.empty() ? "" : " (or the TLS certificate/key pair is invalid)"));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   if (!options.port_file.empty()) {

@@ -23,14 +23,24 @@ struct GrpcServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;           // 0: any free port
   std::string port_file;  // if set, the bound port is written here (atomically)
+  // Larger requests (and responses) fail with RESOURCE_EXHAUSTED.
   int max_message_bytes = 16 << 20;
+  // HTTP/2 streams one client connection may have open at once (further calls wait).
+  int max_concurrent_streams = 100;
+  // Handler threads in all; calls that find none free fail with RESOURCE_EXHAUSTED. Long-lived
+  // streams (watch, metric reports) each hold one while open.
+  int max_threads = 256;
+  // Both set: TLS with this PEM certificate chain and private key; both empty: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Owns a started grpc::Server. Thread-safe.
 class GrpcServer {
  public:
   // Registers `services` (not owned; they must outlive the server), binds and starts.
-  // Unavailable if the address cannot be bound.
+  // Unavailable if the address cannot be bound; InvalidArgument / NotFound naming the option
+  // for a bad limit or an unreadable or half-given TLS file pair.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
                                                            const std::vector<grpc::Service*>& services);
   ~GrpcServer();

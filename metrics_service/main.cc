@@ -21,6 +21,7 @@
 #include "metrics_service/core/collapse_monitor.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
+#include "common/rpc_auth.h"
 #include "metrics_service/core/metrics_core.h"
 #include "metrics_service/core/metrics_service_config.h"
 #include "metrics_service/core/prometheus_metrics.h"
@@ -36,6 +37,12 @@ ABSL_FLAG(std::string, port_file, "", "If set, the bound gRPC port is written he
 ABSL_FLAG(std::string, http_host, "127.0.0.1", "Address the Prometheus /metrics endpoint binds.");
 ABSL_FLAG(int, http_port, 9464, "Prometheus HTTP port; 0 picks a free one.");
 ABSL_FLAG(std::string, http_port_file, "", "If set, the bound HTTP port is written here.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain; with --tls_key_file the server speaks TLS only.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding a bearer token: mutating RPCs without \"authorization: Bearer <token>\" "
+          "fail UNAUTHENTICATED (read-only RPCs and health stay open).");
 ABSL_FLAG(std::string, data_dir, "./.jepalab/metrics",
           "Folder of the metrics database (created if missing).");
 ABSL_FLAG(int64_t, finished_run_retention_seconds, 300,
@@ -138,18 +145,29 @@ int Run() {
     }
   }
 
-  MetricsServiceImpl service(&core);
+  absl::StatusOr<common::RpcAuthorizer> authorizer =
+      common::RpcAuthorizer::FromTokenFile("auth_token_file", absl::GetFlag(FLAGS_auth_token_file));
+  if (!authorizer.ok()) {
+    LOG(ERROR) << "metrics_server: " << authorizer.status();
+    return 1;
+  }
+  MetricsServiceImpl service(&core, *authorizer);
   common::GrpcServerOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = absl::GetFlag(FLAGS_port);
   options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   absl::StatusOr<std::unique_ptr<common::GrpcServer>> server =
       common::GrpcServer::Start(options, {&service});
   if (!server.ok()) {
     LOG(ERROR) << "metrics_server: " << server.status();
     return 1;
   }
-  LOG(INFO) << "metrics_server: gRPC on " << (*server)->address() << ", Prometheus on http://"
+  LOG(INFO) << "metrics_server: gRPC on " << (*server)->address()
+            << (options.tls_cert_file.empty() ? " (plaintext" : " (TLS")
+            << (authorizer->enabled() ? ", token required for mutating RPCs)" : ", no token)")
+            << ", Prometheus on http://"
             << absl::GetFlag(FLAGS_http_host) << ":" << http->port << "/metrics";
 
   // Finished runs leave /metrics on a timer; a tenth of the retention keeps the overshoot small.

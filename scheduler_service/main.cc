@@ -18,8 +18,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
+#include "common/rpc_auth.h"
 #include "scheduler_service/core/plan_runner.h"
 #include "scheduler_service/core/scheduler.h"
 #include "scheduler_service/server/grpc_metrics_client.h"
@@ -38,6 +40,14 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053",
 ABSL_FLAG(std::string, config_root, "",
           "Run config paths in submitted plans (configs/training/x.yaml) are read relative to "
           "this folder; empty: the working directory.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain; with --tls_key_file the server speaks TLS only.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding a bearer token: mutating RPCs without \"authorization: Bearer <token>\" "
+          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Also sent to trainers and metrics_service.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA that the TLS certificates of trainers and metrics_service must chain to; empty: plaintext to them.");
 ABSL_FLAG(int, max_queued_runs, 10000,
           "Submissions that would leave more runs waiting are refused (RESOURCE_EXHAUSTED).");
 
@@ -73,11 +83,20 @@ absl::Status Run() {
   absl::StatusOr<std::vector<std::string>> addresses = ParseTrainers(absl::GetFlag(FLAGS_trainers));
   if (!addresses.ok()) return addresses.status();
 
+  absl::StatusOr<common::ClientSecurity> security = common::LoadClientSecurity(
+      {absl::GetFlag(FLAGS_tls_ca_file), absl::GetFlag(FLAGS_auth_token_file)});
+  if (!security.ok()) return security.status();
+  absl::StatusOr<common::RpcAuthorizer> authorizer =
+      common::RpcAuthorizer::FromTokenFile("auth_token_file", absl::GetFlag(FLAGS_auth_token_file));
+  if (!authorizer.ok()) return authorizer.status();
+
   SchedulerOptions options;
   options.data_dir = data_dir;
   options.max_queued_runs = absl::GetFlag(FLAGS_max_queued_runs);
+  GrpcTrainerClientOptions trainer_options;
+  trainer_options.security = *security;
   for (const std::string& address : *addresses) {
-    options.trainers.push_back(GrpcTrainerClient::Create(address));
+    options.trainers.push_back(GrpcTrainerClient::Create(address, trainer_options));
   }
   LOG(INFO) << "scheduler config: data_dir=" << data_dir
             << " trainers=" << absl::StrJoin(*addresses, ",")
@@ -89,7 +108,10 @@ absl::Status Run() {
   plan_options.data_dir = data_dir;
   plan_options.config_root = absl::GetFlag(FLAGS_config_root);
   plan_options.scheduler = scheduler->get();
-  plan_options.metrics = GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address));
+  GrpcMetricsClientOptions metrics_options;
+  metrics_options.security = *security;
+  plan_options.metrics =
+      GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address), metrics_options);
   LOG(INFO) << "plan runner config: metrics_address=" << absl::GetFlag(FLAGS_metrics_address)
             << " config_root="
             << (plan_options.config_root.empty() ? "<working directory>" : plan_options.config_root);
@@ -97,15 +119,20 @@ absl::Status Run() {
   if (!plans.ok()) return plans.status();
 
   SchedulerServiceImpl service(scheduler->get(), /*clock=*/nullptr,
-                               /*watch_poll=*/absl::Milliseconds(250), plans->get());
+                               /*watch_poll=*/absl::Milliseconds(250), plans->get(),
+                               *authorizer);
   common::GrpcServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
+  server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   absl::StatusOr<std::unique_ptr<common::GrpcServer>> server =
       common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return server.status();
-  LOG(INFO) << "scheduler_server listening on " << (*server)->address();
+  LOG(INFO) << "scheduler_server listening on " << (*server)->address()
+            << (server_options.tls_cert_file.empty() ? " (plaintext" : " (TLS")
+            << (authorizer->enabled() ? ", token required for mutating RPCs)" : ", no token)");
 
   const int signal = common::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal << ": shutting down";

@@ -12,8 +12,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
+#include "common/rpc_auth.h"
 #include "trainer_service/core/run_manager.h"
 #include "trainer_service/server/trainer_service_impl.h"
 
@@ -22,6 +24,14 @@ ABSL_FLAG(int, port, 50052, "port to listen on; 0 picks a free one");
 ABSL_FLAG(std::string, port_file, "", "if set, the bound port is written here");
 ABSL_FLAG(std::string, data_dir, "./.jepalab/trainer", "run folders live under <data_dir>/runs/");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053", "metrics_service address; empty disables reporting");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain; with --tls_key_file the server speaks TLS only.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding a bearer token: mutating RPCs without \"authorization: Bearer <token>\" "
+          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Workers also send it to metrics_service.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA that the TLS certificates of metrics_service must chain to; empty: plaintext to them.");
 ABSL_FLAG(int, max_concurrent_runs, 1, "runs training at the same time");
 ABSL_FLAG(std::string, worker_binary, "", "trainer_worker path; default: next to this binary");
 ABSL_FLAG(double, cancel_grace_seconds, 10, "SIGTERM -> SIGKILL grace for cancelled workers");
@@ -47,6 +57,14 @@ std::string DefaultWorkerBinary(const char* argv0) {
   return beside_argv0;
 }
 
+// Workers may run with another working directory: hand them absolute paths.
+std::string AbsolutePath(const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
+
 int Fail(const std::string& message) {
   std::cerr << "trainer_server: " << message << std::endl;
   return 1;
@@ -64,21 +82,35 @@ int main(int argc, char** argv) {
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);
   if (options.worker_binary.empty()) options.worker_binary = DefaultWorkerBinary(argv[0]);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  // Read here so that a bad file stops startup rather than every run; workers get the paths.
+  auto security = jepalab::common::LoadClientSecurity(
+      {absl::GetFlag(FLAGS_tls_ca_file), absl::GetFlag(FLAGS_auth_token_file)});
+  if (!security.ok()) return Fail(security.status().ToString());
+  auto authorizer = jepalab::common::RpcAuthorizer::FromTokenFile(
+      "auth_token_file", absl::GetFlag(FLAGS_auth_token_file));
+  if (!authorizer.ok()) return Fail(authorizer.status().ToString());
+  options.metrics_tls_ca_file = AbsolutePath(absl::GetFlag(FLAGS_tls_ca_file));
+  options.metrics_auth_token_file = AbsolutePath(absl::GetFlag(FLAGS_auth_token_file));
   options.max_concurrent_runs = absl::GetFlag(FLAGS_max_concurrent_runs);
   options.cancel_grace = absl::Seconds(absl::GetFlag(FLAGS_cancel_grace_seconds));
   auto manager = jepalab::trainer::RunManager::Create(options);
   if (!manager.ok()) return Fail(manager.status().ToString());
 
-  jepalab::trainer::TrainerServiceImpl service(manager->get());
+  jepalab::trainer::TrainerServiceImpl service(
+      manager->get(), /*stream_poll_interval=*/absl::Milliseconds(200), *authorizer);
   jepalab::common::GrpcServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
+  server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   auto server = jepalab::common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return Fail(server.status().ToString());
   LOG(INFO) << "trainer_server listening on " << (*server)->address() << "; data_dir "
             << options.data_dir << "; worker " << options.worker_binary << "; metrics_address \""
-            << options.metrics_address << "\"; max_concurrent_runs " << options.max_concurrent_runs;
+            << options.metrics_address << "\"; max_concurrent_runs " << options.max_concurrent_runs
+            << (server_options.tls_cert_file.empty() ? "; plaintext" : "; TLS")
+            << (authorizer->enabled() ? "; token required for mutating RPCs" : "; no token");
 
   const int sig = jepalab::common::WaitForTerminationSignal();
   LOG(INFO) << "signal " << sig << ": cancelling running runs and shutting down";

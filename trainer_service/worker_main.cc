@@ -18,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "proto/trainer.pb.h"
 #include "trainer_service/core/trainer.h"
@@ -27,6 +28,10 @@
 
 ABSL_FLAG(std::string, run_spec, "", "path of a binary jepalab.trainer.v1.StartRunRequest");
 ABSL_FLAG(std::string, metrics_address, "", "metrics_service host:port; empty: report to none");
+ABSL_FLAG(std::string, metrics_tls_ca_file, "",
+          "PEM CA of metrics_service's TLS certificate; empty: plaintext");
+ABSL_FLAG(std::string, metrics_auth_token_file, "",
+          "file holding the bearer token sent to metrics_service; empty: none");
 ABSL_FLAG(std::string, config_yaml, "",
           "for local runs and benchmarks instead of --run_spec: a TrainerConfig YAML file");
 ABSL_FLAG(std::string, run_id, "local", "run id with --config_yaml");
@@ -114,6 +119,15 @@ int WorkerMain() {
   if (!absl::GetFlag(FLAGS_metrics_address).empty()) {
     GrpcMetricsSinkOptions options;
     options.address = absl::GetFlag(FLAGS_metrics_address);
+    absl::StatusOr<common::ClientSecurity> security = common::LoadClientSecurity(
+        {absl::GetFlag(FLAGS_metrics_tls_ca_file), absl::GetFlag(FLAGS_metrics_auth_token_file)});
+    if (!security.ok()) {
+      const std::string message = absl::StrCat("metrics_", security.status().message());
+      LOG(ERROR) << message;
+      events.State(RunState::RUN_STATE_FAILED, message).IgnoreError();
+      return 0;
+    }
+    options.security = *std::move(security);
     auto& run = options.run;
     run.set_run_id(run_id);
     run.set_experiment(spec.experiment());

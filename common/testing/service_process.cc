@@ -57,7 +57,7 @@ bool Exited(pid_t pid, int* status) { return waitpid(pid, status, WNOHANG) == pi
 
 absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
     const std::string& name, const std::string& binary, const std::vector<std::string>& args,
-    absl::Duration timeout) {
+    absl::Duration timeout, const std::string& tls_ca_pem) {
   const std::string dir = MakeTempDir(name + "_");
   const std::string port_file = dir + "/port";
   const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto process = std::unique_ptr<ServiceProcess>(new ServiceProcess(pid, port, log_path));
-  absl::Status serving = WaitForServing(process->address(), deadline - absl::Now());
+  absl::Status serving = WaitForServing(process->address(), deadline - absl::Now(), tls_ca_pem);
   if (!serving.ok()) return serving;
   return process;
 }
@@ -134,8 +134,15 @@ void ServiceProcess::Kill() {
   pid_ = -1;
 }
 
-absl::Status ServiceProcess::WaitForServing(const std::string& address, absl::Duration timeout) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+absl::Status ServiceProcess::WaitForServing(const std::string& address, absl::Duration timeout,
+                                            const std::string& tls_ca_pem) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!tls_ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  auto channel = grpc::CreateChannel(address, credentials);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   const absl::Time deadline = absl::Now() + timeout;
   std::string last_error = "no answer";

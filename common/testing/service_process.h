@@ -23,10 +23,10 @@ std::string MakeTempDir(const std::string& prefix);
 class ServiceProcess {
  public:
   // Starts `binary` with `args` plus --port=0 --port_file=<tmp>, waits for the port file and
-  // for health SERVING (up to `timeout`). The child's stderr goes to <log_dir>/<name>.log.
+  // for health SERVING (up to `timeout`; over TLS verified against `tls_ca_pem` when set). The child's stderr goes to <log_dir>/<name>.log.
   static absl::StatusOr<std::unique_ptr<ServiceProcess>> Start(
       const std::string& name, const std::string& binary, const std::vector<std::string>& args,
-      absl::Duration timeout = absl::Seconds(60));
+      absl::Duration timeout = absl::Seconds(60), const std::string& tls_ca_pem = "");
   ~ServiceProcess();  // SIGKILLs if still running
 
   int port() const { return port_; }
@@ -39,8 +39,9 @@ class ServiceProcess {
   absl::StatusOr<int> Terminate(absl::Duration timeout = absl::Seconds(30));
   void Kill();  // SIGKILL and reap
 
-  // Polls the health service until it reports SERVING.
-  static absl::Status WaitForServing(const std::string& address, absl::Duration timeout);
+  // Polls the health service until it reports SERVING; over TLS when `tls_ca_pem` is set.
+  static absl::Status WaitForServing(const std::string& address, absl::Duration timeout,
+                                     const std::string& tls_ca_pem = "");
 
  private:
   ServiceProcess(pid_t pid, int port, std::string log_path)

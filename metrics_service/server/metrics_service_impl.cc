@@ -124,9 +124,12 @@ grpc::Status MetricsServiceImpl::GetCollapseStatus(grpc::ServerContext* /*contex
   return Finish("GetCollapseStatus", status.status());
 }
 
-grpc::Status MetricsServiceImpl::ReportMetrics(grpc::ServerContext* /*context*/,
+grpc::Status MetricsServiceImpl::ReportMetrics(grpc::ServerContext* context,
                                                grpc::ServerReader<v1::ReportMetricsRequest>* reader,
                                                v1::ReportMetricsResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "ReportMetrics"); !auth.ok()) {
+    return Finish("ReportMetrics", auth);
+  }
   v1::ReportMetricsRequest batch;
   int64_t accepted = 0;
   for (int index = 0; reader->Read(&batch); ++index) {
@@ -143,17 +146,23 @@ grpc::Status MetricsServiceImpl::ReportMetrics(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
-grpc::Status MetricsServiceImpl::RegisterRun(grpc::ServerContext* /*context*/,
+grpc::Status MetricsServiceImpl::RegisterRun(grpc::ServerContext* context,
                                              const v1::RegisterRunRequest* request,
                                              v1::RegisterRunResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "RegisterRun"); !auth.ok()) {
+    return Finish("RegisterRun", auth);
+  }
   absl::StatusOr<v1::RunInfo> run = core_->RegisterRun(request->run());
   if (run.ok()) *response->mutable_run() = *std::move(run);
   return Finish("RegisterRun", run.status());
 }
 
-grpc::Status MetricsServiceImpl::UpdateRunState(grpc::ServerContext* /*context*/,
+grpc::Status MetricsServiceImpl::UpdateRunState(grpc::ServerContext* context,
                                                 const v1::UpdateRunStateRequest* request,
                                                 v1::UpdateRunStateResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "UpdateRunState"); !auth.ok()) {
+    return Finish("UpdateRunState", auth);
+  }
   absl::StatusOr<v1::RunInfo> run = core_->UpdateRunState(*request);
   if (run.ok()) *response->mutable_run() = *std::move(run);
   return Finish("UpdateRunState", run.status());

@@ -8,6 +8,7 @@
 #include <grpcpp/support/status.h>
 #include <grpcpp/support/sync_stream.h>
 
+#include "common/rpc_auth.h"
 #include "metrics_service/core/metrics_core.h"
 #include "proto/metrics.grpc.pb.h"
 #include "proto/metrics.pb.h"
@@ -21,7 +22,11 @@ class MetricsServiceImpl final
     : public v1::MetricsService::WithCallbackMethod_WatchCollapseEvents<
           v1::MetricsService::Service> {
  public:
-  explicit MetricsServiceImpl(MetricsCore* core) : core_(core) {}
+  // `authorizer` guards the mutating RPCs (ReportMetrics, RegisterRun, UpdateRunState): without
+  // the bearer token they fail UNAUTHENTICATED before reading anything. Queries stay open.
+  explicit MetricsServiceImpl(MetricsCore* core,
+                              common::RpcAuthorizer authorizer = common::RpcAuthorizer())
+      : core_(core), authorizer_(std::move(authorizer)) {}
 
   // Each batch is validated and written as it arrives. The first bad batch ends the call with
   // its error (prefixed "batch <i>: "); batches before it stay written.
@@ -52,6 +57,7 @@ class MetricsServiceImpl final
 
  private:
   MetricsCore* const core_;
+  const common::RpcAuthorizer authorizer_;
 };
 
 }  // namespace jepalab::metrics

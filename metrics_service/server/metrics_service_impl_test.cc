@@ -2,13 +2,18 @@
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
+#include "common/rpc_auth.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -123,6 +128,172 @@ TEST_F(MetricsServiceImplTest, BadBatchEndsTheStreamKeepingEarlierBatches) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetRunHistoryResponse history, History("exp-s1"));
   ASSERT_THAT(history.series(), SizeIs(1));
   EXPECT_THAT(history.series(0).points(), SizeIs(1));
+}
+
+// docs/bad_input.md: a NaN in a later batch of a stream costs nothing already sent.
+TEST_F(MetricsServiceImplTest, NanInALaterBatchKeepsEarlierBatches) {
+  std::vector<v1::ReportMetricsRequest> batches(3);
+  *batches[0].add_points() = Point("exp-s1", "loss/total", 0, 1.0);
+  *batches[1].add_points() = Point("exp-s1", "loss/total", 1, 0.5);
+  *batches[2].add_points() = Point("exp-s1", "loss/total", 2, std::nan(""));
+  v1::ReportMetricsResponse response;
+  EXPECT_THAT(Report(batches, &response),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("batch 2: points[0].value: must be finite, got nan")));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetRunHistoryResponse history, History("exp-s1"));
+  ASSERT_THAT(history.series(), SizeIs(1));
+  ASSERT_THAT(history.series(0).points(), SizeIs(2));
+  EXPECT_EQ(history.series(0).points(1).step(), 1);
+}
+
+// docs/bad_input.md: empty ids and ids with path characters, on every RPC that takes one.
+TEST_F(MetricsServiceImplTest, BadRunIdsAreInvalidArgumentOnEveryRpc) {
+  for (const std::string id : {"", "../x", "a/b", "/etc/passwd"}) {
+    SCOPED_TRACE(id);
+    const std::string expected = id.empty() ? "run_id: must not be empty" : "run_id: must match";
+    {
+      v1::ReportMetricsRequest batch;
+      *batch.add_points() = Point(id, "loss/total", 0, 1.0);
+      v1::ReportMetricsResponse response;
+      EXPECT_THAT(Report({batch}, &response),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(expected)));
+    }
+    {
+      grpc::ClientContext context;
+      v1::RegisterRunRequest request;
+      request.mutable_run()->set_run_id(id);
+      v1::RegisterRunResponse response;
+      EXPECT_THAT(common::FromGrpcStatus(stub_->RegisterRun(&context, request, &response)),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(expected)));
+    }
+    {
+      grpc::ClientContext context;
+      v1::UpdateRunStateRequest request;
+      request.set_run_id(id);
+      request.set_state(common::v1::RUN_STATE_RUNNING);
+      v1::UpdateRunStateResponse response;
+      EXPECT_THAT(common::FromGrpcStatus(stub_->UpdateRunState(&context, request, &response)),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(expected)));
+    }
+    EXPECT_THAT(History(id).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(expected)));
+    {
+      grpc::ClientContext context;
+      v1::CompareRunsRequest request;
+      request.add_run_ids(id);
+      v1::CompareRunsResponse response;
+      EXPECT_THAT(common::FromGrpcStatus(stub_->CompareRuns(&context, request, &response)),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_ids[0]")));
+    }
+    {
+      grpc::ClientContext context;
+      v1::GetCollapseStatusRequest request;
+      request.set_run_id(id);
+      v1::GetCollapseStatusResponse response;
+      EXPECT_THAT(common::FromGrpcStatus(stub_->GetCollapseStatus(&context, request, &response)),
+                  StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(expected)));
+    }
+  }
+  grpc::ClientContext context;
+  v1::ListRunsResponse runs;
+  ASSERT_TRUE(stub_->ListRuns(&context, v1::ListRunsRequest(), &runs).ok());
+  EXPECT_EQ(runs.runs_size(), 0);
+}
+
+// docs/security.md: with a token, ReportMetrics, RegisterRun and UpdateRunState need it and
+// store nothing without it; queries stay open.
+TEST_F(MetricsServiceImplTest, MutatingRpcsNeedTheBearerTokenReadOnlyOnesDoNot) {
+  MetricsServiceImpl guarded(core_.get(), common::RpcAuthorizer("s3cret"));
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&guarded);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto open = v1::MetricsService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  auto with_token =
+      v1::MetricsService::NewStub(server->experimental().InProcessChannelWithInterceptors(
+          grpc::ChannelArguments(), common::BearerTokenInterceptors("s3cret")));
+
+  v1::ReportMetricsRequest batch;
+  *batch.add_points() = Point("r1", "loss/total", 0, 1.0);
+  auto report = [&](v1::MetricsService::Stub* stub) {
+    grpc::ClientContext context;
+    v1::ReportMetricsResponse response;
+    auto writer = stub->ReportMetrics(&context, &response);
+    writer->Write(batch);
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  grpc::Status refused = report(open.get());
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("ReportMetrics"));
+  {
+    grpc::ClientContext context;
+    v1::RegisterRunRequest request;
+    request.mutable_run()->set_run_id("r1");
+    v1::RegisterRunResponse response;
+    EXPECT_EQ(open->RegisterRun(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::UpdateRunStateRequest request;
+    request.set_run_id("r1");
+    request.set_state(common::v1::RUN_STATE_RUNNING);
+    v1::UpdateRunStateResponse response;
+    EXPECT_EQ(open->UpdateRunState(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListRunsResponse runs;
+    ASSERT_TRUE(open->ListRuns(&context, v1::ListRunsRequest(), &runs).ok());
+    EXPECT_EQ(runs.runs_size(), 0);
+  }
+  ASSERT_TRUE(report(with_token.get()).ok());
+  {
+    grpc::ClientContext context;
+    v1::GetRunHistoryRequest request;
+    request.set_run_id("r1");
+    v1::GetRunHistoryResponse history;
+    ASSERT_TRUE(open->GetRunHistory(&context, request, &history).ok());
+    ASSERT_THAT(history.series(), SizeIs(1));
+  }
+  server->Shutdown();
+}
+
+// docs/bad_input.md: a message over the server's limit is RESOURCE_EXHAUSTED; batches before
+// it in the same stream stay stored.
+TEST_F(MetricsServiceImplTest, OversizedBatchIsResourceExhaustedKeepingEarlierBatches) {
+  // The limit GrpcServerOptions.max_message_bytes sets (16 MiB in the services), scaled down.
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(4096);
+  MetricsServiceImpl service(core_.get());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::MetricsService::NewStub(common::CreateClientChannel(
+      absl::StrCat("127.0.0.1:", port), common::ClientSecurity()));
+  v1::ReportMetricsRequest small;
+  *small.add_points() = Point("big-run", "loss/total", 0, 1.0);
+  v1::ReportMetricsRequest big;
+  for (int i = 0; i < 500; ++i) *big.add_points() = Point("big-run", "loss/total", 1 + i, 1.0);
+  ASSERT_GT(big.ByteSizeLong(), 4096u);
+
+  grpc::ClientContext context;
+  v1::ReportMetricsResponse response;
+  auto writer = stub->ReportMetrics(&context, &response);
+  ASSERT_TRUE(writer->Write(small));
+  writer->Write(big);
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::GetRunHistoryResponse history, History("big-run"));
+  ASSERT_THAT(history.series(), SizeIs(1));
+  ASSERT_THAT(history.series(0).points(), SizeIs(1));
+  server->Shutdown();
 }
 
 TEST_F(MetricsServiceImplTest, RunLifecycleAndQueries) {

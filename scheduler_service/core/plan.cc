@@ -104,6 +104,15 @@ absl::Status ValidateRun(const PlanRun& run, const std::string& field,
   const std::string path_field =
       absl::StrCat(field, options.mini && run.has_mini_config() ? ".mini_config" : ".config");
   if (!path.ok()) return Invalid(path_field, path.status().message());
+  // Submitted plans are read relative to the config root and stored (and served by GetPlan):
+  // no request may make the scheduler read a file outside that root.
+  const std::filesystem::path relative(*path);
+  bool escapes = relative.is_absolute();
+  for (const std::filesystem::path& part : relative) escapes = escapes || part == "..";
+  if (escapes) {
+    return Invalid(path_field,
+                   absl::StrCat("must be a relative path without \"..\", got \"", *path, "\""));
+  }
   const std::string full_path = JoinPath(options.base_dir, *path);
   if (options.check_files) {
     std::error_code error;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "scheduler_service/core/plan.h"
@@ -457,6 +458,7 @@ absl::Status PlanRunner::Commit(const Plan& plan) {
 // Queries and cancellation
 
 absl::StatusOr<Plan> PlanRunner::GetPlan(const std::string& id) const {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("id", id));
   Plan plan;
   {
     absl::MutexLock lock(&mu_);
@@ -481,6 +483,7 @@ std::vector<Plan> PlanRunner::ListPlans() const {
 }
 
 absl::StatusOr<Plan> PlanRunner::CancelPlan(const std::string& id) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("id", id));
   {
     absl::MutexLock advance_lock(&advance_mu_);
     Plan plan;

@@ -347,6 +347,7 @@ std::vector<Experiment> Scheduler::ListExperiments(const std::vector<ExperimentS
 }
 
 absl::StatusOr<ExperimentSnapshot> Scheduler::GetSnapshot(const std::string& id) const {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("id", id));
   absl::MutexLock lock(&mu_);
   auto it = experiments_.find(id);
   if (it == experiments_.end()) {
@@ -377,6 +378,7 @@ absl::StatusOr<ExperimentSnapshot> Scheduler::WaitForChange(const std::string& i
 // Cancellation
 
 absl::StatusOr<Experiment> Scheduler::CancelExperiment(const std::string& id) {
+  JEPALAB_RETURN_IF_ERROR(common::ValidateId("id", id));
   std::vector<std::pair<std::shared_ptr<TrainerClient>, std::string>> to_cancel;
   {
     absl::MutexLock lock(&mu_);

@@ -29,7 +29,7 @@ std::unique_ptr<GrpcMetricsClient> GrpcMetricsClient::Create(
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   return std::make_unique<GrpcMetricsClient>(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), options);
+      common::CreateClientChannel(address, options.security, args), options);
 }
 
 GrpcMetricsClient::GrpcMetricsClient(std::shared_ptr<grpc::Channel> channel,

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "proto/metrics.grpc.pb.h"
 #include "scheduler_service/core/metrics_client.h"
 
@@ -18,12 +19,15 @@ namespace jepalab::scheduler {
 struct GrpcMetricsClientOptions {
   // Deadline of each call.
   absl::Duration rpc_timeout = absl::Seconds(30);
+  // TLS CA and bearer token of the channel Create opens; empty: plaintext, no token.
+  common::ClientSecurity security;
 };
 
 // Thread-safe (gRPC stubs are).
 class GrpcMetricsClient : public MetricsClient {
  public:
-  // Insecure channel to `address` (host:port); connects lazily, so it never fails here.
+  // Channel to `address` (host:port) secured per options.security; connects lazily, so it
+  // never fails here.
   static std::unique_ptr<GrpcMetricsClient> Create(const std::string& address,
                                                    const GrpcMetricsClientOptions& options = {});
   // Over an existing channel (tests use an in-process one).

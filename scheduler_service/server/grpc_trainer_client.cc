@@ -39,7 +39,7 @@ std::unique_ptr<GrpcTrainerClient> GrpcTrainerClient::Create(
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   return std::make_unique<GrpcTrainerClient>(
-      address, grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args),
+      address, common::CreateClientChannel(address, options.security, args),
       options);
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "proto/trainer.grpc.pb.h"
 #include "scheduler_service/core/trainer_client.h"
 
@@ -19,12 +20,15 @@ namespace jepalab::scheduler {
 struct GrpcTrainerClientOptions {
   // Deadline of each unary call (StartRun, CancelRun, GetRun).
   absl::Duration rpc_timeout = absl::Seconds(10);
+  // TLS CA and bearer token of the channel Create opens; empty: plaintext, no token.
+  common::ClientSecurity security;
 };
 
 // Thread-safe (gRPC stubs are).
 class GrpcTrainerClient : public TrainerClient {
  public:
-  // Insecure channel to `address` (host:port); connects lazily, so it never fails here.
+  // Channel to `address` (host:port) secured per options.security; connects lazily, so it
+  // never fails here.
   static std::unique_ptr<GrpcTrainerClient> Create(const std::string& address,
                                                    const GrpcTrainerClientOptions& options = {});
   // Over an existing channel (tests use an in-process one).

@@ -22,24 +22,32 @@ absl::Status NoPlans() { return absl::UnimplementedError("this scheduler does no
 }  // namespace
 
 SchedulerServiceImpl::SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock,
-                                           absl::Duration watch_poll, PlanRunner* plans)
+                                           absl::Duration watch_poll, PlanRunner* plans,
+                                           common::RpcAuthorizer authorizer)
     : scheduler_(scheduler),
       clock_(clock != nullptr ? clock : &system_clock_),
       watch_poll_(watch_poll),
-      plans_(plans) {}
+      plans_(plans),
+      authorizer_(std::move(authorizer)) {}
 
-grpc::Status SchedulerServiceImpl::SubmitExperiment(grpc::ServerContext* /*context*/,
+grpc::Status SchedulerServiceImpl::SubmitExperiment(grpc::ServerContext* context,
                                                     const v1::SubmitExperimentRequest* request,
                                                     v1::SubmitExperimentResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "SubmitExperiment"); !auth.ok()) {
+    return Reply(auth, "SubmitExperiment");
+  }
   absl::StatusOr<v1::Experiment> experiment = scheduler_->SubmitExperiment(*request);
   if (!experiment.ok()) return Reply(experiment.status(), "SubmitExperiment");
   *response->mutable_experiment() = *std::move(experiment);
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerServiceImpl::SubmitSweep(grpc::ServerContext* /*context*/,
+grpc::Status SchedulerServiceImpl::SubmitSweep(grpc::ServerContext* context,
                                                const v1::SubmitSweepRequest* request,
                                                v1::SubmitSweepResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "SubmitSweep"); !auth.ok()) {
+    return Reply(auth, "SubmitSweep");
+  }
   absl::StatusOr<SweepResult> sweep = scheduler_->SubmitSweep(*request);
   if (!sweep.ok()) return Reply(sweep.status(), "SubmitSweep");
   response->set_sweep_id(sweep->sweep_id);
@@ -69,9 +77,12 @@ grpc::Status SchedulerServiceImpl::ListExperiments(grpc::ServerContext* /*contex
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerServiceImpl::CancelExperiment(grpc::ServerContext* /*context*/,
+grpc::Status SchedulerServiceImpl::CancelExperiment(grpc::ServerContext* context,
                                                     const v1::CancelExperimentRequest* request,
                                                     v1::CancelExperimentResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "CancelExperiment"); !auth.ok()) {
+    return Reply(auth, "CancelExperiment");
+  }
   absl::StatusOr<v1::Experiment> experiment = scheduler_->CancelExperiment(request->id());
   if (!experiment.ok()) return Reply(experiment.status(), "CancelExperiment");
   *response->mutable_experiment() = *std::move(experiment);
@@ -107,9 +118,12 @@ grpc::Status SchedulerServiceImpl::WatchExperiment(
   }
 }
 
-grpc::Status SchedulerServiceImpl::SubmitPlan(grpc::ServerContext* /*context*/,
+grpc::Status SchedulerServiceImpl::SubmitPlan(grpc::ServerContext* context,
                                               const v1::SubmitPlanRequest* request,
                                               v1::SubmitPlanResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "SubmitPlan"); !auth.ok()) {
+    return Reply(auth, "SubmitPlan");
+  }
   if (plans_ == nullptr) return Reply(NoPlans(), "SubmitPlan");
   absl::StatusOr<v1::Plan> plan = plans_->SubmitPlan(*request);
   if (!plan.ok()) return Reply(plan.status(), "SubmitPlan");
@@ -135,9 +149,12 @@ grpc::Status SchedulerServiceImpl::ListPlans(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerServiceImpl::CancelPlan(grpc::ServerContext* /*context*/,
+grpc::Status SchedulerServiceImpl::CancelPlan(grpc::ServerContext* context,
                                               const v1::CancelPlanRequest* request,
                                               v1::CancelPlanResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "CancelPlan"); !auth.ok()) {
+    return Reply(auth, "CancelPlan");
+  }
   if (plans_ == nullptr) return Reply(NoPlans(), "CancelPlan");
   absl::StatusOr<v1::Plan> plan = plans_->CancelPlan(request->id());
   if (!plan.ok()) return Reply(plan.status(), "CancelPlan");

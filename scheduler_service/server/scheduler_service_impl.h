@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/rpc_auth.h"
 #include "proto/scheduler.grpc.pb.h"
 #include "scheduler_service/core/plan_runner.h"
 #include "scheduler_service/core/scheduler.h"
@@ -20,10 +21,13 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
  public:
   // `clock` stamps WatchExperiment events; null: the system clock. `watch_poll` bounds how long
   // a WatchExperiment handler waits before checking whether its client went away. Without
-  // `plans` the plan RPCs are UNIMPLEMENTED.
+  // `plans` the plan RPCs are UNIMPLEMENTED. `authorizer` guards the mutating RPCs
+  // (SubmitExperiment, SubmitSweep, CancelExperiment, SubmitPlan, CancelPlan): without the
+  // bearer token they fail UNAUTHENTICATED. The read-only RPCs stay open.
   explicit SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock = nullptr,
                                 absl::Duration watch_poll = absl::Milliseconds(250),
-                                PlanRunner* plans = nullptr);
+                                PlanRunner* plans = nullptr,
+                                common::RpcAuthorizer authorizer = common::RpcAuthorizer());
 
   grpc::Status SubmitExperiment(grpc::ServerContext* context,
                                 const v1::SubmitExperimentRequest* request,
@@ -56,6 +60,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
   const common::Clock* const clock_;
   const absl::Duration watch_poll_;
   PlanRunner* const plans_;
+  const common::RpcAuthorizer authorizer_;
 };
 
 }  // namespace jepalab::scheduler

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
+#include "common/rpc_auth.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -321,6 +323,194 @@ TEST_F(SchedulerServiceImplTest, BadPlanIsInvalidArgumentNamingTheField) {
   EXPECT_THAT(status.error_message(), HasSubstr("configs/plans/bad.yaml"));
   EXPECT_THAT(status.error_message(),
               HasSubstr("stages[0].runs[0].config: file not found: configs/training/none.yaml"));
+}
+
+// docs/security.md: with a token, the five mutating RPCs need it; reads stay open.
+TEST_F(SchedulerServiceImplTest, MutatingRpcsNeedTheBearerTokenReadOnlyOnesDoNot) {
+  SchedulerServiceImpl guarded(scheduler_.get(), /*clock=*/nullptr,
+                               /*watch_poll=*/absl::Milliseconds(20), plans_.get(),
+                               common::RpcAuthorizer("s3cret"));
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&guarded);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto open = v1::SchedulerService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  auto with_token = v1::SchedulerService::NewStub(server->experimental().InProcessChannelWithInterceptors(
+      grpc::ChannelArguments(), common::BearerTokenInterceptors("s3cret")));
+  trainer_->SetCapacity(0);
+
+  v1::SubmitExperimentRequest submit;
+  submit.set_name("guarded");
+  submit.set_config_yaml(kConfig);
+  submit.add_seeds(1);
+  v1::SubmitExperimentResponse submitted;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = open->SubmitExperiment(&context, submit, &submitted);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_THAT(status.error_message(), HasSubstr("SubmitExperiment: missing"));
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer wrong");
+    grpc::Status status = open->SubmitExperiment(&context, submit, &submitted);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_THAT(status.error_message(), HasSubstr("invalid bearer token"));
+    EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr("s3cret")));
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "s3cret");  // no "Bearer " scheme
+    EXPECT_EQ(open->SubmitExperiment(&context, submit, &submitted).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  v1::ListExperimentsResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(open->ListExperiments(&context, v1::ListExperimentsRequest(), &listed).ok());
+    EXPECT_EQ(listed.experiments_size(), 0);  // the refused submissions stored nothing
+  }
+  {
+    grpc::ClientContext context;
+    grpc::Status status = with_token->SubmitExperiment(&context, submit, &submitted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    v1::SubmitSweepRequest sweep;
+    v1::SubmitSweepResponse swept;
+    EXPECT_EQ(open->SubmitSweep(&context, sweep, &swept).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  v1::CancelExperimentRequest cancel;
+  cancel.set_id(submitted.experiment().id());
+  v1::CancelExperimentResponse cancelled;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(open->CancelExperiment(&context, cancel, &cancelled).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::SubmitPlanResponse plan;
+    EXPECT_EQ(open->SubmitPlan(&context, v1::SubmitPlanRequest(), &plan).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::CancelPlanRequest request;
+    request.set_id("p-0001");
+    v1::CancelPlanResponse plan;
+    EXPECT_EQ(open->CancelPlan(&context, request, &plan).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Reads without a token.
+  {
+    grpc::ClientContext context;
+    v1::GetExperimentRequest get;
+    get.set_id(submitted.experiment().id());
+    v1::GetExperimentResponse got;
+    ASSERT_TRUE(open->GetExperiment(&context, get, &got).ok());
+    EXPECT_EQ(got.experiment().state(), v1::EXPERIMENT_STATE_QUEUED);  // the refused cancel did nothing
+  }
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(open->ListExperiments(&context, v1::ListExperimentsRequest(), &listed).ok());
+    EXPECT_EQ(listed.experiments_size(), 1);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListPlansResponse plans;
+    EXPECT_TRUE(open->ListPlans(&context, v1::ListPlansRequest(), &plans).ok());
+  }
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(with_token->CancelExperiment(&context, cancel, &cancelled).ok());
+  }
+  server->Shutdown();
+}
+
+// docs/bad_input.md: ids with path characters never reach a lookup or a file.
+TEST_F(SchedulerServiceImplTest, BadIdsAreInvalidArgumentNamingTheField) {
+  for (const std::string id : {"", "../x", "a/b", "/etc/passwd"}) {
+    SCOPED_TRACE(id);
+    {
+      grpc::ClientContext context;
+      v1::GetExperimentRequest request;
+      request.set_id(id);
+      v1::GetExperimentResponse response;
+      grpc::Status status = stub_->GetExperiment(&context, request, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_THAT(status.error_message(), HasSubstr("id: must"));
+    }
+    {
+      grpc::ClientContext context;
+      v1::CancelExperimentRequest request;
+      request.set_id(id);
+      v1::CancelExperimentResponse response;
+      EXPECT_EQ(stub_->CancelExperiment(&context, request, &response).error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
+    }
+    {
+      grpc::ClientContext context;
+      v1::WatchExperimentRequest request;
+      request.set_id(id);
+      auto reader = stub_->WatchExperiment(&context, request);
+      v1::ExperimentEvent event;
+      while (reader->Read(&event)) {
+      }
+      EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    }
+    {
+      grpc::ClientContext context;
+      v1::GetPlanRequest request;
+      request.set_id(id);
+      v1::GetPlanResponse response;
+      EXPECT_EQ(stub_->GetPlan(&context, request, &response).error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
+    }
+    {
+      grpc::ClientContext context;
+      v1::CancelPlanRequest request;
+      request.set_id(id);
+      v1::CancelPlanResponse response;
+      EXPECT_EQ(stub_->CancelPlan(&context, request, &response).error_code(),
+                grpc::StatusCode::INVALID_ARGUMENT);
+    }
+    {
+      grpc::ClientContext context;
+      v1::SubmitExperimentRequest request;
+      request.set_name(id);
+      request.set_config_yaml(kConfig);
+      v1::SubmitExperimentResponse response;
+      grpc::Status status = stub_->SubmitExperiment(&context, request, &response);
+      if (!id.empty()) {  // an empty name defaults to "experiment"
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+        EXPECT_THAT(status.error_message(), HasSubstr("name: must match"));
+      }
+    }
+  }
+}
+
+// docs/bad_input.md: a plan cannot make the scheduler read (and store) a file outside its
+// config root.
+TEST_F(SchedulerServiceImplTest, PlanConfigPathsOutsideTheConfigRootAreRejected) {
+  for (const std::string path : {"/etc/passwd", "../../etc/passwd", "configs/../../x.yaml"}) {
+    SCOPED_TRACE(path);
+    v1::SubmitPlanRequest request;
+    request.set_plan_yaml(
+        absl::StrCat("name: p\nstages: [{name: one, runs: [{name: r1, config: \"", path, "\"}]}]\n"));
+    v1::SubmitPlanResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stub_->SubmitPlan(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("stages[0].runs[0].config: must be a relative path without \"..\""));
+  }
+  grpc::ClientContext context;
+  v1::ListPlansResponse plans;
+  ASSERT_TRUE(stub_->ListPlans(&context, v1::ListPlansRequest(), &plans).ok());
+  EXPECT_EQ(plans.plans_size(), 0);
 }
 
 TEST(SchedulerServiceImplWithoutPlansTest, PlanRpcsAreUnimplemented) {

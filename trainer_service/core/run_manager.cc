@@ -195,6 +195,12 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
                                    "--metrics_address=" + options_.metrics_address,
                                    "--checkpoint_dir=" + record->dir + "/checkpoints"};
+  if (!options_.metrics_tls_ca_file.empty()) {
+    args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
+  }
+  if (!options_.metrics_auth_token_file.empty()) {
+    args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
+  }
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

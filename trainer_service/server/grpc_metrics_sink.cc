@@ -42,7 +42,7 @@ struct GrpcMetricsSink::Stream {
 GrpcMetricsSink::GrpcMetricsSink(const GrpcMetricsSinkOptions& options)
     : options_(options),
       stub_(metrics::v1::MetricsService::NewStub(
-          grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials()))) {
+          common::CreateClientChannel(options.address, options.security))) {
   Op reg;
   reg.kind = Op::kRegister;
   Enqueue(std::move(reg));

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "proto/metrics.grpc.pb.h"
 #include "trainer_service/core/metrics_sink.h"
 
@@ -19,6 +20,7 @@ namespace jepalab::trainer {
 
 struct GrpcMetricsSinkOptions {
   std::string address;                     // host:port of metrics_service
+  common::ClientSecurity security;         // TLS CA and bearer token; empty: plaintext, none
   metrics::v1::RunInfo run;                // registered before any point
   int64_t max_buffered_points = 200000;    // beyond: the oldest step batches are dropped
   absl::Duration rpc_timeout = absl::Seconds(5);

@@ -8,16 +8,24 @@ namespace jepalab::trainer {
 
 using common::ToGrpcStatus;
 
-grpc::Status TrainerServiceImpl::StartRun(grpc::ServerContext*, const v1::StartRunRequest* request,
+grpc::Status TrainerServiceImpl::StartRun(grpc::ServerContext* context,
+                                          const v1::StartRunRequest* request,
                                           v1::StartRunResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "StartRun"); !auth.ok()) {
+    return ToGrpcStatus(auth);
+  }
   absl::StatusOr<Run> run = manager_->StartRun(*request);
   if (!run.ok()) return ToGrpcStatus(run.status());
   *response->mutable_run() = *std::move(run);
   return grpc::Status::OK;
 }
 
-grpc::Status TrainerServiceImpl::CancelRun(grpc::ServerContext*, const v1::CancelRunRequest* request,
+grpc::Status TrainerServiceImpl::CancelRun(grpc::ServerContext* context,
+                                           const v1::CancelRunRequest* request,
                                            v1::CancelRunResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "CancelRun"); !auth.ok()) {
+    return ToGrpcStatus(auth);
+  }
   absl::StatusOr<Run> run = manager_->CancelRun(request->run_id());
   if (!run.ok()) return ToGrpcStatus(run.status());
   *response->mutable_run() = *std::move(run);

@@ -3,6 +3,7 @@
 #ifndef JEPALAB_TRAINER_SERVICE_SERVER_TRAINER_SERVICE_IMPL_H_
 #define JEPALAB_TRAINER_SERVICE_SERVER_TRAINER_SERVICE_IMPL_H_
 
+#include "common/rpc_auth.h"
 #include "absl/time/time.h"
 #include "proto/trainer.grpc.pb.h"
 #include "trainer_service/core/run_manager.h"
@@ -12,9 +13,12 @@ namespace jepalab::trainer {
 // Thread-safe. `manager` is not owned and must outlive the service.
 class TrainerServiceImpl final : public v1::TrainerService::Service {
  public:
+  // `authorizer` guards the mutating RPCs (StartRun, CancelRun): without the bearer token they
+  // fail UNAUTHENTICATED. GetRun, ListRuns and StreamRunEvents stay open.
   explicit TrainerServiceImpl(RunManager* manager,
-                              absl::Duration stream_poll_interval = absl::Milliseconds(200))
-      : manager_(manager), poll_(stream_poll_interval) {}
+                              absl::Duration stream_poll_interval = absl::Milliseconds(200),
+                              common::RpcAuthorizer authorizer = common::RpcAuthorizer())
+      : manager_(manager), poll_(stream_poll_interval), authorizer_(std::move(authorizer)) {}
 
   grpc::Status StartRun(grpc::ServerContext* context, const v1::StartRunRequest* request,
                         v1::StartRunResponse* response) override;
@@ -31,6 +35,7 @@ class TrainerServiceImpl final : public v1::TrainerService::Service {
  private:
   RunManager* manager_;
   const absl::Duration poll_;
+  const common::RpcAuthorizer authorizer_;
 };
 
 }  // namespace jepalab::trainer

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/grpc_status.h"
+#include "common/rpc_auth.h"
 #include "common/testing/service_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -142,4 +143,64 @@ TEST_F(TrainerServiceImplTest, StreamsEventsUntilTheTerminalState) {
 }
 
 }  // namespace
+// docs/security.md: with a token, StartRun and CancelRun need it; reads stay open.
+TEST_F(TrainerServiceImplTest, MutatingRpcsNeedTheBearerTokenReadOnlyOnesDoNot) {
+  TrainerServiceImpl guarded(manager_.get(), absl::Milliseconds(50),
+                             common::RpcAuthorizer("s3cret"));
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&guarded);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto open = v1::TrainerService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  v1::StartRunResponse started;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(open->StartRun(&context, Request("guarded"), &started).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::CancelRunRequest request;
+    request.set_run_id("guarded");
+    v1::CancelRunResponse response;
+    EXPECT_EQ(open->CancelRun(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListRunsResponse runs;
+    ASSERT_TRUE(open->ListRuns(&context, v1::ListRunsRequest(), &runs).ok());
+    EXPECT_EQ(runs.runs_size(), 0);  // the refused StartRun started nothing
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetRunRequest request;
+    request.set_run_id("guarded");
+    v1::GetRunResponse response;
+    EXPECT_EQ(open->GetRun(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);  // open, and nothing there
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer s3cret");
+    v1::CancelRunRequest request;
+    request.set_run_id("guarded");
+    v1::CancelRunResponse response;
+    EXPECT_EQ(open->CancelRun(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);  // past the token check
+  }
+  server->Shutdown();
+}
+
+// docs/bad_input.md: ids with path characters never become a run folder.
+TEST_F(TrainerServiceImplTest, BadRunIdsAreInvalidArgument) {
+  for (const std::string id : {"", "../x", "a/b", "/tmp/x"}) {
+    SCOPED_TRACE(id);
+    grpc::ClientContext context;
+    v1::StartRunResponse response;
+    grpc::Status status = stub_->StartRun(&context, Request(id), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("run_id: must"));
+  }
+}
+
 }  // namespace jepalab::trainer
