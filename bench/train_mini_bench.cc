@@ -64,6 +64,16 @@ int main(int argc, char** argv) {
   std::printf("optimizer steps   %lld (%d epochs)\n", static_cast<long long>(outcome->steps), outcome->epochs);
   std::printf("wall time         %.2f s (data generation and validation included)\n", seconds);
   std::printf("steps/s           %.2f\n", outcome->steps / seconds);
+  const auto& t = outcome->timings;
+  std::printf("train loop        %.2f s (validation %.2f s excluded)\n", t.train, t.validation);
+  std::printf("train samples/s   %.1f (%lld samples)\n", t.train > 0 ? t.train_samples / t.train : 0.0,
+              static_cast<long long>(t.train_samples));
+  auto share = [&](double v) { return t.train > 0 ? 100.0 * v / t.train : 0.0; };
+  std::printf("  data wait       %.3f s (%.1f%%)\n", t.data_wait, share(t.data_wait));
+  std::printf("  forward         %.3f s (%.1f%%)\n", t.forward, share(t.forward));
+  std::printf("  backward        %.3f s (%.1f%%)\n", t.backward, share(t.backward));
+  std::printf("  optimizer       %.3f s (%.1f%%)\n", t.optimizer, share(t.optimizer));
+  std::printf("  diagnostics     %.3f s (%.1f%%)\n", t.diagnostics, share(t.diagnostics));
   std::printf("final train loss  %.4f\n", sink.last_loss);
   std::printf("final val loss    %.4f\n", sink.last_val_loss);
   return 0;

@@ -14,6 +14,9 @@ PACKAGES=(
   # monitoring: Prometheus server + promtool, Alertmanager + amtool; Python + PyYAML for the
   # Grafana provisioning generator
   python3 python3-yaml
+  # bench/reference: the PyTorch port of the _mini model the C++ trainer is benchmarked against
+  # (Debian's python3-torch is built from the same ATen as libtorch-dev)
+  python3-torch python3-numpy
   prometheus prometheus-alertmanager
 )
 

@@ -3,6 +3,7 @@
 // validation, early stopping, diagnostics and checkpoints at their intervals.
 #include "trainer_service/core/trainer.h"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -145,6 +146,14 @@ absl::Status Trainer::Setup() {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // LibTorch 1.13 defaults to half the cores on x86 (TOOLCHAIN.md §8): set it explicitly.
   at::set_num_threads(threads);
+  // Debian's BLAS is the pthread OpenBLAS, whose own thread pool (one thread per core) competes
+  // with ATen's OpenMP threads for the same cores: on 2 cores the mini run was 2x slower with 2
+  // threads than with 1 (docs/performance.md). ATen parallelises around BLAS calls itself, so
+  // BLAS runs single-threaded. Looked up at run time: no link-time dependency on OpenBLAS.
+  using SetBlasThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_blas(1);
+  }
   torch::manual_seed(static_cast<uint64_t>(config_.seed()));
 
   const bool want_cuda = t.device() == "auto" || t.device().rfind("cuda", 0) == 0;
@@ -266,6 +275,7 @@ std::unique_ptr<TokenPrefetcher> Trainer::Prefetch(std::vector<std::vector<int64
 }
 
 void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start) {
+  const Clock::time_point step_start = Clock::now();
   const double lr = config_.optimizer().lr() * LrScale(lr_schedule_, outcome_.steps);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   const auto& clip = config_.training().grad_clip();
@@ -296,9 +306,11 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
   if (std::isfinite(grad_norm)) values.push_back({names::kGradNorm, grad_norm});
   Report(epoch, values);
   SendProgress(epoch);
+  outcome_.timings.optimizer += SecondsSince(step_start);
 }
 
 bool Trainer::MicroBatch(int32_t epoch, const TokenBatch& batch, TermSums* window, double* total) {
+  const Clock::time_point forward_start = Clock::now();
   const TokenTensors tensors = ToTensors(batch, device_);
   ObjectiveResult r = objective_->Compute(*online_, target(), tensors, queue_->Negatives(), log_temperature_);
   if (nan_fault_armed_) {
@@ -332,13 +344,19 @@ bool Trainer::MicroBatch(int32_t epoch, const TokenBatch& batch, TermSums* windo
       return false;
     }
   }
+  const Clock::time_point backward_start = Clock::now();
+  outcome_.timings.forward += std::chrono::duration<double>(backward_start - forward_start).count();
   (r.total / config_.training().grad_accum_steps()).backward();
+  outcome_.timings.backward += SecondsSince(backward_start);
+  outcome_.timings.train_samples += batch.size;
   staged_.push_back(r.target_projection);
   *total = v[scalars.size() - 1];
   window->Add(term_names, std::vector<double>(v, v + term_names.size()), *total);
   if (tracker_) {
+    const Clock::time_point diagnostics_start = Clock::now();
     const absl::Status s = Observe(r, tensors, epoch);
     if (!s.ok()) LOG(WARNING) << context_.run_id << ": diagnostics: " << s;
+    outcome_.timings.diagnostics += SecondsSince(diagnostics_start);
   }
   return true;
 }
@@ -399,7 +417,9 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
       const auto& debug = config_.debug();
       if (debug.fault() != "none" && debug.fault_at_step() == outcome_.steps + 1) TriggerFault(debug.fault());
     }
+    const Clock::time_point wait_start = Clock::now();
     prefetcher->Next(&batch);
+    outcome_.timings.data_wait += SecondsSince(wait_start);
     double value = 0;
     if (!MicroBatch(epoch, batch, &window, &value)) return false;
     epoch_loss += value;
@@ -496,7 +516,10 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
     outcome_.epochs = epoch;
     double train_loss = 0;
-    JEPALAB_ASSIGN_OR_RETURN(const bool go_on, TrainEpoch(epoch, &train_loss));
+    const Clock::time_point epoch_start = Clock::now();
+    absl::StatusOr<bool> trained = TrainEpoch(epoch, &train_loss);
+    outcome_.timings.train += SecondsSince(epoch_start);
+    JEPALAB_ASSIGN_OR_RETURN(const bool go_on, std::move(trained));
     if (!go_on) break;
     outcome_.last_train_loss = train_loss;
     if (Cancelled()) {
@@ -504,7 +527,9 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
       outcome_.message = absl::StrCat("cancelled at step ", outcome_.steps, " (epoch ", epoch, ")");
       break;
     }
+    const Clock::time_point validation_start = Clock::now();
     const double val_loss = Validate();
+    outcome_.timings.validation += SecondsSince(validation_start);
     Report(epoch, {{names::kEpoch, epoch}, {names::kTrainLoss, train_loss}, {names::kValLoss, val_loss}});
     SendProgress(epoch);
     if (sink_ != nullptr) sink_->Flush();
@@ -528,8 +553,12 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     }
   }
   if (tracker_ && outcome_.state != RunState::RUN_STATE_DIVERGED) {
+    const Clock::time_point flush_start = Clock::now();
     auto event = tracker_->Flush();  // the final partial window
     if (event.ok() && event->has_value()) ReportDiagnostics(**event, outcome_.epochs);
+    const double flush = SecondsSince(flush_start);  // counted as training time, as in the loop
+    outcome_.timings.diagnostics += flush;
+    outcome_.timings.train += flush;
   }
   if (outcome_.state == RunState::RUN_STATE_UNSPECIFIED) {
     outcome_.state = RunState::RUN_STATE_SUCCEEDED;

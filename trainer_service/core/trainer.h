@@ -48,6 +48,21 @@ struct RunOutcome {
   int64_t total_steps = 0;  // planned
   double last_train_loss = 0;
   double best_val_loss = 0;
+  // Wall-clock breakdown in seconds (benchmarks, bench/python_vs_cpp_bench.sh). train: the
+  // training loops of all epochs (validation and data loading/generation excluded); within it
+  // data_wait (blocked on the token prefetcher), forward (objective incl. invariance re-encodings
+  // and the host sync of the loss terms), backward, optimizer (clip, Adam, target EMA, queue,
+  // metrics) and diagnostics (the embedding-metrics tracker, event computation included).
+  struct Timings {
+    double train = 0;
+    double data_wait = 0;
+    double forward = 0;
+    double backward = 0;
+    double optimizer = 0;
+    double diagnostics = 0;
+    double validation = 0;
+    int64_t train_samples = 0;  // micro-batch rows trained on
+  } timings;
 };
 
 // Runs training to the end. `sink` and `listener` may be null; `cancel` (may be null) is polled
