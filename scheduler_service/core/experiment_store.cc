@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "scheduler_service/core/sqlite_db.h"
 
 namespace jepalab::scheduler {
 namespace {
@@ -19,61 +20,17 @@ constexpr char kSchema[] =
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL);";
 
-absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::UnavailableError(absl::StrCat("experiment store: ", what, ": ", sqlite3_errmsg(db)));
-}
-
-// Finalizes the statement on every return path.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  sqlite3_stmt* get() const { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ExperimentStore>> ExperimentStore::Open(
     const std::string& data_dir) {
-  const std::string path = absl::StrCat(data_dir, "/scheduler.db");
-  sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("experiment store: cannot open ", path, ": ",
-                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-    sqlite3_close(db);
-    return status;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<ExperimentStore> store(new ExperimentStore(db));
-  absl::MutexLock lock(&store->mu_);
-  // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
-  JEPALAB_RETURN_IF_ERROR(store->ExecLocked("PRAGMA journal_mode=WAL;"));
-  JEPALAB_RETURN_IF_ERROR(store->ExecLocked("PRAGMA synchronous=NORMAL;"));
-  JEPALAB_RETURN_IF_ERROR(store->ExecLocked(kSchema));
-  return store;
+  JEPALAB_ASSIGN_OR_RETURN(sqlite3* db, OpenSchedulerDb(data_dir, "experiment store", kSchema));
+  return std::unique_ptr<ExperimentStore>(new ExperimentStore(db));
 }
 
 ExperimentStore::~ExperimentStore() {
   absl::MutexLock lock(&mu_);
   sqlite3_close(db_);
-}
-
-absl::Status ExperimentStore::ExecLocked(const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status status =
-        absl::UnavailableError(absl::StrCat("experiment store: ", error ? error : "exec failed"));
-    sqlite3_free(error);
-    return status;
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ExperimentStore::PutLocked(const Experiment& experiment) {
@@ -82,16 +39,16 @@ absl::Status ExperimentStore::PutLocked(const Experiment& experiment) {
     return absl::InternalError(absl::StrCat("experiment ", experiment.id(), ": cannot serialize"));
   }
   // A new row gets the next seq; an update keeps its row's seq (upsert leaves it alone).
-  Statement stmt(db_,
+  SqliteStatement stmt(db_,
                  "INSERT INTO experiments (id, seq, proto) VALUES "
                  "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM experiments), ?2) "
                  "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "prepare put");
+  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare put");
   sqlite3_bind_text(stmt.get(), 1, experiment.id().data(), static_cast<int>(experiment.id().size()),
                     SQLITE_TRANSIENT);
   sqlite3_bind_blob(stmt.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
   if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
-    return SqliteError(db_, absl::StrCat("put ", experiment.id()));
+    return SqliteError(db_, "experiment store", absl::StrCat("put ", experiment.id()));
   }
   return absl::OkStatus();
 }
@@ -103,25 +60,25 @@ absl::Status ExperimentStore::Put(const Experiment& experiment) {
 
 absl::Status ExperimentStore::PutAll(const std::vector<Experiment>& experiments) {
   absl::MutexLock lock(&mu_);
-  JEPALAB_RETURN_IF_ERROR(ExecLocked("BEGIN IMMEDIATE;"));
+  JEPALAB_RETURN_IF_ERROR(ExecSql(db_, "experiment store", "BEGIN IMMEDIATE;"));
   for (const Experiment& experiment : experiments) {
     absl::Status status = PutLocked(experiment);
     if (!status.ok()) {
-      ExecLocked("ROLLBACK;").IgnoreError();
+      ExecSql(db_, "experiment store", "ROLLBACK;").IgnoreError();
       return status;
     }
   }
-  return ExecLocked("COMMIT;");
+  return ExecSql(db_, "experiment store", "COMMIT;");
 }
 
 absl::StatusOr<Experiment> ExperimentStore::Get(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  Statement stmt(db_, "SELECT proto FROM experiments WHERE id = ?1;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "prepare get");
+  SqliteStatement stmt(db_, "SELECT proto FROM experiments WHERE id = ?1;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare get");
   sqlite3_bind_text(stmt.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
   int rc = sqlite3_step(stmt.get());
   if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
-  if (rc != SQLITE_ROW) return SqliteError(db_, absl::StrCat("get ", id));
+  if (rc != SQLITE_ROW) return SqliteError(db_, "experiment store", absl::StrCat("get ", id));
   Experiment experiment;
   if (!experiment.ParseFromArray(sqlite3_column_blob(stmt.get(), 0),
                                  sqlite3_column_bytes(stmt.get(), 0))) {
@@ -132,8 +89,8 @@ absl::StatusOr<Experiment> ExperimentStore::Get(const std::string& id) {
 
 absl::StatusOr<std::vector<Experiment>> ExperimentStore::List() {
   absl::MutexLock lock(&mu_);
-  Statement stmt(db_, "SELECT id, proto FROM experiments ORDER BY seq;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "prepare list");
+  SqliteStatement stmt(db_, "SELECT id, proto FROM experiments ORDER BY seq;");
+  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare list");
   std::vector<Experiment> experiments;
   int rc;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
@@ -145,19 +102,19 @@ absl::StatusOr<std::vector<Experiment>> ExperimentStore::List() {
           ": stored record is corrupt"));
     }
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "list");
+  if (rc != SQLITE_DONE) return SqliteError(db_, "experiment store", "list");
   return experiments;
 }
 
 absl::StatusOr<int64_t> ExperimentStore::NextSequence() {
   absl::MutexLock lock(&mu_);
-  Statement stmt(db_,
+  SqliteStatement stmt(db_,
                  "INSERT INTO counters (name, value) VALUES ('experiment_seq', 1) "
                  "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "prepare sequence");
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db_, "next sequence");
+  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare sequence");
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db_, "experiment store", "next sequence");
   int64_t value = sqlite3_column_int64(stmt.get(), 0);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db_, "next sequence");
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db_, "experiment store", "next sequence");
   return value;
 }
 

@@ -45,7 +45,6 @@ class ExperimentStore {
 
  private:
   explicit ExperimentStore(sqlite3* db) : db_(db) {}
-  absl::Status ExecLocked(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status PutLocked(const Experiment& experiment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

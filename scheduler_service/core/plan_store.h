@@ -38,7 +38,6 @@ class PlanStore {
 
  private:
   explicit PlanStore(sqlite3* db) : db_(db) {}
-  absl::Status ExecLocked(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
