@@ -33,7 +33,8 @@ if [ "${1:-}" = "--stop" ]; then stop_services; exit 0; fi
 
 tools/setup.sh
 echo "== building"
-bazel build //metrics_service:metrics_server //trainer_service:trainer_server \
+# -c opt: the training loop is ~3x faster than in the default fastbuild mode.
+bazel build -c opt //metrics_service:metrics_server //trainer_service:trainer_server \
   //trainer_service:trainer_worker //scheduler_service:scheduler_server //cli:jepalab
 
 mkdir -p "$HOME_DIR/pids" "$HOME_DIR/logs"
