@@ -39,12 +39,7 @@ const std::vector<std::string> kTinyOverrides = {
     "data.generator.num_atomic=240", "data.generator.num_sequential=160", "training.batch_size=32",
     "training.epochs=2", "data.validation.split=0.1", "training.num_threads=1"};
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
 int ReadPort(const std::string& path) {
   int port = 0;
@@ -54,16 +49,7 @@ int ReadPort(const std::string& path) {
 
 // Runs the jepalab CLI; returns (exit code, stdout).
 std::pair<int, std::string> RunCli(const std::vector<std::string>& args) {
-  std::string command = RunfilePath("cli/jepalab");
-  for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
-  absl::StrAppend(&command, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return jepalab::testing::RunCommand(RunfilePath("cli/jepalab"), args);
 }
 
 class EndToEndTest : public ::testing::Test {

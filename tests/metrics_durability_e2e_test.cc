@@ -56,12 +56,7 @@ constexpr char kRun[] = "durable";
 constexpr char kCollapsedRun[] = "collapsed";
 constexpr absl::Duration kRpcTimeout = absl::Seconds(30);
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
 void SetDeadline(grpc::ClientContext& context) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + kRpcTimeout));

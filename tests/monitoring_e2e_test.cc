@@ -48,12 +48,7 @@ namespace met = ::jepalab::metrics::v1;
 constexpr char kPromtool[] = "/usr/bin/promtool";
 constexpr char kPrometheus[] = "/usr/bin/prometheus";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);

@@ -29,16 +29,7 @@ constexpr char kPlan[] = "tests/testdata/micro_plan.yaml";
 
 // Runs the jepalab CLI; returns (exit code, stdout + stderr).
 std::pair<int, std::string> RunCli(const std::vector<std::string>& args) {
-  std::string command = RunfilePath("cli/jepalab");
-  for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
-  absl::StrAppend(&command, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return jepalab::testing::RunCommand(RunfilePath("cli/jepalab"), args);
 }
 
 TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {

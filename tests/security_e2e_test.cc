@@ -36,27 +36,12 @@ namespace met = ::jepalab::metrics::v1;
 
 constexpr char kMiniConfig[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
 // Runs the jepalab CLI with `env` prepended ("NAME=value ..."); returns (exit code, stdout +
 // stderr).
-std::pair<int, std::string> RunCli(const std::vector<std::string>& args,
-                                   const std::string& env = "") {
-  std::string command = absl::StrCat(env, env.empty() ? "" : " ", RunfilePath("cli/jepalab"));
-  for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
-  absl::StrAppend(&command, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+std::pair<int, std::string> RunCli(const std::vector<std::string>& args, const std::string& env = "") {
+  return jepalab::testing::RunCommand(RunfilePath("cli/jepalab"), args, env);
 }
 
 class SecurityEndToEndTest : public ::testing::Test {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,6 +52,14 @@ class ServiceProcess {
   int port_;
   std::string log_path_;
 };
+
+// The whole file, or "" if it cannot be read.
+std::string ReadTextFile(const std::string& path);
+
+// Runs `binary` with `args` (each single-quoted) through the shell, with `env` ("NAME=value
+// ...") prepended; returns (exit code or -1, stdout + stderr).
+std::pair<int, std::string> RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                                       const std::string& env = "");
 
 // Plain HTTP/1.0 GET to 127.0.0.1:port; returns the body of a 200 response.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
