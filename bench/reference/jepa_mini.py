@@ -16,9 +16,9 @@ pre-tokenised shards, §1.4; the C++ trainer tokenises in a background prefetch 
 neither side's timed loop pays for tokenisation), then trains `--steps` optimizer steps and
 prints samples/s of the training loop.
 
-Where the C++ trainer's work differs from the reference, this follows the C++ trainer so that
-both do the same work: the target network runs in eval mode (no dropout, no VQ EMA on the
-target side; the reference keeps it in train mode, §3.7).
+The target network stays in training mode, as in the reference (§0.4/§3.7: dropout and its own
+VQ EMA/refresh run on every target forward) and as the C++ trainer does with the mini config's
+`compat.train_mode_everywhere: true`. There is no validation pass here.
 
 Usage: /usr/bin/python3 bench/reference/jepa_mini.py --manifest FILE [--threads 2] [--steps 87]
 """
@@ -408,7 +408,7 @@ def main():
     target = copy.deepcopy(online)
     for p in target.parameters():
         p.requires_grad_(False)
-    target.eval()
+    target.train()  # no .eval() anywhere in the reference (§0.4)
     log_tau = torch.tensor(math.log(CFG["temperature"]), requires_grad=True)
     params = [p for p in online.parameters()] + [log_tau]
     opt = torch.optim.Adam(params, lr=CFG["lr"], weight_decay=CFG["weight_decay"])

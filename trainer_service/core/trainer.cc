@@ -197,7 +197,9 @@ absl::Status Trainer::Setup() {
     target_ = JepaModel(options);
     target_->to(device_);
     CopyIntoTarget(*target_, *online_);
-    target_->eval();
+    // compat.train_mode_everywhere (§0.4/§3.7): the reference's target stays in training mode,
+    // so its dropout is active and its VQ updates its own EMA and refresh counter.
+    target_->train(config_.compat().train_mode_everywhere());
   }
   const double init = loss.has_temperature_init() ? loss.temperature_init() : loss.temperature();
   log_temperature_ = torch::full({}, std::log(init), torch::TensorOptions().device(device_))
@@ -293,6 +295,10 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
   for (const auto& rows : staged_) queue_->Enqueue(rows);
   staged_.clear();
   if (VqCodebook vq = online_->vq_codebook()) vq->OptimizerStep();  // no-op with per_call timing
+  // A no-op unless the target is in training mode (compat.train_mode_everywhere).
+  if (target()) {
+    if (VqCodebook vq = target_->vq_codebook()) vq->OptimizerStep();
+  }
   optimizer_->zero_grad();
 
   const double tau = ClampedTemperature(log_temperature_.detach(), objective_->min_temperature(),
@@ -437,8 +443,11 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
 
 double Trainer::Validate() {
   torch::NoGradGuard no_grad;
-  online_->eval();
-  const int64_t sigreg_step = objective_->sigreg().step();  // validation does not move the seed
+  // compat.train_mode_everywhere (§0.4): the reference validates in training mode (dropout, VQ
+  // EMA/refresh and the SIGReg seed counter all advance); otherwise eval mode, seed restored.
+  const bool train_mode = config_.compat().train_mode_everywhere();
+  if (!train_mode) online_->eval();
+  const int64_t sigreg_step = objective_->sigreg().step();
   const int batch_size = config_.data().validation().has_batch_size()
                              ? config_.data().validation().batch_size()
                              : config_.training().batch_size();
@@ -453,7 +462,7 @@ double Trainer::Validate() {
     total += objective_->Compute(*online_, target(), ToTensors(batch, device_), queue_->Negatives(), log_temperature_)
                  .total.item<double>();
   }
-  objective_->sigreg().set_step(sigreg_step);
+  if (!train_mode) objective_->sigreg().set_step(sigreg_step);
   online_->train();
   return n == 0 ? 0.0 : total / static_cast<double>(n);
 }

@@ -258,6 +258,7 @@ TEST(CompatConfigTest, DefaultsAreTheCorrectedBehaviour) {
   EXPECT_FALSE(config.compat().vq_swapped_loss_weighting());
   EXPECT_EQ(config.compat().vq_ema_init(), "zero");
   EXPECT_EQ(config.compat().vq_revival(), "consistent");
+  EXPECT_FALSE(config.compat().train_mode_everywhere());
 }
 
 TEST(CompatConfigTest, ReferenceValuesAreAccepted) {
@@ -267,8 +268,10 @@ TEST(CompatConfigTest, ReferenceValuesAreAccepted) {
                                           "compat.vq_refresh_threshold=total_mass_share",
                                           "compat.vq_update_timing=per_call", "compat.vq_swapped_loss_weighting=true",
                                           "compat.vq_ema_init=codebook_copy", "compat.vq_revival=reference",
+                                          "compat.train_mode_everywhere=true",
                                           "object_encoder.vq_refresh_usage_threshold=1"}));
   EXPECT_EQ(config.compat().vq_update_timing(), "per_call");
+  EXPECT_TRUE(config.compat().train_mode_everywhere());
 }
 
 TEST(CompatConfigTest, BaselineConfigsReproduceTheReference) {
@@ -280,6 +283,7 @@ TEST(CompatConfigTest, BaselineConfigsReproduceTheReference) {
     EXPECT_TRUE(config.compat().vq_swapped_loss_weighting()) << path;
     EXPECT_EQ(config.compat().vq_ema_init(), "codebook_copy") << path;
     EXPECT_EQ(config.compat().vq_revival(), "reference") << path;
+    EXPECT_TRUE(config.compat().train_mode_everywhere()) << path;
   }
 }
 

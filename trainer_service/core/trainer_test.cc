@@ -9,6 +9,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/trainer_config.h"
 
 namespace jepalab::trainer {
@@ -303,6 +304,57 @@ TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
   missing.resume_from = dir + "/nope.pt";
   EXPECT_THAT(RunTraining(config, missing, nullptr, nullptr, nullptr),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.pt")));
+}
+
+// compat.train_mode_everywhere (§0.4/§3.7), read back from the checkpoint after one epoch.
+struct ModeRun {
+  JepaModel online{nullptr}, target{nullptr};
+  int64_t sigreg_step = 0;
+};
+
+ModeRun RunOneEpoch(const std::string& name, std::vector<std::string> overrides) {
+  overrides.push_back("training.epochs=1");
+  const TrainerConfig config = TinyConfig(FullOverrides(overrides));
+  RunContext context{name};
+  context.checkpoint_dir = std::string(getenv("TEST_TMPDIR")) + "/" + name;
+  auto outcome = RunTraining(config, context, nullptr, nullptr, nullptr);
+  EXPECT_THAT(outcome, ::testing::IsOk());
+  ModeRun run;
+  run.online = JepaModel(JepaModelOptionsFromConfig(config));
+  run.target = JepaModel(JepaModelOptionsFromConfig(config));
+  torch::serialize::InputArchive archive, online, target;
+  archive.load_from(context.checkpoint_dir + "/checkpoint_latest.pt");
+  archive.read("online", online);
+  archive.read("target", target);
+  run.online->load(online);
+  run.target->load(target);
+  torch::Tensor step;
+  archive.read("sigreg_step", step);
+  run.sigreg_step = step.item<int64_t>();
+  return run;
+}
+
+TEST(TrainerTest, TrainModeEverywhereTicksTargetVqAndValidation) {
+  // Hard VQ, per-call EMA: the target VQ keeps its own EMA only in training mode.
+  const ModeRun off = RunOneEpoch("hard_eval", {});
+  const ModeRun on = RunOneEpoch("hard_train", {"compat.train_mode_everywhere=true"});
+  EXPECT_EQ(off.target->vq_codebook()->ema_cluster_size().sum().item<double>(), 0.0);
+  EXPECT_EQ(off.target->vq_codebook()->refresh_counter(), 0);
+  EXPECT_GT(on.target->vq_codebook()->ema_cluster_size().sum().item<double>(), 0.0);
+  // Validation in training mode advances the SIGReg seed counter (one call per batch).
+  EXPECT_GT(on.sigreg_step, off.sigreg_step);
+
+  // Gumbel: the step counter ticks on every training-mode call and never resets.
+  const ModeRun g_off = RunOneEpoch("gumbel_eval", {"object_encoder.vq_mode=gumbel"});
+  const ModeRun g_on = RunOneEpoch("gumbel_train", {"object_encoder.vq_mode=gumbel", "compat.train_mode_everywhere=true"});
+  EXPECT_EQ(g_off.target->vq_codebook()->gumbel_step(), 0);
+  const int64_t validation_batches = on.sigreg_step - off.sigreg_step;
+  const int64_t train_batches = off.sigreg_step;  // one SIGReg call per micro-batch
+  // The target encodes once per micro-batch, in training and in validation.
+  EXPECT_EQ(g_on.target->vq_codebook()->gumbel_step(), train_batches + validation_batches);
+  // The online VQ ticks in validation too (context + 3 invariance pairs per batch).
+  EXPECT_EQ(g_on.online->vq_codebook()->gumbel_step() - g_off.online->vq_codebook()->gumbel_step(),
+            7 * validation_batches);
 }
 
 }  // namespace
