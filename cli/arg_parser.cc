@@ -16,11 +16,15 @@ std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {
 
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                      const std::set<std::string>& value_flags,
-                                     const std::set<std::string>& switch_flags) {
+                                     const std::set<std::string>& switch_flags,
+                                     const std::map<std::string, std::string>& short_flags) {
   ParsedArgs parsed;
   bool only_positional = false;
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+    std::string arg = args[i];
+    if (!only_positional && arg.size() == 2 && arg[0] == '-' && short_flags.count(arg.substr(1))) {
+      arg = "--" + short_flags.at(arg.substr(1));
+    }
     if (only_positional || arg.size() < 2 || arg.rfind("--", 0) != 0) {
       if (parsed.command.empty() && !only_positional) {
         parsed.command = arg;

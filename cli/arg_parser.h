@@ -25,10 +25,12 @@ struct ParsedArgs {
 };
 
 // `value_flags` take a value (--name=value or --name value); `switch_flags` take none.
-// InvalidArgument for an unknown flag or a value flag without a value.
+// `short_flags` maps a one-letter "-x" to a flag name ("o" -> "output"); other single-dash words
+// stay positional. InvalidArgument for an unknown flag or a value flag without a value.
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                      const std::set<std::string>& value_flags,
-                                     const std::set<std::string>& switch_flags);
+                                     const std::set<std::string>& switch_flags,
+                                     const std::map<std::string, std::string>& short_flags = {});
 
 }  // namespace jepalab::cli
 

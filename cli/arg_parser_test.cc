@@ -40,5 +40,14 @@ TEST(ArgParserTest, DoubleDashEndsFlags) {
   EXPECT_THAT(args.positional, ElementsAre("--odd-run"));
 }
 
+TEST(ArgParserTest, ShortFlagsAreAliases) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      ParsedArgs args, ParseArgs({"report", "plan-0001", "-o", "r.html", "-x"}, {"output"}, {}, {{"o", "output"}}));
+  EXPECT_EQ(args.Get("output"), "r.html");
+  EXPECT_THAT(args.positional, ElementsAre("plan-0001", "-x"));
+  EXPECT_THAT(ParseArgs({"report", "-o"}, {"output"}, {}, {{"o", "output"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--output needs a value")));
+}
+
 }  // namespace
 }  // namespace jepalab::cli

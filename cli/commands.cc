@@ -1,6 +1,11 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,6 +19,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/progress_format.h"
+#include "cli/report_builder.h"
+#include "cli/report_html.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
@@ -468,12 +475,153 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
   return 2;
 }
 
+// --- Report ----------------------------------------------------------------------------------
+
+// Writes `text` to `path` through a temporary file in the same directory and a rename, so a
+// reader never sees half a report.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temp = absl::StrCat(path, ".tmp-", getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::UnavailableError(absl::StrCat(temp, ": cannot open for writing"));
+    out << text;
+    out.close();
+    if (!out) {
+      std::remove(temp.c_str());
+      return absl::UnavailableError(absl::StrCat(temp, ": write failed"));
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temp.c_str());
+    return absl::UnavailableError(absl::StrCat(path, ": rename failed: ", reason));
+  }
+  return absl::OkStatus();
+}
+
+// The charted data of one trainer run. A run that never reported (NotFound) charts as empty.
+int FetchRunData(met::MetricsService::Stub& stub, const Endpoints& e, const std::string& name,
+                 const std::string& run_id, int max_points, std::vector<ReportRunData>* runs, std::ostream& err) {
+  ReportRunData data;
+  data.name = name;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    met::GetRunHistoryRequest request;
+    request.set_run_id(run_id);
+    for (const std::string& metric : ReportMetricNames()) request.add_names(metric);
+    request.set_max_points(max_points);
+    grpc::Status status = stub.GetRunHistory(&context, request, &data.history);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return ReportRpcError(err, absl::StrCat("metrics GetRunHistory ", run_id), e.metrics, status);
+    }
+  }
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    met::GetCollapseStatusRequest request;
+    request.set_run_id(run_id);
+    grpc::Status status = stub.GetCollapseStatus(&context, request, &data.collapse);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return ReportRpcError(err, absl::StrCat("metrics GetCollapseStatus ", run_id), e.metrics, status);
+    }
+  }
+  runs->push_back(std::move(data));
+  return 0;
+}
+
+// `report ID`: ID is a plan (charts and verdict), else an experiment or a sweep (charts only).
+int Report(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  if (args.positional.size() != 1) {
+    err << "usage: jepalab report PLAN_ID|EXPERIMENT_ID|SWEEP_ID [-o FILE.html] [--max_points N]\n";
+    return 2;
+  }
+  const std::string& id = args.positional[0];
+  const std::string path = args.Get("output", absl::StrCat(id, ".html"));
+  int max_points = 0;
+  if (!absl::SimpleAtoi(args.Get("max_points", "500"), &max_points) || max_points < 0) {
+    err << "jepalab: --max_points: expected a non-negative integer\n";
+    return 2;
+  }
+  std::string title;
+  std::string subtitle;
+  sched::Plan plan;
+  bool is_plan = false;
+  std::vector<std::pair<std::string, std::string>> run_names;  // legend name, run id
+  {
+    grpc::Status rpc;
+    if (GetPlan(id, e, &plan, &rpc).ok()) {
+      is_plan = true;
+      title = absl::StrCat("jepa-lab plan ", plan.id());
+      subtitle = absl::StrCat(plan.name(), plan.mini() ? " (mini)" : "", " \xC2\xB7 ", PlanStateName(plan.state()),
+                              " \xC2\xB7 stages: ", absl::StrJoin(plan.stages_taken(), " \xE2\x86\x92 "),
+                              plan.scenario().empty() ? "" : absl::StrCat(" \xC2\xB7 scenario ", plan.scenario()),
+                              plan.message().empty() ? "" : absl::StrCat(" \xC2\xB7 ", plan.message()));
+      run_names = PlanRunNames(plan);
+    } else if (rpc.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return ReportRpcError(err, "scheduler GetPlan", e.scheduler, rpc);
+    }
+  }
+  if (!is_plan) {
+    auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+    std::vector<sched::Experiment> experiments;
+    grpc::ClientContext context;
+    SetDeadline(context, e.timeout_seconds);
+    sched::GetExperimentRequest request;
+    request.set_id(id);
+    sched::GetExperimentResponse response;
+    grpc::Status status = stub->GetExperiment(&context, request, &response);
+    if (status.ok()) {
+      experiments.push_back(response.experiment());
+      title = absl::StrCat("jepa-lab experiment ", id);
+      subtitle = ExperimentStateName(response.experiment().state());
+    } else if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      return ReportRpcError(err, "scheduler GetExperiment", e.scheduler, status);
+    } else {
+      grpc::ClientContext list_context;
+      SetDeadline(list_context, e.timeout_seconds);
+      sched::ListExperimentsRequest list;
+      list.set_sweep_id(id);
+      sched::ListExperimentsResponse listed;
+      status = stub->ListExperiments(&list_context, list, &listed);
+      if (!status.ok()) return ReportRpcError(err, "scheduler ListExperiments", e.scheduler, status);
+      experiments.assign(listed.experiments().begin(), listed.experiments().end());
+      title = absl::StrCat("jepa-lab sweep ", id);
+      subtitle = absl::StrCat(experiments.size(), " experiments");
+    }
+    if (experiments.empty()) {
+      err << "jepalab: report: no plan, experiment or sweep with id \"" << id << "\"\n";
+      return 1;
+    }
+    for (const sched::Experiment& x : experiments) {
+      for (const sched::RunRecord& run : x.runs()) run_names.emplace_back(run.run_id(), run.run_id());
+    }
+  }
+  auto metrics = met::MetricsService::NewStub(Connect(e.metrics, e));
+  std::vector<ReportRunData> runs;
+  for (const auto& [name, run_id] : run_names) {
+    if (int code = FetchRunData(*metrics, e, name, run_id, max_points, &runs, err); code != 0) return code;
+  }
+  const std::string html = RenderReportHtml(BuildReportInput(title, subtitle, is_plan ? &plan : nullptr, runs));
+  if (absl::Status written = WriteFileAtomically(path, html); !written.ok()) {
+    err << "jepalab: report: " << written.message() << "\n";
+    return 1;
+  }
+  out << path << "\n";
+  return 0;
+}
+
 }  // namespace
 
 const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{"scheduler", "trainer", "metrics", "timeout", "set", "seed",
                                                        "name", "tag", "max_points", "wait",
-                                                       "tls_ca_file", "auth_token_file"};
+                                                       "tls_ca_file", "auth_token_file", "output"};
+  return *flags;
+}
+
+const std::map<std::string, std::string>& ShortFlags() {
+  static const auto* flags = new std::map<std::string, std::string>{{"o", "output"}};
   return *flags;
 }
 
@@ -507,6 +655,10 @@ commands:
   plan verdict PLAN_ID             the written conclusion and the table of every run
   plan list                        plans and their states
   plan cancel PLAN_ID              cancel a plan's running experiments
+  report ID [-o FILE.html] [--max_points N]
+                                   self-contained HTML report (charts per run, collapse markers,
+                                   and for a plan its verdict) of a plan, experiment or sweep;
+                                   default FILE: ID.html; prints the file's path
 defaults: scheduler 127.0.0.1:50051, trainer 127.0.0.1:50052, metrics 127.0.0.1:50053
 security: --tls_ca_file speaks TLS to every service, verifying it against CA.pem;
           --auth_token_file (default: $JEPALAB_TOKEN_FILE) sends the bearer token that
@@ -531,6 +683,7 @@ int RunCommand(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostrea
   if (c == "metrics") return Metrics(args, e, out, err);
   if (c == "compare") return Compare(args, e, out, err);
   if (c == "plan") return PlanCommand(args, e, out, err);
+  if (c == "report") return Report(args, e, out, err);
   if (c.empty() || c == "help" || args.Has("help")) {
     out << Usage();
     return c.empty() ? 2 : 0;

@@ -3,7 +3,9 @@
 #ifndef JEPALAB_CLI_COMMANDS_H_
 #define JEPALAB_CLI_COMMANDS_H_
 
+#include <map>
 #include <ostream>
+#include <set>
 #include <string>
 
 #include "common/grpc_channel.h"
@@ -22,6 +24,7 @@ struct Endpoints {
 // Flags every command accepts, and the per-command ones.
 const std::set<std::string>& ValueFlags();
 const std::set<std::string>& SwitchFlags();
+const std::map<std::string, std::string>& ShortFlags();  // "-o" -> --output
 
 // Dispatches args.command. Unknown command: usage on `err`, exit code 2.
 int RunCommand(const ParsedArgs& args, const Endpoints& endpoints, bool stdout_is_tty,

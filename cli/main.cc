@@ -13,7 +13,8 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto parsed = jepalab::cli::ParseArgs(args, jepalab::cli::ValueFlags(), jepalab::cli::SwitchFlags());
+  auto parsed = jepalab::cli::ParseArgs(args, jepalab::cli::ValueFlags(), jepalab::cli::SwitchFlags(),
+                                       jepalab::cli::ShortFlags());
   if (!parsed.ok()) {
     std::cerr << "jepalab: " << parsed.status().message() << "\n";
     return 2;
