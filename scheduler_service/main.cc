@@ -98,6 +98,12 @@ absl::Status Run() {
   for (const std::string& address : *addresses) {
     options.trainers.push_back(GrpcTrainerClient::Create(address, trainer_options));
   }
+  // One client for both: the scheduler follows collapse events (stop_on_collapse), the plan
+  // runner reads histories.
+  GrpcMetricsClientOptions metrics_options;
+  metrics_options.security = *security;
+  options.metrics =
+      GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address), metrics_options);
   LOG(INFO) << "scheduler config: data_dir=" << data_dir
             << " trainers=" << absl::StrJoin(*addresses, ",")
             << " max_queued_runs=" << options.max_queued_runs;
@@ -108,10 +114,7 @@ absl::Status Run() {
   plan_options.data_dir = data_dir;
   plan_options.config_root = absl::GetFlag(FLAGS_config_root);
   plan_options.scheduler = scheduler->get();
-  GrpcMetricsClientOptions metrics_options;
-  metrics_options.security = *security;
-  plan_options.metrics =
-      GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address), metrics_options);
+  plan_options.metrics = options.metrics;
   LOG(INFO) << "plan runner config: metrics_address=" << absl::GetFlag(FLAGS_metrics_address)
             << " config_root="
             << (plan_options.config_root.empty() ? "<working directory>" : plan_options.config_root);

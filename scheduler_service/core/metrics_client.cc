@@ -4,6 +4,10 @@
 
 namespace jepalab::scheduler {
 
+std::string DetectorName(const std::string& indicator, const std::string& encoder) {
+  return encoder.empty() ? indicator : absl::StrCat(indicator, "/", encoder);
+}
+
 CollapseSummary SummarizeCollapse(
     const std::vector<::jepalab::metrics::v1::DetectorStatus>& detectors) {
   CollapseSummary summary;
@@ -12,9 +16,7 @@ CollapseSummary SummarizeCollapse(
     if (step < 0) continue;
     if (summary.first_collapse_step >= 0 && step >= summary.first_collapse_step) continue;
     summary.first_collapse_step = step;
-    summary.indicator = detector.encoder().empty()
-                            ? detector.indicator()
-                            : absl::StrCat(detector.indicator(), "/", detector.encoder());
+    summary.indicator = DetectorName(detector.indicator(), detector.encoder());
   }
   return summary;
 }

@@ -67,6 +67,19 @@ absl::Status ValidateCriteria(const PlanCriteria& c) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateStopOnCollapse(const ::jepalab::config::v1::PlanStopOnCollapse& stop) {
+  if (stop.confirm_events() < 1) {
+    return Invalid("stop_on_collapse.confirm_events",
+                   absl::StrCat("must be >= 1, got ", stop.confirm_events()));
+  }
+  for (int i = 0; i < stop.indicators_size(); ++i) {
+    if (stop.indicators(i).empty()) {
+      return Invalid(absl::StrCat("stop_on_collapse.indicators[", i, "]"), "must not be empty");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateEffect(const PlanEffectConfig& e) {
   if (!(e.relative_tolerance() >= 0)) {
     return Invalid("effect.relative_tolerance",
@@ -201,6 +214,7 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
   JEPALAB_RETURN_IF_ERROR(ValidateSeeds("seeds", plan.seeds()));
   JEPALAB_RETURN_IF_ERROR(ValidateCriteria(plan.criteria()));
   JEPALAB_RETURN_IF_ERROR(ValidateEffect(plan.effect()));
+  JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(plan.stop_on_collapse()));
   if (plan.stages().empty()) return Invalid("stages", "must not be empty");
 
   std::map<std::string, int> stage_names;

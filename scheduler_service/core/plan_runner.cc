@@ -285,6 +285,13 @@ absl::Status PlanRunner::SubmitRun(Plan& plan, const PlanConfig& config, const P
   request.add_tags(plan_tag);
   request.add_tags(run_tag);
   request.add_tags(absl::StrCat("plan_stage:", status.stage()));
+  if (config.has_stop_on_collapse() && config.stop_on_collapse().enabled()) {
+    const ::jepalab::config::v1::PlanStopOnCollapse& stop = config.stop_on_collapse();
+    v1::StopOnCollapsePolicy* policy = request.mutable_stop_on_collapse();
+    policy->set_enabled(true);
+    for (const std::string& indicator : stop.indicators()) policy->add_indicators(indicator);
+    policy->set_confirm_events(stop.confirm_events());
+  }
   absl::StatusOr<v1::Experiment> experiment = options_.scheduler->SubmitExperiment(request);
   if (!experiment.ok()) {
     return absl::Status(experiment.status().code(),
@@ -309,6 +316,10 @@ absl::StatusOr<PlanRunResults> PlanRunner::FetchResults(const std::string& exper
     history.seed = record.seed();
     history.state = record.state();
     history.message = record.message();
+    if (record.has_collapse_stop()) {
+      history.collapse_stop_step = record.collapse_stop().step();
+      history.collapse_stop_indicator = record.collapse_stop().indicator();
+    }
     // A run that never reached a trainer has no history: NotFound is an empty one.
     absl::StatusOr<std::vector<::jepalab::metrics::v1::Series>> series =
         options_.metrics->GetRunHistory(record.run_id(), {});

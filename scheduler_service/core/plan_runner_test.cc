@@ -23,6 +23,7 @@ namespace {
 using ::jepalab::common::v1::RunState;
 using ::jepalab::scheduler::testing::FakeMetricsClient;
 using ::jepalab::scheduler::testing::FakeTrainerClient;
+using ::jepalab::scheduler::testing::MakeCollapsedEvent;
 using ::jepalab::scheduler::testing::MakeSeries;
 using ::jepalab::scheduler::v1::Plan;
 using ::jepalab::scheduler::v1::PlanRunStatus;
@@ -81,6 +82,7 @@ class PlanRunnerTest : public ::testing::Test {
     options.dispatch_backoff = absl::Milliseconds(5);
     options.max_dispatch_backoff = absl::Milliseconds(20);
     options.poll_interval = absl::Milliseconds(5);
+    options.metrics = metrics_;
     auto scheduler = Scheduler::Create(options);
     ASSERT_THAT(scheduler, IsOk());
     scheduler_ = *std::move(scheduler);
@@ -325,6 +327,36 @@ TEST_F(PlanRunnerTest, BadPlansAreInvalidArgumentNamingTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stages[0].runs[0]")));
   EXPECT_THAT(runner_->ListPlans(), SizeIs(0));
   EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(0));
+}
+
+TEST_F(PlanRunnerTest, RunStoppedOnCollapseIsJudgedCollapsedAtItsStep) {
+  std::string yaml = kPlan;
+  yaml.insert(yaml.find("stages:"),
+              "stop_on_collapse: {enabled: true, indicators: [embedding_rank]}\n");
+  const std::string id = Submit(yaml).id();
+  const std::vector<std::string> no_vq = RunIds(id, "no_vq");
+  ASSERT_THAT(no_vq, SizeIs(1));
+  ASSERT_TRUE(trainer_->WaitForWatchers(no_vq[0], 1, kWait));
+  ASSERT_TRUE(metrics_->WaitForCollapseWatchers(no_vq[0], 1, kWait));
+  metrics_->SetHistory(no_vq[0], {MakeSeries("val/loss", {{100, 2.0}, {200, 1.5}})});
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(no_vq[0], "embedding_rank", "target", 250));
+  FinishRun(id, "baseline", /*stable=*/true);
+  FinishRun(id, "b1", /*stable=*/true);
+
+  const Plan plan =
+      WaitUntil(id, [](const Plan& p) { return p.state() == PlanState::PLAN_STATE_SUCCEEDED; });
+  EXPECT_EQ(plan.scenario(), "B");
+  const PlanRunStatus* run = Run(plan, "no_vq");
+  ASSERT_NE(run, nullptr);
+  EXPECT_FALSE(run->stable());
+  EXPECT_THAT(run->verdict(), HasSubstr("collapsed at step 250"));
+  EXPECT_THAT(run->verdict(), ::testing::Not(HasSubstr("failed")));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Experiment experiment,
+                               scheduler_->GetExperiment(run->experiment_id()));
+  EXPECT_EQ(experiment.runs(0).state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(experiment.runs(0).collapse_stop().step(), 250);
+  EXPECT_THAT(experiment.stop_on_collapse().indicators(), ElementsAre("embedding_rank"));
+  EXPECT_EQ(experiment.stop_on_collapse().confirm_events(), 1);
 }
 
 }  // namespace

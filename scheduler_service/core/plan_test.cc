@@ -374,6 +374,12 @@ TEST_F(PlanValidationTest, CriteriaAndEffectRanges) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("criteria.warmup_steps")));
   EXPECT_THAT(Validate("name: p\neffect: {max_knob_keys: 0}" + stages),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("effect.max_knob_keys")));
+  EXPECT_THAT(Validate("name: p\nstop_on_collapse: {enabled: true, confirm_events: 0}" + stages),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stop_on_collapse.confirm_events: must be >= 1, got 0")));
+  EXPECT_THAT(Validate("name: p\nstop_on_collapse: {enabled: true, indicators: [\"\"]}" + stages),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stop_on_collapse.indicators[0]: must not be empty")));
   EXPECT_THAT(Validate("name: p\neffect: {relative_tolerance: -1}" + stages),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("effect.relative_tolerance")));
   EXPECT_THAT(Validate("name: p\neffect: {spread_multiplier: -1}" + stages),

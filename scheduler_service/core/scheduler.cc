@@ -54,9 +54,14 @@ ExperimentState ComputeState(const Experiment& experiment) {
     const bool ended = IsTerminalRunState(run.state());
     all_ended = all_ended && ended;
     any_dispatched = any_dispatched || ended || !run.trainer().empty();
+    // A run stopped on a confirmed collapse ended badly, like a DIVERGED one; it was not
+    // cancelled by anyone.
+    const bool collapse_stopped =
+        run.state() == RunState::RUN_STATE_CANCELLED && run.has_collapse_stop();
     any_failed = any_failed || run.state() == RunState::RUN_STATE_FAILED ||
-                 run.state() == RunState::RUN_STATE_DIVERGED;
-    any_cancelled = any_cancelled || run.state() == RunState::RUN_STATE_CANCELLED;
+                 run.state() == RunState::RUN_STATE_DIVERGED || collapse_stopped;
+    any_cancelled =
+        any_cancelled || (run.state() == RunState::RUN_STATE_CANCELLED && !collapse_stopped);
   }
   if (all_ended) {
     if (any_failed) return ExperimentState::EXPERIMENT_STATE_FAILED;
@@ -76,12 +81,34 @@ bool IsFinished(const Experiment& experiment) {
   return true;
 }
 
+// A detector counts for `policy` when the policy names its indicator, or indicator/encoder.
+bool CountsForPolicy(const v1::StopOnCollapsePolicy& policy,
+                     const ::jepalab::metrics::v1::CollapseEvent& event) {
+  if (policy.indicators().empty()) return true;
+  const std::string detector = DetectorName(event.indicator(), event.encoder());
+  for (const std::string& indicator : policy.indicators()) {
+    if (indicator == event.indicator() || indicator == detector) return true;
+  }
+  return false;
+}
+
+// Keeps the collapse stop's message over the trainer's own ("cancelled by request").
+void KeepCollapseStopMessage(RunRecord& run) {
+  if (!run.has_collapse_stop()) return;
+  if (IsTerminalRunState(run.state()) && run.state() != RunState::RUN_STATE_CANCELLED) return;
+  run.set_message(CollapseStopMessage(run.collapse_stop()));
+}
+
 bool IsRetryableStartError(const absl::Status& status) {
   return absl::IsResourceExhausted(status) || absl::IsUnavailable(status) ||
          absl::IsDeadlineExceeded(status);
 }
 
 }  // namespace
+
+std::string CollapseStopMessage(const v1::CollapseStop& stop) {
+  return absl::StrCat("stopped: collapsed (", stop.indicator(), ") at step ", stop.step());
+}
 
 bool IsTerminalRunState(RunState state) {
   return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
@@ -176,10 +203,14 @@ void Scheduler::Shutdown() {
     finished_watchers_.clear();
   }
   // Only our watches end: the runs go on on their trainers (re-attached on restart).
-  for (auto& watcher : to_join) watcher->cancel.Cancel();
+  for (auto& watcher : to_join) {
+    watcher->cancel.Cancel();
+    watcher->collapse_cancel.Cancel();
+  }
   if (dispatcher_.joinable()) dispatcher_.join();
   for (auto& watcher : to_join) {
     if (watcher->thread.joinable()) watcher->thread.join();
+    if (watcher->collapse_thread.joinable()) watcher->collapse_thread.join();
   }
 }
 
@@ -263,6 +294,24 @@ absl::Status Scheduler::AdmitLocked(const std::vector<Experiment>& experiments) 
   return absl::OkStatus();
 }
 
+absl::Status Scheduler::ValidateStopOnCollapse(const v1::StopOnCollapsePolicy& policy) const {
+  if (policy.confirm_events() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stop_on_collapse.confirm_events: must be >= 0, got ", policy.confirm_events()));
+  }
+  for (int i = 0; i < policy.indicators_size(); ++i) {
+    if (policy.indicators(i).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop_on_collapse.indicators[", i, "]: must not be empty"));
+    }
+  }
+  if (policy.enabled() && options_.metrics == nullptr) {
+    return absl::FailedPreconditionError(
+        "stop_on_collapse.enabled: the scheduler has no metrics_service to watch collapse events");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimentRequest& request) {
   const std::string name = request.name().empty() ? kDefaultExperimentName : request.name();
   JEPALAB_ASSIGN_OR_RETURN(Plan plan,
@@ -270,6 +319,7 @@ absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimen
                                           {request.overrides().begin(), request.overrides().end()},
                                           {request.seeds().begin(), request.seeds().end()}));
   const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
+  JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(request.stop_on_collapse()));
 
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("scheduler is shutting down");
@@ -281,6 +331,9 @@ absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimen
   JEPALAB_ASSIGN_OR_RETURN(int64_t sequence, store_->NextSequence());
   Experiment experiment = BuildExperiment(plan, sequence, request.config_yaml(), tags,
                                           /*sweep_id=*/"", NowMs());
+  if (request.has_stop_on_collapse()) {
+    *experiment.mutable_stop_on_collapse() = request.stop_on_collapse();
+  }
   JEPALAB_RETURN_IF_ERROR(AdmitLocked({experiment}));
   return experiment;
 }
@@ -296,6 +349,7 @@ absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest&
     if (!plan.ok()) return WithContext(plan.status(), absl::StrCat(point.field, ": "));
     plans.push_back(*std::move(plan));
   }
+  JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(request.stop_on_collapse()));
   size_t total_runs = 0;
   for (const Plan& plan : plans) total_runs += plan.seeds.size();
   const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
@@ -315,6 +369,9 @@ absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest&
     JEPALAB_ASSIGN_OR_RETURN(int64_t sequence, store_->NextSequence());
     result.experiments.push_back(
         BuildExperiment(plan, sequence, request.config_yaml(), tags, result.sweep_id, now_ms));
+    if (request.has_stop_on_collapse()) {
+      *result.experiments.back().mutable_stop_on_collapse() = request.stop_on_collapse();
+    }
   }
   JEPALAB_RETURN_IF_ERROR(AdmitLocked(result.experiments));
   LOG(INFO) << "queued sweep " << result.sweep_id << ": " << result.experiments.size()
@@ -439,7 +496,11 @@ void Scheduler::DispatchLoop() {
       std::vector<std::shared_ptr<Watcher>> done;
       done.swap(finished_watchers_);
       mu_.Unlock();
-      for (auto& watcher : done) watcher->thread.join();
+      for (auto& watcher : done) {
+        watcher->thread.join();
+        // FollowRun cancelled it on its way out.
+        if (watcher->collapse_thread.joinable()) watcher->collapse_thread.join();
+      }
       mu_.Lock();
       continue;
     }
@@ -560,6 +621,13 @@ void Scheduler::StartWatcherLocked(const std::string& run_id,
   // The thread needs mu_ before touching watchers_, so it sees the entry complete.
   watcher->thread =
       std::thread(&Scheduler::FollowRun, this, run_id, std::move(trainer), watcher.get());
+  Entry* entry = nullptr;
+  const RunRecord* run = FindRunLocked(run_id, &entry);
+  if (run != nullptr && options_.metrics != nullptr &&
+      entry->experiment.stop_on_collapse().enabled()) {
+    watcher->collapse_thread = std::thread(&Scheduler::WatchCollapse, this, run_id,
+                                           entry->experiment.stop_on_collapse(), watcher.get());
+  }
   watchers_[run_id] = std::move(watcher);
 }
 
@@ -598,10 +666,83 @@ void Scheduler::FollowRun(const std::string& run_id, std::shared_ptr<TrainerClie
     mu_.AwaitWithTimeout(absl::Condition(&stop), options_.poll_interval);
   }
   absl::MutexLock lock(&mu_);
+  // Under mu_, so WatchCollapse's wait (a condition on mu_) sees it at once.
+  watcher->collapse_cancel.Cancel();
   auto it = watchers_.find(run_id);
   if (it != watchers_.end() && it->second.get() == watcher) {
     finished_watchers_.push_back(std::move(it->second));  // the dispatcher joins it
     watchers_.erase(it);
+  }
+}
+
+void Scheduler::WatchCollapse(const std::string& run_id, const v1::StopOnCollapsePolicy& policy,
+                              Watcher* watcher) {
+  const size_t needed = static_cast<size_t>(std::max(1, policy.confirm_events()));
+  // COLLAPSED events counted so far, as (detector, step): a reconnect replays current states.
+  std::set<std::pair<std::string, int64_t>> counted;
+  int64_t first_step = -1;
+  std::string first_detector;
+  auto on_event = [&](const ::jepalab::metrics::v1::CollapseEvent& event) {
+    if (event.run_id() != run_id ||
+        event.state() != ::jepalab::metrics::v1::COLLAPSE_STATE_COLLAPSED ||
+        !CountsForPolicy(policy, event)) {
+      return;
+    }
+    const std::string detector = DetectorName(event.indicator(), event.encoder());
+    if (!counted.emplace(detector, event.step()).second) return;
+    if (first_step < 0 || event.step() < first_step) {
+      first_step = event.step();
+      first_detector = detector;
+    }
+    if (counted.size() < needed) return;
+    StopOnCollapse(run_id, first_step, first_detector);
+    watcher->collapse_cancel.Cancel();  // done: ends this watch
+  };
+  bool warned = false;
+  while (!watcher->collapse_cancel.cancelled()) {
+    absl::Status status =
+        options_.metrics->WatchCollapseEvents({run_id}, on_event, &watcher->collapse_cancel);
+    if (watcher->collapse_cancel.cancelled()) break;
+    if (!warned) {
+      LOG(WARNING) << "collapse events of run " << run_id << ": " << status << "; retrying every "
+                   << options_.poll_interval;
+      warned = true;
+    }
+    absl::MutexLock lock(&mu_);
+    auto stop = [this, watcher]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || watcher->collapse_cancel.cancelled();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&stop), options_.poll_interval);
+  }
+}
+
+void Scheduler::StopOnCollapse(const std::string& run_id, int64_t step,
+                               const std::string& indicator) {
+  std::shared_ptr<TrainerClient> trainer;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    RunRecord* run = FindRunLocked(run_id, &entry);
+    if (run == nullptr || IsTerminalRunState(run->state())) return;
+    // Recorded before CancelRun, so the CANCELLED state that follows reads as a collapse stop.
+    if (!run->has_collapse_stop()) {
+      v1::CollapseStop* stop = run->mutable_collapse_stop();
+      stop->set_step(step);
+      stop->set_indicator(indicator);
+      stop->set_unix_ms(NowMs());
+      run->set_message(CollapseStopMessage(*stop));
+      CommitLocked(*entry, /*persist=*/true);
+      LOG(INFO) << "run " << run_id << " " << run->message() << ": cancelling it on "
+                << run->trainer();
+    }
+    trainer = TrainerFor(run->trainer());
+  }
+  if (trainer == nullptr) return;
+  // TODO(jepalab): retry a CancelRun that failed with Unavailable until the run ends (#5).
+  absl::Status status = trainer->CancelRun(run_id);
+  if (!status.ok() && !absl::IsNotFound(status) && !absl::IsFailedPrecondition(status)) {
+    LOG(WARNING) << "cancel collapsed run " << run_id << " on " << trainer->address() << ": "
+                 << status;
   }
 }
 
@@ -618,6 +759,7 @@ void Scheduler::ApplyEvent(const std::string& run_id, const TrainerClient::RunEv
       persist = state != run->state() || event.state_change().message() != run->message();
       run->set_state(state);
       run->set_message(event.state_change().message());
+      KeepCollapseStopMessage(*run);
       break;
     }
     case TrainerClient::RunEvent::kProgress:
@@ -647,6 +789,7 @@ void Scheduler::ApplyRun(const std::string& run_id, const TrainerClient::Run& tr
   const bool persist = trainer_run.state() != run->state();
   if (trainer_run.state() != RunState::RUN_STATE_UNSPECIFIED) run->set_state(trainer_run.state());
   run->set_message(trainer_run.message());
+  KeepCollapseStopMessage(*run);
   *run->mutable_progress() = trainer_run.progress();
   for (const auto& [name, value] : trainer_run.last_metrics()) {
     (*run->mutable_last_metrics())[name] = value;

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "proto/scheduler.pb.h"
 #include "scheduler_service/core/experiment_store.h"
+#include "scheduler_service/core/metrics_client.h"
 #include "scheduler_service/core/trainer_client.h"
 
 namespace jepalab::scheduler {
@@ -41,6 +42,9 @@ struct SchedulerOptions {
   absl::Duration max_dispatch_backoff = absl::Seconds(10);
   // After a watch stream breaks: how often to poll GetRun before watching again.
   absl::Duration poll_interval = absl::Seconds(2);
+  // Where running runs' collapse events come from (StopOnCollapsePolicy). Null: experiments
+  // with stop_on_collapse enabled are refused (FailedPrecondition).
+  std::shared_ptr<MetricsClient> metrics;
   // Progress-only changes are persisted at most this often per experiment (state changes
   // always are).
   absl::Duration progress_persist_interval = absl::Seconds(5);
@@ -59,7 +63,8 @@ struct SweepResult {
   std::vector<v1::Experiment> experiments;
 };
 
-// Owns its dispatcher thread and one watcher thread per running run. Thread-safe.
+// Owns its dispatcher thread, one watcher thread per running run and, for a running run whose
+// experiment has stop_on_collapse enabled, one thread following its collapse events. Thread-safe.
 class Scheduler {
  public:
   // Opens the store under options.data_dir and reloads it: QUEUED runs go back in the queue,
@@ -71,7 +76,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Validates and queues one run per seed. InvalidArgument names the bad field or config key;
-  // ResourceExhausted if the queue is full. Nothing is stored unless everything is valid.
+  // ResourceExhausted if the queue is full; FailedPrecondition if stop_on_collapse is enabled
+  // but options.metrics is null. Nothing is stored unless everything is valid.
   absl::StatusOr<v1::Experiment> SubmitExperiment(const v1::SubmitExperimentRequest& request);
 
   // One experiment "<sweep>.<variant>" per variant, all validated before any is stored.
@@ -114,6 +120,9 @@ class Scheduler {
   struct Watcher {
     CancelToken cancel;
     std::thread thread;
+    // The run's collapse-event follower (stop_on_collapse only); cancelled when the run ends.
+    CancelToken collapse_cancel;
+    std::thread collapse_thread;
   };
   // A fully validated submission, ready to be named and stored.
   struct Plan {
@@ -145,6 +154,13 @@ class Scheduler {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FollowRun(const std::string& run_id, std::shared_ptr<TrainerClient> trainer,
                  Watcher* watcher);
+  // Follows the run's collapse events until `policy` confirms a collapse (then StopOnCollapse)
+  // or watcher->collapse_cancel fires.
+  void WatchCollapse(const std::string& run_id, const v1::StopOnCollapsePolicy& policy,
+                     Watcher* watcher);
+  // Records the collapse stop on the run (once) and asks its trainer to cancel it.
+  void StopOnCollapse(const std::string& run_id, int64_t step, const std::string& indicator);
+  absl::Status ValidateStopOnCollapse(const v1::StopOnCollapsePolicy& policy) const;
   void ApplyEvent(const std::string& run_id, const TrainerClient::RunEvent& event);
   void ApplyRun(const std::string& run_id, const TrainerClient::Run& run);
   void FailRun(const std::string& run_id, const std::string& message);
@@ -183,6 +199,10 @@ class Scheduler {
   std::thread dispatcher_;
   absl::Mutex shutdown_mu_;  // serialises Shutdown()
 };
+
+// "stopped: collapsed (<indicator>) at step <step>": RunRecord.message of a run stopped on a
+// confirmed collapse.
+std::string CollapseStopMessage(const v1::CollapseStop& stop);
 
 // True for SUCCEEDED, EARLY_STOPPED, DIVERGED, FAILED and CANCELLED.
 bool IsTerminalRunState(::jepalab::common::v1::RunState state);

@@ -14,13 +14,16 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scheduler_service/core/testing/fake_metrics_client.h"
 #include "scheduler_service/core/testing/fake_trainer_client.h"
 
 namespace jepalab::scheduler {
 namespace {
 
 using ::jepalab::common::v1::RunState;
+using ::jepalab::scheduler::testing::FakeMetricsClient;
 using ::jepalab::scheduler::testing::FakeTrainerClient;
+using ::jepalab::scheduler::testing::MakeCollapsedEvent;
 using ::jepalab::scheduler::v1::Experiment;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -510,6 +513,128 @@ TEST_F(SchedulerTest, CreateRejectsBadOptions) {
   options.trainers.push_back(std::make_shared<FakeTrainerClient>("trainer-a:50052"));
   EXPECT_THAT(Scheduler::Create(options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("duplicate address")));
+}
+
+// --- stop_on_collapse ------------------------------------------------------------------------
+
+class StopOnCollapseTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    metrics_ = std::make_shared<FakeMetricsClient>();
+  }
+
+  SchedulerOptions OptionsWithMetrics() const {
+    SchedulerOptions options = Options();
+    options.metrics = metrics_;
+    return options;
+  }
+
+  v1::SubmitExperimentRequest PolicyRequest(std::vector<std::string> indicators,
+                                            int confirm_events) const {
+    v1::SubmitExperimentRequest request = Request("mini", {1});
+    v1::StopOnCollapsePolicy* policy = request.mutable_stop_on_collapse();
+    policy->set_enabled(true);
+    for (const std::string& indicator : indicators) policy->add_indicators(indicator);
+    policy->set_confirm_events(confirm_events);
+    return request;
+  }
+
+  std::shared_ptr<FakeMetricsClient> metrics_;
+};
+
+TEST_F(StopOnCollapseTest, ConfirmedCollapseCancelsTheRunAndRecordsWhere) {
+  StartScheduler(OptionsWithMetrics());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(PolicyRequest({}, 1)));
+  EXPECT_TRUE(experiment.stop_on_collapse().enabled());
+  const std::string run_id = experiment.runs(0).run_id();
+  WaitRunning(experiment.id(), 0, run_id);
+  ASSERT_TRUE(metrics_->WaitForCollapseWatchers(run_id, 1, kWait));
+
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "context", 300));
+
+  experiment = WaitForRunState(experiment.id(), 0, RunState::RUN_STATE_CANCELLED);
+  const RunRecord& run = experiment.runs(0);
+  EXPECT_EQ(run.message(), "stopped: collapsed (embedding_rank/context) at step 300");
+  ASSERT_TRUE(run.has_collapse_stop());
+  EXPECT_EQ(run.collapse_stop().step(), 300);
+  EXPECT_EQ(run.collapse_stop().indicator(), "embedding_rank/context");
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre(run_id));
+  // Ended by a collapse, not by a user's cancel.
+  EXPECT_EQ(experiment.state(), v1::EXPERIMENT_STATE_FAILED);
+
+  // Stored: a restarted scheduler reads the same record.
+  scheduler_.reset();
+  StartScheduler(OptionsWithMetrics());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment reloaded, scheduler_->GetExperiment(experiment.id()));
+  EXPECT_EQ(reloaded.runs(0).collapse_stop().step(), 300);
+  EXPECT_EQ(reloaded.runs(0).message(), run.message());
+  EXPECT_TRUE(reloaded.stop_on_collapse().enabled());
+}
+
+TEST_F(StopOnCollapseTest, WithoutThePolicyCollapseEventsAreIgnored) {
+  StartScheduler(OptionsWithMetrics());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1})));
+  const std::string run_id = experiment.runs(0).run_id();
+  WaitRunning(experiment.id(), 0, run_id);
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "context", 300));
+  trainer_->Finish(run_id, RunState::RUN_STATE_SUCCEEDED);
+
+  experiment = WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
+  EXPECT_FALSE(experiment.runs(0).has_collapse_stop());
+  EXPECT_EQ(metrics_->collapse_watch_calls(), 0);
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre());
+}
+
+TEST_F(StopOnCollapseTest, CountsOnlyTheChosenIndicatorsUntilConfirmed) {
+  StartScheduler(OptionsWithMetrics());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      Experiment experiment,
+      scheduler_->SubmitExperiment(PolicyRequest({"codebook_usage", "embedding_rank/target"}, 2)));
+  const std::string run_id = experiment.runs(0).run_id();
+  WaitRunning(experiment.id(), 0, run_id);
+  ASSERT_TRUE(metrics_->WaitForCollapseWatchers(run_id, 1, kWait));
+
+  // Not counted: another indicator, another encoder, a warning, another run, a repeat.
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "context", 50));
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "validation_spike", "", 60));
+  auto warning = MakeCollapsedEvent(run_id, "codebook_usage", "", 70);
+  warning.set_state(::jepalab::metrics::v1::COLLAPSE_STATE_WARNING);
+  metrics_->EmitCollapseEvent(warning);
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent("other-run", "codebook_usage", "", 80));
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "codebook_usage", "", 100));
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "codebook_usage", "", 100));
+  // The watch filters by run id, so the other run's event is never delivered.
+  ASSERT_TRUE(metrics_->WaitForDeliveredCollapseEvents(5, kWait));
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment running, scheduler_->GetExperiment(experiment.id()));
+  EXPECT_EQ(running.runs(0).state(), RunState::RUN_STATE_RUNNING);
+  EXPECT_FALSE(running.runs(0).has_collapse_stop());
+
+  // The second counted event confirms; the stop names the first.
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "target", 140));
+  experiment = WaitForRunState(experiment.id(), 0, RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(experiment.runs(0).message(), "stopped: collapsed (codebook_usage) at step 100");
+  EXPECT_EQ(experiment.runs(0).collapse_stop().step(), 100);
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre(run_id));
+}
+
+TEST_F(StopOnCollapseTest, RejectsABadPolicy) {
+  StartScheduler();  // no metrics client
+  EXPECT_THAT(scheduler_->SubmitExperiment(PolicyRequest({}, 1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("stop_on_collapse.enabled")));
+  scheduler_.reset();
+  StartScheduler(OptionsWithMetrics());
+  EXPECT_THAT(scheduler_->SubmitExperiment(PolicyRequest({}, -1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stop_on_collapse.confirm_events: must be >= 0, got -1")));
+  EXPECT_THAT(scheduler_->SubmitExperiment(PolicyRequest({"codebook_usage", ""}, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stop_on_collapse.indicators[1]: must not be empty")));
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), ElementsAre());
 }
 
 }  // namespace

@@ -175,8 +175,9 @@ RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria) {
   Failures failures;
 
   bool failed = false;
+  const bool collapse_stopped = run.collapse_stop_step >= 0;
   if (run.state == RunState::RUN_STATE_FAILED || run.state == RunState::RUN_STATE_DIVERGED ||
-      run.state == RunState::RUN_STATE_CANCELLED) {
+      (run.state == RunState::RUN_STATE_CANCELLED && !collapse_stopped)) {
     failed = true;
     verdict.reasons.push_back(absl::StrCat("failed (", StateName(run.state),
                                            run.message.empty() ? "" : ": ", run.message, ")"));
@@ -203,6 +204,16 @@ RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria) {
         absl::StrCat("collapse event", run.first_collapse_indicator.empty() ? "" : " (",
                      run.first_collapse_indicator, run.first_collapse_indicator.empty() ? "" : ")",
                      " at step ", run.first_collapse_step));
+  }
+  if (collapse_stopped) {
+    // Confirmed by the scheduler's stop_on_collapse policy, whatever allow_collapse_events says:
+    // the run did not get to finish.
+    failures.Collapse(run.collapse_stop_step);
+    verdict.reasons.push_back(absl::StrCat("stopped on collapse",
+                                           run.collapse_stop_indicator.empty() ? "" : " (",
+                                           run.collapse_stop_indicator,
+                                           run.collapse_stop_indicator.empty() ? "" : ")",
+                                           " at step ", run.collapse_stop_step));
   }
   const bool early_stopped =
       run.state == RunState::RUN_STATE_EARLY_STOPPED && !criteria.allow_early_stop();

@@ -31,11 +31,15 @@ struct RunHistory {
   // Earliest step at which a metrics_service collapse detector reached COLLAPSED; -1: never.
   int64_t first_collapse_step = -1;
   std::string first_collapse_indicator;
+  // Set when the scheduler stopped the run on a confirmed collapse (RunRecord.collapse_stop):
+  // the run is then judged collapsed at this step, not failed, although it ended CANCELLED.
+  int64_t collapse_stop_step = -1;
+  std::string collapse_stop_indicator;
 };
 
 enum class RunVerdictKind {
   kStable,
-  kFailed,     // the run FAILED, DIVERGED or was CANCELLED
+  kFailed,     // the run FAILED, DIVERGED or was CANCELLED (other than stopped on collapse)
   kCollapsed,  // rank or isotropy under threshold, or a collapse event
   kSpike,      // a validation spike
   kEarlyStopped,

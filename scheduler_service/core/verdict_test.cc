@@ -135,6 +135,24 @@ TEST(EvaluateRunTest, CollapseEventAndEarliestStepWins) {
   EXPECT_EQ(EvaluateRun(run, allow).step, 300);  // only the rank breach remains
 }
 
+TEST(EvaluateRunTest, RunStoppedOnCollapseIsCollapsedNotFailed) {
+  RunHistory run = HealthyRun(1, 1.5);
+  run.state = ::jepalab::common::v1::RUN_STATE_CANCELLED;
+  run.message = "stopped: collapsed (embedding_rank/target) at step 250";
+  run.collapse_stop_step = 250;
+  run.collapse_stop_indicator = "embedding_rank/target";
+  PlanCriteria allow = Criteria();
+  allow.set_allow_collapse_events(true);  // the stop counts all the same
+  const RunVerdict verdict = EvaluateRun(run, allow);
+  EXPECT_EQ(verdict.kind, RunVerdictKind::kCollapsed);
+  EXPECT_EQ(verdict.step, 250);
+  EXPECT_EQ(DescribeVerdict(verdict), "collapsed at step 250");
+  EXPECT_THAT(verdict.reasons, Contains("stopped on collapse (embedding_rank/target) at step 250"));
+
+  run.collapse_stop_step = -1;  // a plain cancel is still a failure
+  EXPECT_EQ(EvaluateRun(run, Criteria()).kind, RunVerdictKind::kFailed);
+}
+
 TEST(EvaluateRunTest, WarmupPointsAreNotJudged) {
   RunHistory run = HealthyRun(1, 1.5);
   SetSeries(run, MakeSeries("diagnostics/context/rankme", {{0, 1.0}, {200, 20.0}}));

@@ -60,4 +60,23 @@ absl::StatusOr<CollapseSummary> GrpcMetricsClient::GetCollapseStatus(const std::
   return SummarizeCollapse({response.detectors().begin(), response.detectors().end()});
 }
 
+absl::Status GrpcMetricsClient::WatchCollapseEvents(const std::vector<std::string>& run_ids,
+                                                    const CollapseEventCallback& on_event,
+                                                    CancelToken* cancel) {
+  met::WatchCollapseEventsRequest request;
+  for (const std::string& run_id : run_ids) request.add_run_ids(run_id);
+  request.set_include_current(true);
+  grpc::ClientContext context;  // no deadline: it lasts as long as the runs it follows
+  // Cancelling the context (also from inside on_event) ends Read.
+  cancel->SetOnCancel([&context] { context.TryCancel(); });
+  std::unique_ptr<grpc::ClientReader<met::CollapseEvent>> reader =
+      stub_->WatchCollapseEvents(&context, request);
+  met::CollapseEvent event;
+  while (!cancel->cancelled() && reader->Read(&event)) on_event(event);
+  grpc::Status status = reader->Finish();
+  cancel->ClearOnCancel();  // before `context` goes away
+  if (cancel->cancelled()) return absl::CancelledError("watch cancelled");
+  return common::FromGrpcStatus(status);
+}
+
 }  // namespace jepalab::scheduler

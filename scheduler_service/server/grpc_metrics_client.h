@@ -1,4 +1,5 @@
-// MetricsClient over the metrics.v1 gRPC API (GetRunHistory, GetCollapseStatus).
+// MetricsClient over the metrics.v1 gRPC API (GetRunHistory, GetCollapseStatus,
+// WatchCollapseEvents).
 #ifndef JEPALAB_SCHEDULER_SERVICE_SERVER_GRPC_METRICS_CLIENT_H_
 #define JEPALAB_SCHEDULER_SERVICE_SERVER_GRPC_METRICS_CLIENT_H_
 
@@ -17,7 +18,7 @@
 namespace jepalab::scheduler {
 
 struct GrpcMetricsClientOptions {
-  // Deadline of each call.
+  // Deadline of each unary call (a WatchCollapseEvents stream has none).
   absl::Duration rpc_timeout = absl::Seconds(30);
   // TLS CA and bearer token of the channel Create opens; empty: plaintext, no token.
   common::ClientSecurity security;
@@ -37,6 +38,10 @@ class GrpcMetricsClient : public MetricsClient {
   absl::StatusOr<std::vector<::jepalab::metrics::v1::Series>> GetRunHistory(
       const std::string& run_id, const std::vector<std::string>& names) override;
   absl::StatusOr<CollapseSummary> GetCollapseStatus(const std::string& run_id) override;
+  // Asks for include_current; `cancel` cancels the call's context.
+  absl::Status WatchCollapseEvents(const std::vector<std::string>& run_ids,
+                                   const CollapseEventCallback& on_event,
+                                   CancelToken* cancel) override;
 
  private:
   const GrpcMetricsClientOptions options_;

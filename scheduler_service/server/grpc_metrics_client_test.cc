@@ -18,6 +18,7 @@ namespace {
 namespace met = ::jepalab::metrics::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsOk;
 using ::testing::StatusIs;
 
 // Answers for run "r1" only; records the names asked for.
@@ -47,7 +48,31 @@ class CannedMetrics final : public met::MetricsService::Service {
     usage->set_first_collapse_step(-1);
     return grpc::Status::OK;
   }
+  // Two events of the first requested run, then the end of the stream; "endless" keeps writing
+  // until the client goes away.
+  grpc::Status WatchCollapseEvents(grpc::ServerContext*,
+                                   const met::WatchCollapseEventsRequest* request,
+                                   grpc::ServerWriter<met::CollapseEvent>* writer) override {
+    watch_request_ = *request;
+    met::CollapseEvent event;
+    event.set_run_id(request->run_ids(0));
+    event.set_indicator("embedding_rank");
+    event.set_state(met::COLLAPSE_STATE_COLLAPSED);
+    if (request->run_ids(0) == "endless") {
+      for (int step = 0; step < 100000; ++step) {
+        event.set_step(step);
+        if (!writer->Write(event)) return grpc::Status::OK;
+      }
+      return grpc::Status(grpc::StatusCode::INTERNAL, "client never went away");
+    }
+    for (int step : {100, 200}) {
+      event.set_step(step);
+      writer->Write(event);
+    }
+    return grpc::Status::OK;
+  }
   std::vector<std::string> names_;
+  met::WatchCollapseEventsRequest watch_request_;
 };
 
 class GrpcMetricsClientTest : public ::testing::Test {
@@ -94,6 +119,31 @@ TEST(GrpcMetricsClientUnreachableTest, DownServiceIsUnavailable) {
   auto client = GrpcMetricsClient::Create("127.0.0.1:1", options);
   EXPECT_THAT(client->GetRunHistory("r1", {}),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+}
+
+TEST_F(GrpcMetricsClientTest, WatchCollapseEventsDeliversEventsUntilTheStreamEnds) {
+  CancelToken cancel;
+  std::vector<int64_t> steps;
+  EXPECT_THAT(client_->WatchCollapseEvents(
+                  {"r1", "r2"}, [&](const met::CollapseEvent& e) { steps.push_back(e.step()); },
+                  &cancel),
+              IsOk());
+  EXPECT_THAT(steps, ElementsAre(100, 200));
+  EXPECT_THAT(service_.watch_request_.run_ids(), ElementsAre("r1", "r2"));
+  EXPECT_TRUE(service_.watch_request_.include_current());
+}
+
+TEST_F(GrpcMetricsClientTest, WatchCollapseEventsStopsWhenTheCallbackCancels) {
+  CancelToken cancel;
+  int events = 0;
+  EXPECT_THAT(client_->WatchCollapseEvents({"endless"},
+                                           [&](const met::CollapseEvent&) {
+                                             ++events;
+                                             cancel.Cancel();
+                                           },
+                                           &cancel),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  EXPECT_EQ(events, 1);
 }
 
 }  // namespace

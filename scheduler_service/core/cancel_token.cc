@@ -1,4 +1,4 @@
-#include "scheduler_service/core/trainer_client.h"
+#include "scheduler_service/core/cancel_token.h"
 
 #include <utility>
 
