@@ -114,7 +114,7 @@ int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out
 
 int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
   if (args.positional.size() != 1) {
-    err << "usage: jepalab submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T] [--watch]\n";
+    err << "usage: jepalab submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T] [--stop_on_collapse] [--watch]\n";
     return 2;
   }
   sched::SubmitExperimentRequest request;
@@ -125,6 +125,7 @@ int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& o
   }
   request.set_config_path(path);
   request.set_name(args.Get("name"));
+  if (args.Has("stop_on_collapse")) request.mutable_stop_on_collapse()->set_enabled(true);
   for (const auto& o : args.GetAll("set")) request.add_overrides(o);
   for (const auto& t : args.GetAll("tag")) request.add_tags(t);
   for (const auto& s : args.GetAll("seed")) {
@@ -626,7 +627,7 @@ const std::map<std::string, std::string>& ShortFlags() {
 }
 
 const std::set<std::string>& SwitchFlags() {
-  static const auto* flags = new std::set<std::string>{"watch", "summary", "help", "mini"};
+  static const auto* flags = new std::set<std::string>{"watch", "summary", "help", "mini", "stop_on_collapse"};
   return *flags;
 }
 
@@ -639,7 +640,9 @@ usage: jepalab COMMAND [ARGS] [--scheduler=HOST:PORT] [--trainer=HOST:PORT] [--m
 commands:
   health [--wait=SECONDS]          health of the three services (waits up to SECONDS for SERVING)
   submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T ...] [--watch]
-                                   queue an experiment (one run per seed) through the scheduler
+         [--stop_on_collapse]
+                                   queue an experiment (one run per seed) through the scheduler;
+                                   --stop_on_collapse stops a run once its collapse is confirmed
   list                             experiments and their states
   status EXPERIMENT_ID             an experiment's runs, progress and latest metrics
   watch EXPERIMENT_ID              live progress until it finishes (exit 0 iff it succeeded)
