@@ -89,33 +89,12 @@ absl::StatusOr<Experiment> ExperimentStore::Get(const std::string& id) {
 
 absl::StatusOr<std::vector<Experiment>> ExperimentStore::List() {
   absl::MutexLock lock(&mu_);
-  SqliteStatement stmt(db_, "SELECT id, proto FROM experiments ORDER BY seq;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare list");
-  std::vector<Experiment> experiments;
-  int rc;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-    Experiment& experiment = experiments.emplace_back();
-    if (!experiment.ParseFromArray(sqlite3_column_blob(stmt.get(), 1),
-                                   sqlite3_column_bytes(stmt.get(), 1))) {
-      return absl::InternalError(absl::StrCat(
-          "experiment ", reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)),
-          ": stored record is corrupt"));
-    }
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "experiment store", "list");
-  return experiments;
+  return ListStoredProtos<Experiment>(db_, "experiment store", "SELECT id, proto FROM experiments ORDER BY seq;", "experiment");
 }
 
 absl::StatusOr<int64_t> ExperimentStore::NextSequence() {
   absl::MutexLock lock(&mu_);
-  SqliteStatement stmt(db_,
-                 "INSERT INTO counters (name, value) VALUES ('experiment_seq', 1) "
-                 "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare sequence");
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db_, "experiment store", "next sequence");
-  int64_t value = sqlite3_column_int64(stmt.get(), 0);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db_, "experiment store", "next sequence");
-  return value;
+  return NextCounterValue(db_, "experiment store", "experiment_seq");
 }
 
 }  // namespace jepalab::scheduler

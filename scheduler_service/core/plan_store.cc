@@ -55,33 +55,12 @@ absl::Status PlanStore::Put(const v1::Plan& plan) {
 
 absl::StatusOr<std::vector<v1::Plan>> PlanStore::List() {
   absl::MutexLock lock(&mu_);
-  SqliteStatement stmt(db_, "SELECT id, proto FROM plans ORDER BY seq;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "plan store", "prepare list");
-  std::vector<v1::Plan> plans;
-  int rc;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-    v1::Plan& plan = plans.emplace_back();
-    if (!plan.ParseFromArray(sqlite3_column_blob(stmt.get(), 1),
-                             sqlite3_column_bytes(stmt.get(), 1))) {
-      return absl::InternalError(absl::StrCat(
-          "plan ", reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)),
-          ": stored record is corrupt"));
-    }
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "plan store", "list");
-  return plans;
+  return ListStoredProtos<v1::Plan>(db_, "plan store", "SELECT id, proto FROM plans ORDER BY seq;", "plan");
 }
 
 absl::StatusOr<int64_t> PlanStore::NextSequence() {
   absl::MutexLock lock(&mu_);
-  SqliteStatement stmt(db_,
-                 "INSERT INTO counters (name, value) VALUES ('plan_seq', 1) "
-                 "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "plan store", "prepare sequence");
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db_, "plan store", "next sequence");
-  int64_t value = sqlite3_column_int64(stmt.get(), 0);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db_, "plan store", "next sequence");
-  return value;
+  return NextCounterValue(db_, "plan store", "plan_seq");
 }
 
 }  // namespace jepalab::scheduler

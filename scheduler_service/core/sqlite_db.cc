@@ -43,4 +43,16 @@ absl::StatusOr<sqlite3*> OpenSchedulerDb(const std::string& data_dir, absl::stri
   return db;
 }
 
+absl::StatusOr<int64_t> NextCounterValue(sqlite3* db, absl::string_view owner, const char* counter) {
+  SqliteStatement stmt(db,
+                       "INSERT INTO counters (name, value) VALUES (?1, 1) "
+                       "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value;");
+  if (stmt.get() == nullptr) return SqliteError(db, owner, "prepare sequence");
+  sqlite3_bind_text(stmt.get(), 1, counter, -1, SQLITE_STATIC);
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return SqliteError(db, owner, "next sequence");
+  const int64_t value = sqlite3_column_int64(stmt.get(), 0);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db, owner, "next sequence");
+  return value;
+}
+
 }  // namespace jepalab::scheduler

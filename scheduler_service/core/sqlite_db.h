@@ -5,10 +5,13 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace jepalab::scheduler {
@@ -36,6 +39,30 @@ class SqliteStatement {
  private:
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// Increments the named row of the shared `counters` table (created at 1) and returns it.
+absl::StatusOr<int64_t> NextCounterValue(sqlite3* db, absl::string_view owner, const char* counter);
+
+// Runs `select_sql` ("SELECT id, proto FROM ... ORDER BY seq;") and parses each proto blob.
+// Internal naming `kind` and the id if a stored record does not parse.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ListStoredProtos(sqlite3* db, absl::string_view owner,
+                                                     const char* select_sql, absl::string_view kind) {
+  SqliteStatement stmt(db, select_sql);
+  if (stmt.get() == nullptr) return SqliteError(db, owner, "prepare list");
+  std::vector<Message> messages;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    Message& message = messages.emplace_back();
+    if (!message.ParseFromArray(sqlite3_column_blob(stmt.get(), 1), sqlite3_column_bytes(stmt.get(), 1))) {
+      return absl::InternalError(absl::StrCat(
+          kind, " ", reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)),
+          ": stored record is corrupt"));
+    }
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, owner, "list");
+  return messages;
+}
 
 }  // namespace jepalab::scheduler
 
