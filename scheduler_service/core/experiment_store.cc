@@ -34,23 +34,12 @@ ExperimentStore::~ExperimentStore() {
 }
 
 absl::Status ExperimentStore::PutLocked(const Experiment& experiment) {
-  std::string blob;
-  if (!experiment.SerializeToString(&blob)) {
-    return absl::InternalError(absl::StrCat("experiment ", experiment.id(), ": cannot serialize"));
-  }
   // A new row gets the next seq; an update keeps its row's seq (upsert leaves it alone).
-  SqliteStatement stmt(db_,
-                 "INSERT INTO experiments (id, seq, proto) VALUES "
-                 "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM experiments), ?2) "
-                 "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "experiment store", "prepare put");
-  sqlite3_bind_text(stmt.get(), 1, experiment.id().data(), static_cast<int>(experiment.id().size()),
-                    SQLITE_TRANSIENT);
-  sqlite3_bind_blob(stmt.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
-    return SqliteError(db_, "experiment store", absl::StrCat("put ", experiment.id()));
-  }
-  return absl::OkStatus();
+  return UpsertStoredProto(db_, "experiment store",
+                           "INSERT INTO experiments (id, seq, proto) VALUES "
+                           "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM experiments), ?2) "
+                           "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;",
+                           "experiment", experiment.id(), experiment);
 }
 
 absl::Status ExperimentStore::Put(const Experiment& experiment) {

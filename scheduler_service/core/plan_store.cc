@@ -34,23 +34,13 @@ PlanStore::~PlanStore() {
 }
 
 absl::Status PlanStore::Put(const v1::Plan& plan) {
-  std::string blob;
-  if (!plan.SerializeToString(&blob)) {
-    return absl::InternalError(absl::StrCat("plan ", plan.id(), ": cannot serialize"));
-  }
   absl::MutexLock lock(&mu_);
-  SqliteStatement stmt(db_,
-                 "INSERT INTO plans (id, seq, proto) VALUES "
-                 "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM plans), ?2) "
-                 "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;");
-  if (stmt.get() == nullptr) return SqliteError(db_, "plan store", "prepare put");
-  sqlite3_bind_text(stmt.get(), 1, plan.id().data(), static_cast<int>(plan.id().size()),
-                    SQLITE_TRANSIENT);
-  sqlite3_bind_blob(stmt.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
-    return SqliteError(db_, "plan store", absl::StrCat("put ", plan.id()));
-  }
-  return absl::OkStatus();
+  // A new row gets the next seq; an update keeps its row's seq (upsert leaves it alone).
+  return UpsertStoredProto(db_, "plan store",
+                           "INSERT INTO plans (id, seq, proto) VALUES "
+                           "(?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM plans), ?2) "
+                           "ON CONFLICT(id) DO UPDATE SET proto = excluded.proto;",
+                           "plan", plan.id(), plan);
 }
 
 absl::StatusOr<std::vector<v1::Plan>> PlanStore::List() {

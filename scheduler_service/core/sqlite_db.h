@@ -43,6 +43,23 @@ class SqliteStatement {
 // Increments the named row of the shared `counters` table (created at 1) and returns it.
 absl::StatusOr<int64_t> NextCounterValue(sqlite3* db, absl::string_view owner, const char* counter);
 
+// Serializes `message` and runs `upsert_sql` with ?1 = id, ?2 = the blob. Internal if it does
+// not serialize (naming `kind` and the id), Unavailable on a SQLite error.
+template <typename Message>
+absl::Status UpsertStoredProto(sqlite3* db, absl::string_view owner, const char* upsert_sql,
+                               absl::string_view kind, const std::string& id, const Message& message) {
+  std::string blob;
+  if (!message.SerializeToString(&blob)) {
+    return absl::InternalError(absl::StrCat(kind, " ", id, ": cannot serialize"));
+  }
+  SqliteStatement stmt(db, upsert_sql);
+  if (stmt.get() == nullptr) return SqliteError(db, owner, "prepare put");
+  sqlite3_bind_text(stmt.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(stmt.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqliteError(db, owner, absl::StrCat("put ", id));
+  return absl::OkStatus();
+}
+
 // Runs `select_sql` ("SELECT id, proto FROM ... ORDER BY seq;") and parses each proto blob.
 // Internal naming `kind` and the id if a stored record does not parse.
 template <typename Message>
