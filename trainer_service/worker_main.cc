@@ -1,6 +1,8 @@
 // trainer_worker: runs one training run in its own process, so that a crash (abort, SIGSEGV,
 // OOM kill) costs that run only. Protocol with the parent (trainer_server's RunManager):
-//   --run_spec=<file>: a binary StartRunRequest; --metrics_address: metrics_service or empty.
+//   --run_spec=<file>: a binary StartRunRequest; --metrics_address: metrics_service or empty;
+//   --resume: continue from the latest checkpoint in --checkpoint_dir if there is one;
+//   --attempt: which start of the run this is (debug.fault_on_attempt).
 //   stdout: length-delimited RunEvent protos (RUNNING with "device: <d>", progress, metrics,
 //   then exactly one terminal state); stderr: the log. Exit 0 after the terminal event.
 //   SIGTERM: cooperative cancel -> CANCELLED.
@@ -38,6 +40,9 @@ ABSL_FLAG(std::string, run_id, "local", "run id with --config_yaml");
 ABSL_FLAG(std::string, checkpoint_dir, "",
           "where the run's checkpoints go (the run manager passes <run_dir>/checkpoints); empty: "
           "training.checkpoint_dir, or none");
+ABSL_FLAG(bool, resume, false,
+          "continue from the latest checkpoint in --checkpoint_dir when there is one (a retry)");
+ABSL_FLAG(int32_t, attempt, 1, "which start of the run this is, 1 for the first");
 
 namespace jepalab::trainer {
 namespace {
@@ -154,6 +159,8 @@ int WorkerMain() {
   WorkerListener listener(&events, remote.get());
   RunContext context{run_id};
   context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  context.resume_latest = absl::GetFlag(FLAGS_resume);
+  context.attempt = absl::GetFlag(FLAGS_attempt);
   absl::StatusOr<RunOutcome> outcome = RunTraining(spec.config(), context, &sink, &listener, &g_cancel);
   RunState state = RunState::RUN_STATE_FAILED;
   std::string message;

@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -107,7 +110,10 @@ struct RunManager::RunRecord {
   Run run;
   std::string dir;
   std::string log_path;
+  StartRunRequest request;  // as started (the spec a restart re-spawns)
   pid_t pid = 0;
+  bool resuming = false;     // a restart whose first progress event says where it continued
+  bool interrupted = false;  // cancelled by Shutdown(): the run is retryable
   int64_t sequence = 0;
   bool cancel_requested = false;
   absl::Time kill_deadline = absl::InfiniteFuture();
@@ -128,7 +134,9 @@ absl::StatusOr<std::unique_ptr<RunManager>> RunManager::Create(const RunManagerO
         absl::StrCat("max_concurrent_runs: must be >= 1, got ", options.max_concurrent_runs));
   }
   JEPALAB_RETURN_IF_ERROR(MakeDirs(options.data_dir + "/runs"));
-  return std::unique_ptr<RunManager>(new RunManager(options));
+  std::unique_ptr<RunManager> manager(new RunManager(options));
+  manager->ReloadRuns();
+  return manager;
 }
 
 RunManager::RunManager(const RunManagerOptions& options) : options_(options) {
@@ -145,8 +153,18 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
 
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("trainer is shutting down");
-  if (runs_.count(request.run_id()) != 0) {
-    return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(), "\" already exists"));
+  RunRecord* restart = nullptr;
+  if (auto it = runs_.find(request.run_id()); it != runs_.end()) {
+    RunRecord* existing = it->second.get();
+    const RunState state = existing->run.state();
+    // Only a run that ended without a result may start again, and only once its worker is gone.
+    const bool restartable = request.resume() && existing->reaped &&
+                             (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
+    if (!restartable) {
+      return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(), "\" already exists (",
+                                                   common::v1::RunState_Name(state), ")"));
+    }
+    restart = existing;
   }
   int active = 0;
   for (const auto& [id, record] : runs_) active += IsTerminal(record->run.state()) ? 0 : 1;
@@ -155,10 +173,32 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
         "trainer is busy: ", active, " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
   }
 
+  if (restart != nullptr) {
+    if (restart->supervisor.joinable()) restart->supervisor.join();  // reaped: it is returning
+    restart->request = request;
+    JEPALAB_RETURN_IF_ERROR(SpawnWorkerLocked(restart));
+    return restart->run;
+  }
   auto record = std::make_unique<RunRecord>();
   record->dir = absl::StrCat(options_.data_dir, "/runs/", request.run_id());
   record->log_path = record->dir + "/worker.log";
+  record->request = request;
+  Run& run = record->run;
+  run.set_run_id(request.run_id());
+  run.set_experiment(request.experiment());
+  run.set_config_hash(ConfigHash(request.config()));
+  run.set_created_unix_ms(NowMs());
+  *run.mutable_labels() = request.labels();
   JEPALAB_RETURN_IF_ERROR(MakeDirs(record->dir));
+  JEPALAB_RETURN_IF_ERROR(SpawnWorkerLocked(record.get()));
+  RunRecord* raw = record.get();
+  runs_[request.run_id()] = std::move(record);
+  order_.push_back(request.run_id());
+  return raw->run;
+}
+
+absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
+  const StartRunRequest& request = record->request;
   const std::string spec_path = record->dir + "/spec.pb";
   {
     std::ofstream spec(spec_path, std::ios::binary | std::ios::trunc);
@@ -166,6 +206,7 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
       return absl::UnavailableError(absl::StrCat("cannot write ", spec_path));
     }
   }
+  const int attempt = record->run.attempt() + 1;
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -175,8 +216,9 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  // A restart appends, so the log keeps the earlier attempts.
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, record->log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                                   O_WRONLY | O_CREAT | (attempt > 1 ? O_APPEND : O_TRUNC), 0644);
   // The server blocks SIGTERM/SIGINT in all its threads; the worker must start with a clean
   // mask and default handlers, in its own process group (a terminal's Ctrl-C goes to the
   // server, which cancels runs itself).
@@ -194,7 +236,9 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
                                    "--metrics_address=" + options_.metrics_address,
-                                   "--checkpoint_dir=" + record->dir + "/checkpoints"};
+                                   "--checkpoint_dir=" + record->dir + "/checkpoints",
+                                   absl::StrCat("--attempt=", attempt)};
+  if (request.resume()) args.push_back("--resume");
   if (!options_.metrics_tls_ca_file.empty()) {
     args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
   }
@@ -213,22 +257,29 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
     close(fds[0]);
     return absl::InternalError(absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
   }
+  std::ofstream(record->dir + "/worker.pid", std::ios::trunc) << pid << "\n";
 
+  // A fresh attempt: the run's identity, labels and last progress stay.
   Run& run = record->run;
-  run.set_run_id(request.run_id());
-  run.set_experiment(request.experiment());
   run.set_state(RunState::RUN_STATE_QUEUED);
-  run.set_config_hash(ConfigHash(request.config()));
-  run.set_created_unix_ms(NowMs());
-  *run.mutable_labels() = request.labels();
+  run.set_message("");
+  run.set_attempt(attempt);
+  run.set_resumed_from_step(0);
+  run.set_retryable(false);
+  run.set_started_unix_ms(0);
+  run.set_finished_unix_ms(0);
   record->pid = pid;
-  RunRecord* raw = record.get();
-  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (log " << record->log_path << ")";
-  Publish(raw, StateEvent(RunState::RUN_STATE_QUEUED, ""));
-  runs_[request.run_id()] = std::move(record);
-  order_.push_back(request.run_id());
-  raw->supervisor = std::thread([this, raw, fd = fds[0]] { Supervise(raw, fd); });
-  return raw->run;
+  record->resuming = request.resume() && attempt > 1;
+  record->interrupted = false;
+  record->cancel_requested = false;
+  record->kill_deadline = absl::InfiniteFuture();
+  record->killed = false;
+  record->reaped = false;
+  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (attempt " << attempt
+            << (request.resume() ? ", resuming" : "") << "; log " << record->log_path << ")";
+  Publish(record, StateEvent(RunState::RUN_STATE_QUEUED, ""));
+  record->supervisor = std::thread([this, record, fd = fds[0]] { Supervise(record, fd); });
+  return absl::OkStatus();
 }
 
 void RunManager::Supervise(RunRecord* record, int fd) {
@@ -300,10 +351,18 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       }
       run.set_state(change.state());
       run.set_message(change.message());
-      if (IsTerminal(change.state())) run.set_finished_unix_ms(NowMs());
+      if (IsTerminal(change.state())) {
+        run.set_finished_unix_ms(NowMs());
+        if (record->interrupted && change.state() == RunState::RUN_STATE_CANCELLED) MarkInterrupted(record);
+        event.mutable_state_change()->set_message(run.message());
+      }
       break;
     }
     case RunEvent::kProgress:
+      if (record->resuming) {  // the first progress of a resumed attempt: where it continued
+        run.set_resumed_from_step(event.progress().step());
+        record->resuming = false;
+      }
       *run.mutable_progress() = event.progress();
       break;
     case RunEvent::kMetrics:
@@ -333,6 +392,92 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
     ++it;
   }
   if (terminal) subs.clear();
+  if (event.has_state_change()) PersistLocked(*record);
+}
+
+void RunManager::MarkInterrupted(RunRecord* record) {
+  Run& run = record->run;
+  run.set_retryable(true);
+  run.set_message(absl::StrCat("interrupted: trainer_server shut down at step ", run.progress().step(),
+                               "; a retry resumes from the latest checkpoint"));
+}
+
+void RunManager::PersistLocked(const RunRecord& record) const {
+  // Written whole and renamed, so a crash leaves the old or the new record, never half of one.
+  const std::string path = record.dir + "/run.pb";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!record.run.SerializeToOstream(&out) || !(out.flush())) {
+      LOG(ERROR) << "run " << record.run.run_id() << ": cannot write " << tmp;
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    LOG(ERROR) << "run " << record.run.run_id() << ": cannot rename " << tmp << ": " << std::strerror(errno);
+  }
+}
+
+void RunManager::ReloadRuns() {
+  const std::string root = options_.data_dir + "/runs";
+  DIR* dir = opendir(root.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::unique_ptr<RunRecord>> loaded;
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    auto record = std::make_unique<RunRecord>();
+    record->dir = absl::StrCat(root, "/", name);
+    record->log_path = record->dir + "/worker.log";
+    std::ifstream in(record->dir + "/run.pb", std::ios::binary);
+    std::ifstream spec(record->dir + "/spec.pb", std::ios::binary);
+    if (!in || !record->run.ParseFromIstream(&in) || record->run.run_id() != name ||
+        !spec || !record->request.ParseFromIstream(&spec)) {
+      LOG(WARNING) << "ignoring " << record->dir << ": no readable run record";
+      continue;
+    }
+    record->reaped = true;
+    loaded.push_back(std::move(record));
+  }
+  closedir(dir);
+  std::sort(loaded.begin(), loaded.end(), [](const auto& a, const auto& b) {
+    return a->run.created_unix_ms() < b->run.created_unix_ms();
+  });
+  absl::MutexLock lock(&mu_);
+  for (auto& record : loaded) {
+    Run& run = record->run;
+    if (!IsTerminal(run.state())) {
+      KillStaleWorker(*record);
+      const std::string was = common::v1::RunState_Name(run.state());
+      run.set_state(RunState::RUN_STATE_FAILED);
+      run.set_retryable(true);
+      run.set_message(absl::StrCat("interrupted: trainer_server stopped while the run was ", was, " (step ",
+                                   run.progress().step(), "); a retry resumes from the latest checkpoint"));
+      run.set_finished_unix_ms(NowMs());
+      PersistLocked(*record);
+      LOG(WARNING) << "run " << run.run_id() << ": " << run.message();
+    }
+    order_.push_back(run.run_id());
+    runs_[run.run_id()] = std::move(record);
+  }
+  if (!loaded.empty()) LOG(INFO) << "reloaded " << order_.size() << " runs from " << root;
+}
+
+void RunManager::KillStaleWorker(const RunRecord& record) const {
+  // A worker of the previous server may still be winding down (it got SIGTERM when its parent
+  // died): make sure it cannot write a checkpoint under a resumed attempt.
+  std::ifstream pid_file(record.dir + "/worker.pid");
+  pid_t pid = 0;
+  if (!(pid_file >> pid) || pid <= 0) return;
+  std::ifstream cmdline(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::stringstream text;
+  text << cmdline.rdbuf();
+  if (!absl::StrContains(text.str(), "trainer_worker") ||
+      !absl::StrContains(text.str(), record.dir + "/spec.pb")) {
+    return;  // gone, or the pid now belongs to someone else
+  }
+  LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid " << pid;
+  kill(pid, SIGKILL);
 }
 
 void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
@@ -366,7 +511,8 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
   run.set_state(state);
   run.set_message(message);
   run.set_finished_unix_ms(NowMs());
-  Publish(record, StateEvent(state, message));
+  if (record->interrupted) MarkInterrupted(record);
+  Publish(record, StateEvent(state, run.message()));
 }
 
 void RunManager::SignalCancel(RunRecord* record) {
@@ -458,7 +604,10 @@ void RunManager::Shutdown() {
     shutting_down_ = true;
     for (auto& [id, record] : runs_) {
       // Also workers that reported their end but have not exited yet.
-      if (!record->reaped) SignalCancel(record.get());
+      if (!record->reaped) {
+        if (!IsTerminal(record->run.state())) record->interrupted = true;
+        SignalCancel(record.get());
+      }
     }
     // Supervisors mark every run terminal once its worker exits (at the latest after the
     // SIGKILL that follows cancel_grace).

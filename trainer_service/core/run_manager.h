@@ -54,6 +54,8 @@ class RunSubscription {
 };
 
 // Thread-safe. Owns the worker processes; the destructor shuts down (cancels running runs).
+// Every run's record is kept in <data_dir>/runs/<run_id>/run.pb; Create() reloads them, and a
+// run that was still active when the previous server died ends FAILED with Run.retryable.
 class RunManager {
  public:
   // InvalidArgument if the worker binary is not executable or a value is out of range;
@@ -64,9 +66,11 @@ class RunManager {
   RunManager& operator=(const RunManager&) = delete;
 
   // Validates (run_id, config), then spawns the worker; the run starts QUEUED and becomes
-  // RUNNING when the worker reports. InvalidArgument (bad id or config, naming the field),
-  // AlreadyExists (run id taken), ResourceExhausted (max_concurrent_runs busy), Unavailable
-  // (shutting down), Internal (spawn failed).
+  // RUNNING when the worker reports. With request.resume, a run that ended FAILED or CANCELLED
+  // here starts again in its folder (attempt + 1) from its latest checkpoint.
+  // InvalidArgument (bad id or config, naming the field), AlreadyExists (run id taken; with
+  // resume: still active or finished with a result), ResourceExhausted (max_concurrent_runs
+  // busy), Unavailable (shutting down), Internal (spawn failed).
   absl::StatusOr<Run> StartRun(const StartRunRequest& request);
   // SIGTERM now, SIGKILL after cancel_grace; the run ends CANCELLED. NotFound, or
   // FailedPrecondition if it already finished. Returns the run as of now.
@@ -81,14 +85,21 @@ class RunManager {
                                                              bool include_metrics);
   // Waits until the run is in a terminal state; DeadlineExceeded after `timeout`.
   absl::StatusOr<Run> WaitForRun(const std::string& run_id, absl::Duration timeout) const;
-  // Refuses new runs, cancels the running ones and waits until all are terminal.
+  // Refuses new runs, cancels the running ones and waits until all are terminal. They end
+  // CANCELLED with Run.retryable set: a restarted trainer resumes them when asked to.
   void Shutdown();
 
  private:
   struct RunRecord;
   explicit RunManager(const RunManagerOptions& options);
 
+  // Writes the spec and starts the worker for the record's next attempt (QUEUED).
+  absl::Status SpawnWorkerLocked(RunRecord* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Supervise(RunRecord* record, int fd);
+  void ReloadRuns();
+  void KillStaleWorker(const RunRecord& record) const;
+  void PersistLocked(const RunRecord& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkInterrupted(RunRecord* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleEvent(RunRecord* record, RunEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(RunRecord* record, RunEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishFromExit(RunRecord* record, int wait_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

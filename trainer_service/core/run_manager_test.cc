@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/service_process.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -192,6 +193,118 @@ TEST_F(RunManagerTest, ValidationDuplicatesAndCapacity) {
   EXPECT_EQ(manager_->GetRun("b")->state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_EQ(manager_->ListRuns("exp", {RunState::RUN_STATE_CANCELLED}).size(), 2u);
   EXPECT_THAT(manager_->StartRun(Request("d")), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
+}
+
+// Waits until the run's progress reaches `epoch` (its checkpoint of epoch - 1 exists by then).
+void WaitForEpoch(RunManager& manager, const std::string& run_id, int epoch) {
+  auto subscription = manager.Subscribe(run_id, false);
+  ASSERT_THAT(subscription, IsOk());
+  RunEvent event;
+  while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent) {
+    if (event.has_progress() && event.progress().epoch() >= epoch) return;
+  }
+  FAIL() << run_id << " ended before epoch " << epoch;
+}
+
+TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCheckpoint) {
+  // 4 steps per epoch; 120 steps: still going when the shutdown comes.
+  const StartRunRequest request = Request("r", {"training.epochs=1000", "training.max_steps=120", "training.early_stopping.enabled=false"});
+  ASSERT_THAT(manager_->StartRun(request), IsOk());
+  WaitForEpoch(*manager_, "r", 3);
+  manager_->Shutdown();
+  const v1::Run interrupted = *manager_->GetRun("r");
+  EXPECT_EQ(interrupted.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_TRUE(interrupted.retryable());
+  EXPECT_THAT(interrupted.message(), HasSubstr("interrupted: trainer_server shut down at step"));
+  manager_.reset();
+
+  // A new manager on the same data dir knows the run as it ended.
+  manager_ = *RunManager::Create(options_);
+  v1::Run reloaded = *manager_->GetRun("r");
+  EXPECT_EQ(reloaded.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_TRUE(reloaded.retryable());
+  EXPECT_EQ(reloaded.attempt(), 1);
+  EXPECT_EQ(reloaded.labels().at("k"), "v");
+  EXPECT_THAT(manager_->StartRun(request), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("CANCELLED")));
+
+  StartRunRequest retry = request;
+  retry.set_resume(true);
+  auto restarted = manager_->StartRun(retry);
+  ASSERT_THAT(restarted, IsOk());
+  EXPECT_EQ(restarted->attempt(), 2);
+  EXPECT_FALSE(restarted->retryable());
+  const v1::Run run = Wait("r");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_SUCCEEDED) << run.message();
+  EXPECT_EQ(run.progress().step(), 120);
+  // It continued from an epoch checkpoint (a multiple of 4 steps, at least epoch 2's) rather
+  // than from scratch, and its message counts only the steps of this attempt.
+  EXPECT_GE(run.resumed_from_step(), 8);
+  EXPECT_EQ(run.resumed_from_step() % 4, 0);
+  EXPECT_THAT(run.message(), HasSubstr(absl::StrCat(120 - run.resumed_from_step(), " steps in")));
+  std::ifstream log(data_dir_ + "/runs/r/worker.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("resumed from"));
+  EXPECT_THAT(text.str(), HasSubstr("worker pid"));  // attempt 1's lines are kept too
+  // A finished run does not start again.
+  EXPECT_THAT(manager_->StartRun(retry), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("SUCCEEDED")));
+}
+
+TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
+  // What a server killed with SIGKILL leaves behind: a run recorded RUNNING.
+  manager_.reset();
+  const std::string dir = data_dir_ + "/runs/dead";
+  ASSERT_EQ(system(("mkdir -p " + dir).c_str()), 0);
+  v1::Run run;
+  run.set_run_id("dead");
+  run.set_state(RunState::RUN_STATE_RUNNING);
+  run.set_attempt(1);
+  run.mutable_progress()->set_step(12);
+  std::ofstream(dir + "/run.pb", std::ios::binary) << run.SerializeAsString();
+  std::ofstream(dir + "/spec.pb", std::ios::binary) << Request("dead").SerializeAsString();
+  ASSERT_EQ(system(("mkdir -p " + data_dir_ + "/runs/junk").c_str()), 0);  // no record: ignored
+
+  manager_ = *RunManager::Create(options_);
+  auto reloaded = manager_->GetRun("dead");
+  ASSERT_THAT(reloaded, IsOk());
+  EXPECT_EQ(reloaded->state(), RunState::RUN_STATE_FAILED);
+  EXPECT_TRUE(reloaded->retryable());
+  EXPECT_THAT(reloaded->message(), HasSubstr("stopped while the run was RUN_STATE_RUNNING (step 12)"));
+  EXPECT_THAT(manager_->GetRun("junk"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("junk")));
+  EXPECT_EQ(manager_->ListRuns("", {}).size(), 1u);
+
+  // No checkpoint: the resumed start begins afresh and finishes.
+  StartRunRequest retry = Request("dead");
+  retry.set_resume(true);
+  ASSERT_THAT(manager_->StartRun(retry), IsOk());
+  const v1::Run done = Wait("dead");
+  EXPECT_EQ(done.state(), RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(done.attempt(), 2);
+  EXPECT_EQ(done.resumed_from_step(), 0);
+}
+
+TEST_F(RunManagerTest, AHungWorkerIsKilledAfterTheGraceAndItsRetryFinishes) {
+  manager_.reset();
+  options_.cancel_grace = absl::Seconds(1);
+  manager_ = *RunManager::Create(options_);
+  const StartRunRequest request =
+      Request("hang", {"debug.fault=hang", "debug.fault_at_step=6", "debug.fault_on_attempt=1"});
+  ASSERT_THAT(manager_->StartRun(request), IsOk());
+  WaitForEpoch(*manager_, "hang", 2);
+  absl::SleepFor(absl::Milliseconds(500));  // at step 6 it stops reporting for good
+  EXPECT_EQ(manager_->GetRun("hang")->progress().step(), 5);
+  ASSERT_THAT(manager_->CancelRun("hang"), IsOk());
+  const v1::Run killed = Wait("hang");
+  EXPECT_EQ(killed.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_THAT(killed.message(), HasSubstr("worker killed after 1s grace"));
+
+  StartRunRequest retry = request;
+  retry.set_resume(true);
+  ASSERT_THAT(manager_->StartRun(retry), IsOk());
+  const v1::Run done = Wait("hang");
+  EXPECT_EQ(done.state(), RunState::RUN_STATE_SUCCEEDED) << done.message();
+  EXPECT_EQ(done.resumed_from_step(), 4);  // epoch 1's checkpoint
+  EXPECT_EQ(done.progress().step(), 8);
 }
 
 TEST(RunManagerCreateTest, RejectsMissingWorker) {

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -260,6 +261,9 @@ void Trainer::TriggerFault(const std::string& fault) {
     TORCH_CHECK(false, "debug.fault=torch_error at step ", step);
   }
   if (fault == "nan") nan_fault_armed_ = true;
+  if (fault == "hang") {
+    while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // only SIGKILL ends this
+  }
 }
 
 std::unique_ptr<TokenPrefetcher> Trainer::Prefetch(std::vector<std::vector<int64_t>> batches, bool augment,
@@ -421,7 +425,10 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
     if (window.count == 0) {
       window_start = Clock::now();
       const auto& debug = config_.debug();
-      if (debug.fault() != "none" && debug.fault_at_step() == outcome_.steps + 1) TriggerFault(debug.fault());
+      const bool this_attempt = debug.fault_on_attempt() == 0 || debug.fault_on_attempt() == context_.attempt;
+      if (debug.fault() != "none" && this_attempt && debug.fault_at_step() == outcome_.steps + 1) {
+        TriggerFault(debug.fault());
+      }
     }
     const Clock::time_point wait_start = Clock::now();
     prefetcher->Next(&batch);
@@ -497,8 +504,17 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
   const auto& es = t.early_stopping();
   EarlyStopping stopper(es.enabled(), es.patience(), es.min_delta(), es.mode());
   int32_t first_epoch = 1;
-  if (!context_.resume_from.empty()) {
-    JEPALAB_RETURN_IF_ERROR(LoadCheckpoint(context_.resume_from, State(), &resumed_));
+  std::string resume_from = context_.resume_from;
+  if (resume_from.empty() && context_.resume_latest && !checkpoint_dir_.empty()) {
+    const std::string latest = LatestCheckpointPath(checkpoint_dir_);
+    if (access(latest.c_str(), R_OK) == 0) {
+      resume_from = latest;
+    } else {
+      LOG(INFO) << context_.run_id << ": no checkpoint in " << checkpoint_dir_ << " yet; starting afresh";
+    }
+  }
+  if (!resume_from.empty()) {
+    JEPALAB_RETURN_IF_ERROR(LoadCheckpoint(resume_from, State(), &resumed_));
     outcome_.steps = resumed_.steps;
     outcome_.last_train_loss = resumed_.last_train_loss;
     outcome_.epochs = resumed_.epoch;
@@ -509,7 +525,7 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
       vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised, resumed_.vq_reinitialised_in_use,
                         resumed_.vq_revivals_survived);
     }
-    LOG(INFO) << context_.run_id << ": resumed from " << context_.resume_from << " after epoch "
+    LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch "
               << resumed_.epoch << " (step " << resumed_.steps << ")";
   }
 

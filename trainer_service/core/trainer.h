@@ -27,6 +27,12 @@ struct RunContext {
   // A checkpoint of a run with the same config to continue from (exactly: the next step's loss
   // is the one the uninterrupted run had); empty: start afresh.
   std::string resume_from;
+  // With resume_from empty: continue from the latest checkpoint in the checkpoint dir if there
+  // is one (a retried run), else start afresh.
+  bool resume_latest = false;
+  // Which start of the run this is (1 = first; the run manager counts resumed retries), for
+  // debug.fault_on_attempt.
+  int32_t attempt = 1;
 };
 
 // Told about the run's progress; called on the training thread, so keep it quick.

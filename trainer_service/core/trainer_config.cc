@@ -215,7 +215,8 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
   k.IntRange("diagnostics.embedding_metrics.max_samples", em.max_samples(), 2, 1 << 20);
 
   k.AtLeast("debug.fault_at_step", c.debug().fault_at_step(), 0);
-  k.OneOf("debug.fault", c.debug().fault(), {"none", "abort", "segfault", "torch_error", "nan"});
+  k.OneOf("debug.fault", c.debug().fault(), {"none", "abort", "segfault", "torch_error", "nan", "hang"});
+  k.AtLeast("debug.fault_on_attempt", c.debug().fault_on_attempt(), 0);
   k.OneOf("debug.fault_term", c.debug().fault_term(),
           {"", "info_nce", "sigreg", "invariance", "relational", "vq", "l2"});
 }
