@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
@@ -50,6 +51,13 @@ ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM CA that the TLS certificates of trainers and metrics_service must chain to; empty: plaintext to them.");
 ABSL_FLAG(int, max_queued_runs, 10000,
           "Submissions that would leave more runs waiting are refused (RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int, max_attempts, 3,
+          "Starts of a run in all when its trainer restarts under it, loses it, stays unreachable "
+          "or the run hangs; retries resume from the run's checkpoint on the same trainer.");
+ABSL_FLAG(absl::Duration, trainer_lost_timeout, absl::Minutes(2),
+          "How long a running run's trainer may stay unreachable before the run is retried.");
+ABSL_FLAG(absl::Duration, run_hang_timeout, absl::Minutes(15),
+          "A run without a new step or state for this long is cancelled and retried; 0: never.");
 
 namespace jepalab::scheduler {
 namespace {
@@ -93,6 +101,9 @@ absl::Status Run() {
   SchedulerOptions options;
   options.data_dir = data_dir;
   options.max_queued_runs = absl::GetFlag(FLAGS_max_queued_runs);
+  options.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  options.trainer_lost_timeout = absl::GetFlag(FLAGS_trainer_lost_timeout);
+  options.hang_timeout = absl::GetFlag(FLAGS_run_hang_timeout);
   GrpcTrainerClientOptions trainer_options;
   trainer_options.security = *security;
   for (const std::string& address : *addresses) {

@@ -53,7 +53,7 @@ ExperimentState ComputeState(const Experiment& experiment) {
   for (const RunRecord& run : experiment.runs()) {
     const bool ended = IsTerminalRunState(run.state());
     all_ended = all_ended && ended;
-    any_dispatched = any_dispatched || ended || !run.trainer().empty();
+    any_dispatched = any_dispatched || ended || !run.trainer().empty() || run.attempts() > 0;
     // A run stopped on a confirmed collapse ended badly, like a DIVERGED one; it was not
     // cancelled by anyone.
     const bool collapse_stopped =
@@ -138,6 +138,10 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOpti
           absl::StrCat("trainers: duplicate address ", trainer->address()));
     }
   }
+  if (options.max_attempts < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_attempts: must be >= 1, got ", options.max_attempts));
+  }
   if (options.max_queued_runs < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_queued_runs: must be >= 1, got ", options.max_queued_runs));
@@ -180,6 +184,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOpti
               << " running runs re-attached";
   }
   scheduler->dispatcher_ = std::thread(&Scheduler::DispatchLoop, scheduler.get());
+  scheduler->hang_monitor_ = std::thread(&Scheduler::HangMonitorLoop, scheduler.get());
   return scheduler;
 }
 
@@ -208,6 +213,7 @@ void Scheduler::Shutdown() {
     watcher->collapse_cancel.Cancel();
   }
   if (dispatcher_.joinable()) dispatcher_.join();
+  if (hang_monitor_.joinable()) hang_monitor_.join();
   for (auto& watcher : to_join) {
     if (watcher->thread.joinable()) watcher->thread.join();
     if (watcher->collapse_thread.joinable()) watcher->collapse_thread.join();
@@ -522,6 +528,8 @@ void Scheduler::DispatchOne(const std::string& run_id) {
   Experiment experiment;
   int64_t seed = 0;
   size_t first_trainer = 0;
+  bool resume = false;
+  std::string resume_trainer;
   {
     absl::MutexLock lock(&mu_);
     Entry* entry = nullptr;
@@ -533,6 +541,8 @@ void Scheduler::DispatchOne(const std::string& run_id) {
     experiment = entry->experiment;
     seed = run->seed();
     first_trainer = next_trainer_;
+    resume = run->attempts() > 0;
+    resume_trainer = run->resume_trainer();
   }
   absl::StatusOr<TrainerConfig> config = RunConfig(experiment, seed);
   if (!config.ok()) {
@@ -543,14 +553,36 @@ void Scheduler::DispatchOne(const std::string& run_id) {
                                                {"seed", absl::StrCat(seed)}};
   if (!experiment.sweep_id().empty()) labels["sweep"] = experiment.sweep_id();
 
+  // Round-robin, except that a retry goes first to the trainer holding its checkpoints.
   const size_t n = options_.trainers.size();
+  std::vector<size_t> order;
+  for (size_t i = 0; i < n; ++i) {
+    if (options_.trainers[i]->address() == resume_trainer) order.push_back(i);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const size_t index = (first_trainer + i) % n;
+    if (options_.trainers[index]->address() != resume_trainer) order.push_back(index);
+  }
   std::shared_ptr<TrainerClient> chosen;
   size_t chosen_index = 0;
   std::vector<std::string> refusals;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t index = (first_trainer + i) % n;
+  for (const size_t index : order) {
     const std::shared_ptr<TrainerClient>& trainer = options_.trainers[index];
-    absl::Status status = trainer->StartRun(run_id, experiment.id(), *config, labels);
+    absl::Status status = trainer->StartRun(run_id, experiment.id(), *config, labels, resume);
+    if (absl::IsAlreadyExists(status) && resume) {
+      // The trainer still has an earlier attempt: adopt it if it is running or finished with a
+      // result; if it is still winding down (cancelled, not yet exited), wait for it rather
+      // than start a second copy elsewhere.
+      absl::StatusOr<TrainerClient::Run> there = trainer->GetRun(run_id);
+      if (there.ok() && there->state() != RunState::RUN_STATE_FAILED &&
+          there->state() != RunState::RUN_STATE_CANCELLED) {
+        chosen = trainer;
+        chosen_index = index;
+        break;
+      }
+      refusals.push_back(absl::StrCat(trainer->address(), ": the previous attempt is still ending"));
+      break;
+    }
     // AlreadyExists: an earlier attempt reached the trainer before we could record it.
     if (status.ok() || absl::IsAlreadyExists(status)) {
       chosen = trainer;
@@ -592,7 +624,8 @@ void Scheduler::DispatchOne(const std::string& run_id) {
       run->set_attempts(run->attempts() + 1);
       CommitLocked(*entry, /*persist=*/true);
       StartWatcherLocked(run_id, chosen);
-      LOG(INFO) << "run " << run_id << " dispatched to " << chosen->address();
+      LOG(INFO) << "run " << run_id << " dispatched to " << chosen->address()
+                << (resume ? absl::StrCat(" (attempt ", run->attempts(), ", resuming)") : "");
     }
   }
   if (cancel_on != nullptr) {
@@ -633,33 +666,69 @@ void Scheduler::StartWatcherLocked(const std::string& run_id,
 
 void Scheduler::FollowRun(const std::string& run_id, std::shared_ptr<TrainerClient> trainer,
                           Watcher* watcher) {
-  auto run_ended = [&] {
+  // A watcher follows one attempt: it stops once the run ended or was queued for a retry.
+  int32_t attempt = 0;
+  {
     absl::MutexLock lock(&mu_);
     Entry* entry = nullptr;
-    RunRecord* run = FindRunLocked(run_id, &entry);
-    return run == nullptr || IsTerminalRunState(run->state());
+    if (const RunRecord* run = FindRunLocked(run_id, &entry)) attempt = run->attempts();
+  }
+  auto still_ours = [&] {
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    const RunRecord* run = FindRunLocked(run_id, &entry);
+    return run != nullptr && !IsTerminalRunState(run->state()) && run->attempts() == attempt &&
+           run->trainer() == trainer->address();
   };
+  auto hung = [&] {
+    absl::MutexLock lock(&mu_);
+    return watcher->hung;
+  };
+  absl::Time unreachable_since = absl::InfiniteFuture();
   bool warned = false;
   while (!watcher->cancel.cancelled()) {
     absl::Status watched = trainer->WatchRun(
-        run_id, [&](const TrainerClient::RunEvent& event) { ApplyEvent(run_id, event); },
+        run_id,
+        [&](const TrainerClient::RunEvent& event) { ApplyEvent(run_id, attempt, event); },
         &watcher->cancel);
-    if (watcher->cancel.cancelled() || run_ended()) break;
+    if (hung()) {
+      // Stop what is left of it (a worker that ignores the cancel is killed after its grace).
+      absl::Status cancelled = trainer->CancelRun(run_id);
+      RetryRun(run_id, attempt,
+               absl::StrCat("no progress for ", absl::FormatDuration(options_.hang_timeout), " on ",
+                            trainer->address(), " (cancel there: ",
+                            cancelled.ok() ? "sent" : cancelled.ToString(), ")"));
+      break;
+    }
+    if (watcher->cancel.cancelled() || !still_ours()) break;
     // The stream broke or closed early: ask the trainer directly.
     absl::StatusOr<TrainerClient::Run> run = trainer->GetRun(run_id);
     if (run.ok()) {
-      ApplyRun(run_id, *run);
-      if (run_ended()) break;
+      ApplyRun(run_id, attempt, *run);
+      if (!still_ours()) break;
+      unreachable_since = absl::InfiniteFuture();
       warned = false;
     } else if (absl::IsNotFound(run.status())) {
-      FailRun(run_id, absl::StrCat("trainer ", trainer->address(), " no longer knows run ", run_id,
-                                   " (", run.status().message(), ")"));
+      RetryRun(run_id, attempt,
+               absl::StrCat("trainer ", trainer->address(), " no longer knows the run (",
+                            run.status().message(), ")"));
       break;
-    } else if (!warned) {
-      LOG(WARNING) << "lost track of run " << run_id << " on " << trainer->address()
-                   << " (watch: " << watched << "; get: " << run.status() << "); polling every "
-                   << options_.poll_interval;
-      warned = true;
+    } else {
+      const absl::Time now = absl::Now();
+      if (unreachable_since == absl::InfiniteFuture()) unreachable_since = now;
+      if (now - unreachable_since >= options_.trainer_lost_timeout) {
+        RetryRun(run_id, attempt,
+                 absl::StrCat("trainer ", trainer->address(), " unreachable for ",
+                              absl::FormatDuration(options_.trainer_lost_timeout), " (",
+                              run.status().message(), ")"));
+        break;
+      }
+      if (!warned) {
+        LOG(WARNING) << "lost track of run " << run_id << " on " << trainer->address()
+                     << " (watch: " << watched << "; get: " << run.status() << "); polling every "
+                     << options_.poll_interval;
+        warned = true;
+      }
     }
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
@@ -673,6 +742,41 @@ void Scheduler::FollowRun(const std::string& run_id, std::shared_ptr<TrainerClie
     finished_watchers_.push_back(std::move(it->second));  // the dispatcher joins it
     watchers_.erase(it);
   }
+}
+
+void Scheduler::HangMonitorLoop() {
+  if (options_.hang_timeout <= absl::ZeroDuration()) return;
+  const absl::Duration interval =
+      std::min(absl::Seconds(1), std::max(absl::Milliseconds(10), options_.hang_timeout / 4));
+  absl::MutexLock lock(&mu_);
+  auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stop), interval)) {
+    const absl::Time now = absl::Now();
+    for (auto& [run_id, watcher] : watchers_) {
+      if (watcher->hung || now - watcher->last_progress < options_.hang_timeout) continue;
+      LOG(WARNING) << "run " << run_id << ": no progress for "
+                   << absl::FormatDuration(now - watcher->last_progress) << "; retrying it";
+      watcher->hung = true;
+      watcher->cancel.Cancel();  // ends the watch; FollowRun cancels and retries the run
+    }
+  }
+}
+
+void Scheduler::NoteProgressLocked(const std::string& run_id, const TrainerClient::RunEvent& event) {
+  auto it = watchers_.find(run_id);
+  if (it == watchers_.end()) return;
+  Watcher& watcher = *it->second;
+  // A reconnect replays the current state and step: only a change counts as progress.
+  bool moved = false;
+  if (event.has_progress() && event.progress().step() != watcher.last_step) {
+    watcher.last_step = event.progress().step();
+    moved = true;
+  }
+  if (event.has_state_change() && event.state_change().state() != watcher.last_state) {
+    watcher.last_state = event.state_change().state();
+    moved = true;
+  }
+  if (moved) watcher.last_progress = absl::Now();
 }
 
 void Scheduler::WatchCollapse(const std::string& run_id, const v1::StopOnCollapsePolicy& policy,
@@ -746,16 +850,22 @@ void Scheduler::StopOnCollapse(const std::string& run_id, int64_t step,
   }
 }
 
-void Scheduler::ApplyEvent(const std::string& run_id, const TrainerClient::RunEvent& event) {
+void Scheduler::ApplyEvent(const std::string& run_id, int32_t attempt,
+                           const TrainerClient::RunEvent& event) {
   absl::MutexLock lock(&mu_);
   Entry* entry = nullptr;
   RunRecord* run = FindRunLocked(run_id, &entry);
-  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  if (run == nullptr || IsTerminalRunState(run->state()) || run->attempts() != attempt) return;
+  NoteProgressLocked(run_id, event);
   bool persist = false;
   switch (event.kind_case()) {
     case TrainerClient::RunEvent::kStateChange: {
       const RunState state = event.state_change().state();
       if (state == RunState::RUN_STATE_UNSPECIFIED) return;
+      if (event.state_change().retryable() && IsTerminalRunState(state)) {
+        RetryRunLocked(*entry, run, event.state_change().message());
+        return;
+      }
       persist = state != run->state() || event.state_change().message() != run->message();
       run->set_state(state);
       run->set_message(event.state_change().message());
@@ -781,11 +891,16 @@ void Scheduler::ApplyEvent(const std::string& run_id, const TrainerClient::RunEv
   CommitLocked(*entry, persist);
 }
 
-void Scheduler::ApplyRun(const std::string& run_id, const TrainerClient::Run& trainer_run) {
+void Scheduler::ApplyRun(const std::string& run_id, int32_t attempt,
+                         const TrainerClient::Run& trainer_run) {
   absl::MutexLock lock(&mu_);
   Entry* entry = nullptr;
   RunRecord* run = FindRunLocked(run_id, &entry);
-  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  if (run == nullptr || IsTerminalRunState(run->state()) || run->attempts() != attempt) return;
+  if (trainer_run.retryable() && IsTerminalRunState(trainer_run.state())) {
+    RetryRunLocked(*entry, run, trainer_run.message());
+    return;
+  }
   const bool persist = trainer_run.state() != run->state();
   if (trainer_run.state() != RunState::RUN_STATE_UNSPECIFIED) run->set_state(trainer_run.state());
   run->set_message(trainer_run.message());
@@ -808,6 +923,47 @@ void Scheduler::FailRun(const std::string& run_id, const std::string& message) {
   run->set_message(message);
   RunEndedLocked(*run);
   CommitLocked(*entry, /*persist=*/true);
+}
+
+void Scheduler::RetryRun(const std::string& run_id, int32_t attempt, const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  Entry* entry = nullptr;
+  RunRecord* run = FindRunLocked(run_id, &entry);
+  if (run == nullptr || IsTerminalRunState(run->state()) || run->attempts() != attempt) return;
+  RetryRunLocked(*entry, run, reason);
+}
+
+void Scheduler::RetryRunLocked(Entry& entry, RunRecord* run, const std::string& reason) {
+  const std::string run_id = run->run_id();
+  run->add_retry_reasons(absl::StrCat("attempt ", run->attempts(), " on ", run->trainer(), ": ", reason));
+  // A cancelled experiment or a run stopped on collapse is not started again.
+  const bool wanted = !IsTerminalExperimentState(entry.experiment.state()) && !run->has_collapse_stop();
+  if (!wanted || run->attempts() >= options_.max_attempts) {
+    run->set_state(wanted ? RunState::RUN_STATE_FAILED : RunState::RUN_STATE_CANCELLED);
+    run->set_message(wanted ? absl::StrCat("gave up after ", run->attempts(), " attempts; last: ", reason)
+                            : reason);
+    KeepCollapseStopMessage(*run);
+    LOG(ERROR) << "run " << run_id << " " << run->message();
+    RunEndedLocked(*run);
+    CommitLocked(entry, /*persist=*/true);
+    return;
+  }
+  LOG(WARNING) << "run " << run_id << ": retrying (attempt " << run->attempts() + 1 << " of "
+               << options_.max_attempts << "): " << reason;
+  run->set_resume_trainer(run->trainer());
+  run->set_trainer("");
+  run->set_state(RunState::RUN_STATE_QUEUED);
+  run->set_message(absl::StrCat("retrying after: ", reason));
+  // This attempt's watcher is on its way out: let the next attempt have its own.
+  if (auto it = watchers_.find(run_id); it != watchers_.end()) {
+    it->second->cancel.Cancel();
+    it->second->collapse_cancel.Cancel();
+    finished_watchers_.push_back(std::move(it->second));
+    watchers_.erase(it);
+  }
+  queue_.push_front(run_id);  // it was first in line once already
+  dispatch_now_ = true;
+  CommitLocked(entry, /*persist=*/true);
 }
 
 // ---------------------------------------------------------------------------------------------

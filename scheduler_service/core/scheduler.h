@@ -48,6 +48,15 @@ struct SchedulerOptions {
   // Progress-only changes are persisted at most this often per experiment (state changes
   // always are).
   absl::Duration progress_persist_interval = absl::Seconds(5);
+  // Retries. A run is started again (up to max_attempts starts in all) when its trainer
+  // restarted under it (the trainer reports it retryable), no longer knows it, stays
+  // unreachable for trainer_lost_timeout, or when the run makes no progress (no new step or
+  // state) for hang_timeout (then it is cancelled on its trainer first; zero: never). The retry
+  // goes to the trainer that holds its checkpoints first, resuming there; elsewhere it starts
+  // afresh.
+  int max_attempts = 3;
+  absl::Duration trainer_lost_timeout = absl::Minutes(2);
+  absl::Duration hang_timeout = absl::Minutes(15);
 };
 
 // A consistent copy of one experiment. `version` increases with every change; `finished` is
@@ -120,6 +129,12 @@ class Scheduler {
   struct Watcher {
     CancelToken cancel;
     std::thread thread;
+    // When the run last made progress (a new step or state); the hang monitor cancels the
+    // watch and sets `hung` once that is hang_timeout ago.
+    absl::Time last_progress = absl::Now();
+    int64_t last_step = -1;
+    ::jepalab::common::v1::RunState last_state = ::jepalab::common::v1::RUN_STATE_UNSPECIFIED;
+    bool hung = false;
     // The run's collapse-event follower (stop_on_collapse only); cancelled when the run ends.
     CancelToken collapse_cancel;
     std::thread collapse_thread;
@@ -161,9 +176,21 @@ class Scheduler {
   // Records the collapse stop on the run (once) and asks its trainer to cancel it.
   void StopOnCollapse(const std::string& run_id, int64_t step, const std::string& indicator);
   absl::Status ValidateStopOnCollapse(const v1::StopOnCollapsePolicy& policy) const;
-  void ApplyEvent(const std::string& run_id, const TrainerClient::RunEvent& event);
-  void ApplyRun(const std::string& run_id, const TrainerClient::Run& run);
+  // Both ignore news of an earlier attempt (`attempt` is the run's attempts when it was
+  // dispatched).
+  void ApplyEvent(const std::string& run_id, int32_t attempt, const TrainerClient::RunEvent& event);
+  void ApplyRun(const std::string& run_id, int32_t attempt, const TrainerClient::Run& run);
   void FailRun(const std::string& run_id, const std::string& message);
+  // Queues the run for another start (resuming on its trainer) or, after max_attempts starts,
+  // ends it FAILED; `reason` is recorded either way.
+  void RetryRun(const std::string& run_id, int32_t attempt, const std::string& reason);
+  void RetryRunLocked(Entry& entry, RunRecord* run, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that the run moved (new step or state) as seen by its watcher.
+  void NoteProgressLocked(const std::string& run_id, const TrainerClient::RunEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every few seconds: cancels the watch of runs without progress for hang_timeout.
+  void HangMonitorLoop();
 
   RunRecord* FindRunLocked(const std::string& run_id, Entry** entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -197,6 +224,7 @@ class Scheduler {
   std::map<std::string, std::shared_ptr<Watcher>> watchers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Watcher>> finished_watchers_ ABSL_GUARDED_BY(mu_);  // to join
   std::thread dispatcher_;
+  std::thread hang_monitor_;
   absl::Mutex shutdown_mu_;  // serialises Shutdown()
 };
 

@@ -351,7 +351,7 @@ TEST_F(SchedulerTest, RestartRequeuesQueuedRunsAndReattachesRunningOnes) {
   EXPECT_EQ(next.id(), "mini-0002");
 }
 
-TEST_F(SchedulerTest, RunUnknownToItsTrainerAfterRestartFails) {
+TEST_F(SchedulerTest, RunUnknownToItsTrainerAfterRestartIsStartedAgain) {
   StartScheduler();
   JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
                                scheduler_->SubmitExperiment(Request("mini", {1})));
@@ -360,10 +360,15 @@ TEST_F(SchedulerTest, RunUnknownToItsTrainerAfterRestartFails) {
 
   trainer_ = std::make_shared<FakeTrainerClient>("trainer-a:50052");  // lost its data dir
   StartScheduler();
-  Experiment failed = WaitForState(experiment.id(), v1::EXPERIMENT_STATE_FAILED);
-  EXPECT_EQ(failed.runs(0).state(), RunState::RUN_STATE_FAILED);
-  EXPECT_THAT(failed.runs(0).message(),
-              HasSubstr("trainer trainer-a:50052 no longer knows run mini-0001-s1"));
+  WaitRunning(experiment.id(), 0, "mini-0001-s1");
+  Experiment retried = *scheduler_->GetExperiment(experiment.id());
+  EXPECT_EQ(retried.runs(0).attempts(), 2);
+  ASSERT_EQ(retried.runs(0).retry_reasons_size(), 1);
+  EXPECT_THAT(retried.runs(0).retry_reasons(0),
+              HasSubstr("attempt 1 on trainer-a:50052: trainer trainer-a:50052 no longer knows the run"));
+  EXPECT_EQ(retried.state(), v1::EXPERIMENT_STATE_RUNNING);
+  trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
 }
 
 TEST_F(SchedulerTest, BrokenStreamFallsBackToPolling) {
@@ -374,11 +379,94 @@ TEST_F(SchedulerTest, BrokenStreamFallsBackToPolling) {
   trainer_->BreakWatches();
   trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
   WaitForRunState(experiment.id(), 0, RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(0).attempts(), 1);
+}
 
-  WaitRunning(experiment.id(), 1, "mini-0001-s2");
-  trainer_->ForgetRun("mini-0001-s2");
+TEST_F(SchedulerTest, ARunLostOnEveryAttemptFailsAfterMaxAttempts) {
+  SchedulerOptions options = Options();
+  options.max_attempts = 2;
+  StartScheduler(options);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1})));
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    WaitUntil(experiment.id(), [&](const Experiment& e) {
+      return e.runs(0).attempts() == attempt && e.runs(0).state() == RunState::RUN_STATE_RUNNING;
+    });
+    ASSERT_TRUE(trainer_->WaitForWatchers("mini-0001-s1", 1, kWait));
+    trainer_->ForgetRun("mini-0001-s1");
+  }
   Experiment failed = WaitForState(experiment.id(), v1::EXPERIMENT_STATE_FAILED);
-  EXPECT_THAT(failed.runs(1).message(), HasSubstr("no longer knows run mini-0001-s2"));
+  EXPECT_EQ(failed.runs(0).state(), RunState::RUN_STATE_FAILED);
+  EXPECT_THAT(failed.runs(0).message(), HasSubstr("gave up after 2 attempts; last: trainer trainer-a:50052 no longer knows the run"));
+  EXPECT_EQ(failed.runs(0).retry_reasons_size(), 2);
+}
+
+TEST_F(SchedulerTest, ARunInterruptedByATrainerRestartResumesOnThatTrainer) {
+  auto other = std::make_shared<FakeTrainerClient>("trainer-b:50052");
+  SchedulerOptions options = Options();
+  options.trainers = {trainer_, other};
+  StartScheduler(options);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1})));
+  WaitRunning(experiment.id(), 0, "mini-0001-s1");
+  trainer_->EmitProgress("mini-0001-s1", 40, 87);
+  trainer_->Interrupt("mini-0001-s1");
+  WaitUntil(experiment.id(), [](const Experiment& e) { return e.runs(0).attempts() == 2; });
+  // Resumed where its checkpoints are, not started afresh on the other trainer.
+  EXPECT_EQ(trainer_->resumed_starts("mini-0001-s1"), 1);
+  EXPECT_TRUE(other->started_run_ids().empty());
+  Experiment resumed = *scheduler_->GetExperiment(experiment.id());
+  EXPECT_EQ(resumed.runs(0).trainer(), "trainer-a:50052");
+  EXPECT_EQ(resumed.runs(0).resume_trainer(), "trainer-a:50052");
+  EXPECT_THAT(resumed.runs(0).retry_reasons(0), HasSubstr("interrupted: trainer_server restarted"));
+  ASSERT_TRUE(trainer_->WaitForWatchers("mini-0001-s1", 1, kWait));
+  trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  Experiment done = WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
+  EXPECT_EQ(done.runs(0).attempts(), 2);
+}
+
+TEST_F(SchedulerTest, ARunWhoseTrainerStaysDownIsRetriedOnAnotherTrainer) {
+  auto other = std::make_shared<FakeTrainerClient>("trainer-b:50052");
+  SchedulerOptions options = Options();
+  options.trainers = {trainer_, other};
+  options.trainer_lost_timeout = absl::Milliseconds(200);
+  StartScheduler(options);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1})));
+  WaitRunning(experiment.id(), 0, "mini-0001-s1");
+  trainer_->SetAvailable(false);
+  ASSERT_TRUE(other->WaitForStarted("mini-0001-s1", kWait));
+  ASSERT_TRUE(other->WaitForWatchers("mini-0001-s1", 1, kWait));
+  Experiment moved = *scheduler_->GetExperiment(experiment.id());
+  EXPECT_EQ(moved.runs(0).trainer(), "trainer-b:50052");
+  EXPECT_THAT(moved.runs(0).retry_reasons(0), HasSubstr("trainer trainer-a:50052 unreachable for 200ms"));
+  other->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
+}
+
+TEST_F(SchedulerTest, AHungRunIsCancelledAndRetriedWhileAProgressingOneIsLeftAlone) {
+  SchedulerOptions options = Options();
+  options.hang_timeout = absl::Milliseconds(300);
+  StartScheduler(options);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1})));
+  WaitRunning(experiment.id(), 0, "mini-0001-s1");
+  // Progress every 50 ms for a second: never a hang.
+  for (int step = 1; step <= 20; ++step) {
+    trainer_->EmitProgress("mini-0001-s1", step, 87);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(trainer_->cancel_requests().empty());
+  EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(0).attempts(), 1);
+  // Then silence: cancelled on the trainer and resumed there.
+  WaitUntil(experiment.id(), [](const Experiment& e) { return e.runs(0).attempts() == 2; });
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre("mini-0001-s1"));
+  EXPECT_EQ(trainer_->resumed_starts("mini-0001-s1"), 1);
+  EXPECT_THAT(scheduler_->GetExperiment(experiment.id())->runs(0).retry_reasons(0),
+              HasSubstr("no progress for 300ms on trainer-a:50052"));
+  ASSERT_TRUE(trainer_->WaitForWatchers("mini-0001-s1", 1, kWait));
+  trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
 }
 
 TEST_F(SchedulerTest, SweepExpandsVariantsTimesSeeds) {

@@ -51,8 +51,10 @@ GrpcTrainerClient::GrpcTrainerClient(std::string address, std::shared_ptr<grpc::
 
 absl::Status GrpcTrainerClient::StartRun(const std::string& run_id, const std::string& experiment,
                                          const ::jepalab::config::v1::TrainerConfig& config,
-                                         const std::map<std::string, std::string>& labels) {
+                                         const std::map<std::string, std::string>& labels,
+                                         bool resume) {
   tv1::StartRunRequest request;
+  request.set_resume(resume);
   request.set_run_id(run_id);
   request.set_experiment(experiment);
   *request.mutable_config() = config;

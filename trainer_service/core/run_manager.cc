@@ -379,6 +379,7 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
   // worker's.
   event.set_run_id(record->run.run_id());
   event.set_sequence(++record->sequence);
+  if (event.has_state_change() && record->run.retryable()) event.mutable_state_change()->set_retryable(true);
   if (event.unix_ms() == 0) event.set_unix_ms(NowMs());
   const bool terminal = event.has_state_change() && IsTerminal(event.state_change().state());
   auto& subs = record->subscribers;
@@ -565,6 +566,7 @@ absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std
   auto queue = std::make_shared<RunSubscription::Queue>(include_metrics);
   const Run& run = record->run;
   RunEvent current = StateEvent(run.state(), run.message());
+  current.mutable_state_change()->set_retryable(run.retryable());
   current.set_run_id(run_id);
   current.set_sequence(record->sequence);
   current.set_unix_ms(NowMs());

@@ -160,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"diagnostics.embedding_metrics.interval=0", "diagnostics.embedding_metrics.interval: must be >= 1"},
         BadValue{"diagnostics.embedding_metrics.log_interval=0", "diagnostics.embedding_metrics.log_interval"},
         BadValue{"diagnostics.embedding_metrics.max_samples=1", "diagnostics.embedding_metrics.max_samples"},
-        BadValue{"debug.fault=explode", "debug.fault: must be one of {none, abort, segfault, torch_error, nan}"},
+        BadValue{"debug.fault=explode", "debug.fault: must be one of {none, abort, segfault, torch_error, nan, hang}"},
         BadValue{"debug.fault_at_step=-1", "debug.fault_at_step"}));
 
 TEST(TrainerConfigTest, EmptyGeneratorIsRejected) {

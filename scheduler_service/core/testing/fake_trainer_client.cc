@@ -20,6 +20,7 @@ TrainerClient::RunEvent StateEvent(const TrainerClient::Run& run) {
   event.set_run_id(run.run_id());
   event.mutable_state_change()->set_state(run.state());
   event.mutable_state_change()->set_message(run.message());
+  event.mutable_state_change()->set_retryable(run.retryable());
   return event;
 }
 
@@ -42,15 +43,26 @@ void FakeTrainerClient::AppendEventLocked(FakeRun& run, RunEvent event) {
 
 absl::Status FakeTrainerClient::StartRun(const std::string& run_id, const std::string& experiment,
                                          const ::jepalab::config::v1::TrainerConfig& config,
-                                         const std::map<std::string, std::string>& labels) {
+                                         const std::map<std::string, std::string>& labels,
+                                         bool resume) {
   absl::MutexLock lock(&mu_);
   ++start_attempts_;
   if (!available_) return absl::UnavailableError(absl::StrCat(address_, " is down"));
-  if (runs_.count(run_id) > 0) return absl::AlreadyExistsError(absl::StrCat("run ", run_id));
+  bool restart = false;
+  if (auto it = runs_.find(run_id); it != runs_.end()) {
+    const RunState state = it->second.run.state();
+    restart = resume && (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
+    if (!restart) return absl::AlreadyExistsError(absl::StrCat("run ", run_id));
+  }
   if (ActiveRunsLocked() >= capacity_) {
     return absl::ResourceExhaustedError(absl::StrCat(address_, " is at max_concurrent_runs"));
   }
   FakeRun& run = runs_[run_id];
+  if (restart) {
+    ++run.resumed_starts;
+    run.run.set_retryable(false);
+    run.run.set_message("");
+  }
   run.run.set_run_id(run_id);
   run.run.set_experiment(experiment);
   run.run.set_state(RunState::RUN_STATE_RUNNING);
@@ -201,6 +213,18 @@ void FakeTrainerClient::Finish(const std::string& run_id, ::jepalab::common::v1:
   AppendEventLocked(it->second, StateEvent(it->second.run));
 }
 
+void FakeTrainerClient::Interrupt(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return;
+  it->second.run.set_state(RunState::RUN_STATE_FAILED);
+  it->second.run.set_message("interrupted: trainer_server restarted");
+  it->second.run.set_retryable(true);
+  RunEvent event = StateEvent(it->second.run);
+  event.mutable_state_change()->set_retryable(true);
+  AppendEventLocked(it->second, std::move(event));
+}
+
 void FakeTrainerClient::ForgetRun(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   runs_.erase(run_id);
@@ -246,6 +270,12 @@ std::vector<std::string> FakeTrainerClient::started_run_ids() const {
 std::vector<std::string> FakeTrainerClient::cancel_requests() const {
   absl::MutexLock lock(&mu_);
   return cancel_requests_;
+}
+
+int FakeTrainerClient::resumed_starts(const std::string& run_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = runs_.find(run_id);
+  return it == runs_.end() ? 0 : it->second.resumed_starts;
 }
 
 int FakeTrainerClient::start_attempts() const {

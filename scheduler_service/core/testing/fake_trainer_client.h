@@ -19,6 +19,7 @@ namespace jepalab::scheduler::testing {
 
 // Thread-safe. Non-terminal runs occupy a slot; StartRun beyond `capacity` is
 // ResourceExhausted. CancelRun ends the run CANCELLED at once (as a real trainer soon would).
+// StartRun with resume restarts a run it has that ended FAILED or CANCELLED, as the real one.
 class FakeTrainerClient : public TrainerClient {
  public:
   explicit FakeTrainerClient(std::string address, int capacity = 1);
@@ -26,7 +27,7 @@ class FakeTrainerClient : public TrainerClient {
   const std::string& address() const override { return address_; }
   absl::Status StartRun(const std::string& run_id, const std::string& experiment,
                         const ::jepalab::config::v1::TrainerConfig& config,
-                        const std::map<std::string, std::string>& labels) override;
+                        const std::map<std::string, std::string>& labels, bool resume) override;
   absl::Status CancelRun(const std::string& run_id) override;
   absl::StatusOr<Run> GetRun(const std::string& run_id) override;
   absl::Status WatchRun(const std::string& run_id, const EventCallback& on_event,
@@ -43,6 +44,8 @@ class FakeTrainerClient : public TrainerClient {
   // Ends the run in `state` (terminal) with `message`.
   void Finish(const std::string& run_id, ::jepalab::common::v1::RunState state,
               const std::string& message = "");
+  // Ends the run FAILED and retryable, as a trainer restarted under it reports it.
+  void Interrupt(const std::string& run_id);
   // Forgets the run (GetRun/WatchRun then say NotFound) and breaks its watches.
   void ForgetRun(const std::string& run_id);
   // Breaks every open watch stream with Unavailable; runs continue.
@@ -58,6 +61,8 @@ class FakeTrainerClient : public TrainerClient {
   std::vector<std::string> started_run_ids() const;
   std::vector<std::string> cancel_requests() const;
   int start_attempts() const;
+  // StartRun calls with resume that restarted a run this fake already had.
+  int resumed_starts(const std::string& run_id) const;
   // Config and labels a run was started with; NotFound if never started here.
   absl::StatusOr<::jepalab::config::v1::TrainerConfig> StartedConfig(
       const std::string& run_id) const;
@@ -70,6 +75,7 @@ class FakeTrainerClient : public TrainerClient {
     int open_watches = 0;
     ::jepalab::config::v1::TrainerConfig config;
     std::map<std::string, std::string> labels;
+    int resumed_starts = 0;
   };
 
   void AppendEventLocked(FakeRun& run, RunEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
