@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +18,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -66,7 +68,10 @@ absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
 
   std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  argv_storage.push_back("--port=0");
+  // A caller restarting a service on its old port passes --port=N itself.
+  const bool port_given = std::any_of(args.begin(), args.end(),
+                                      [](const std::string& arg) { return absl::StartsWith(arg, "--port="); });
+  if (!port_given) argv_storage.push_back("--port=0");
   argv_storage.push_back("--port_file=" + port_file);
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());

@@ -23,7 +23,7 @@ std::string MakeTempDir(const std::string& prefix);
 
 class ServiceProcess {
  public:
-  // Starts `binary` with `args` plus --port=0 --port_file=<tmp>, waits for the port file and
+  // Starts `binary` with `args` plus --port=0 (unless `args` has --port=N) --port_file=<tmp>, waits for the port file and
   // for health SERVING (up to `timeout`; over TLS verified against `tls_ca_pem` when set). The child's stderr goes to <log_dir>/<name>.log.
   static absl::StatusOr<std::unique_ptr<ServiceProcess>> Start(
       const std::string& name, const std::string& binary, const std::vector<std::string>& args,

@@ -38,6 +38,9 @@ MATCHER_P2(StatusIs, code, message_matcher,
 
 }  // namespace testing
 
+// ASSERT that a Status (or a StatusOr's status) is OK, printing it otherwise.
+#define JEPALAB_ASSERT_OK(expr) ASSERT_THAT((expr), ::testing::IsOk())
+
 #define JEPALAB_ASSERT_OK_AND_ASSIGN(lhs, expr)                     \
   auto JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__) = (expr);       \
   ASSERT_TRUE(JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__).ok())    \

@@ -574,8 +574,9 @@ void Scheduler::DispatchOne(const std::string& run_id) {
       // result; if it is still winding down (cancelled, not yet exited), wait for it rather
       // than start a second copy elsewhere.
       absl::StatusOr<TrainerClient::Run> there = trainer->GetRun(run_id);
-      if (there.ok() && there->state() != RunState::RUN_STATE_FAILED &&
-          there->state() != RunState::RUN_STATE_CANCELLED) {
+      const bool ended_without_result = there.ok() && (there->state() == RunState::RUN_STATE_FAILED ||
+                                                       there->state() == RunState::RUN_STATE_CANCELLED);
+      if (there.ok() && !ended_without_result && !there->cancel_requested()) {
         chosen = trainer;
         chosen_index = index;
         break;

@@ -266,6 +266,7 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   run.set_attempt(attempt);
   run.set_resumed_from_step(0);
   run.set_retryable(false);
+  run.set_cancel_requested(false);
   run.set_started_unix_ms(0);
   run.set_finished_unix_ms(0);
   record->pid = pid;
@@ -519,6 +520,7 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
 void RunManager::SignalCancel(RunRecord* record) {
   if (record->cancel_requested) return;
   record->cancel_requested = true;
+  record->run.set_cancel_requested(true);
   record->kill_deadline = absl::Now() + options_.cancel_grace;
   kill(record->pid, SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
 }

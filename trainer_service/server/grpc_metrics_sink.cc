@@ -25,6 +25,16 @@ bool Retryable(const grpc::Status& status) {
   }
 }
 
+// A restarted metrics_service should get the buffered points within a second or two, not after
+// gRPC's default reconnect backoff (growing to two minutes).
+grpc::ChannelArguments QuickReconnect() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return args;
+}
+
 std::string Describe(const grpc::Status& status) {
   return absl::StrCat("code ", static_cast<int>(status.error_code()), ": ", status.error_message());
 }
@@ -42,7 +52,7 @@ struct GrpcMetricsSink::Stream {
 GrpcMetricsSink::GrpcMetricsSink(const GrpcMetricsSinkOptions& options)
     : options_(options),
       stub_(metrics::v1::MetricsService::NewStub(
-          common::CreateClientChannel(options.address, options.security))) {
+          common::CreateClientChannel(options.address, options.security, QuickReconnect()))) {
   Op reg;
   reg.kind = Op::kRegister;
   Enqueue(std::move(reg));
