@@ -40,6 +40,22 @@ class FakeScheduler final : public sched::SchedulerService::Service {
     }
     return grpc::Status::OK;
   }
+  // Every experiment of a submitted sweep is reported finished in state `finished_state`, the
+  // last one FAILED when `fail_last` is set.
+  grpc::Status ListExperiments(grpc::ServerContext*, const sched::ListExperimentsRequest* request,
+                               sched::ListExperimentsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    for (const auto& sweep : sweeps) {
+      if (request->sweep_id() != absl::StrCat(sweep.name(), "-0001")) continue;
+      for (int i = 0; i < sweep.variants_size(); ++i) {
+        sched::Experiment* x = response->add_experiments();
+        x->set_id(absl::StrCat(sweep.name(), ".", sweep.variants(i).name(), "-000", i + 1));
+        x->set_state(fail_last && i + 1 == sweep.variants_size() ? sched::EXPERIMENT_STATE_FAILED
+                                                                 : sched::EXPERIMENT_STATE_SUCCEEDED);
+      }
+    }
+    return grpc::Status::OK;
+  }
   grpc::Status CreateSchedule(grpc::ServerContext*, const sched::CreateScheduleRequest* request,
                               sched::CreateScheduleResponse* response) override {
     absl::MutexLock lock(&mu_);
@@ -83,6 +99,7 @@ class FakeScheduler final : public sched::SchedulerService::Service {
   std::vector<sched::SubmitSweepRequest> sweeps;
   std::vector<sched::CreateScheduleRequest> creates;
   sched::Schedule stored;
+  bool fail_last = false;
 };
 
 class FakeMetrics final : public met::MetricsService::Service {
@@ -146,6 +163,16 @@ TEST_F(CliCommandsTest, SweepSubmitSendsTheExpandableSweepFile) {
   EXPECT_THAT(sent.config_yaml(), HasSubstr("object_encoder:"));
   EXPECT_TRUE(sent.stop_on_collapse().enabled());
   EXPECT_EQ(sent.variants(4).overrides(0), "object_encoder.ema_decay=null");
+}
+
+TEST_F(CliCommandsTest, SweepSubmitWatchFollowsTheSweepToItsEnd) {
+  ASSERT_EQ(Run({"sweep", "submit", "configs/sweeps/vq_fixes_mini.yaml", "--watch"}), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("  vq_fixes_mini.baseline-0001  SUCCEEDED\n"));
+  EXPECT_THAT(out_, HasSubstr("sweep vq_fixes_mini-0001 finished: 5 SUCCEEDED\n"));
+  scheduler_.fail_last = true;
+  scheduler_.sweeps.clear();
+  EXPECT_EQ(Run({"sweep", "submit", "configs/sweeps/vq_fixes_mini.yaml", "--watch"}), 1);
+  EXPECT_THAT(out_, HasSubstr("sweep vq_fixes_mini-0001 finished: 1 FAILED 4 SUCCEEDED\n"));
 }
 
 TEST_F(CliCommandsTest, SweepSubmitRefusesABadFileBeforeAnyRpc) {
