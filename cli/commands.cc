@@ -18,7 +18,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/compare_format.h"
 #include "cli/progress_format.h"
+#include "cli/rpc_helpers.h"
+#include "cli/schedule_commands.h"
+#include "cli/sweep_commands.h"
 #include "cli/report_builder.h"
 #include "cli/report_html.h"
 #include "common/grpc_channel.h"
@@ -32,39 +36,6 @@ namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
-
-std::shared_ptr<grpc::Channel> Connect(const std::string& address, const Endpoints& e) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  return common::CreateClientChannel(address, e.security, args);
-}
-
-void SetDeadline(grpc::ClientContext& context, double seconds) {
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
-}
-
-// Prints "<what> (<address>): <CODE>: <message>" and returns exit code 1.
-int ReportRpcError(std::ostream& err, const std::string& what, const std::string& address,
-                   const grpc::Status& status) {
-  const absl::Status s = common::FromGrpcStatus(status);
-  err << "jepalab: " << what << " (" << address << "): " << absl::StatusCodeToString(s.code()) << ": "
-      << s.message() << "\n";
-  if (s.code() == absl::StatusCode::kUnavailable) {
-    err << "  is the service running? Start all three with tools/quickstart.sh, or pass --"
-        << (what.find("metrics") != std::string::npos ? "metrics" : "scheduler") << "=HOST:PORT\n";
-  }
-  return 1;
-}
-
-bool ReadFile(const std::string& path, std::string* text) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *text = buffer.str();
-  return true;
-}
 
 int Health(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
   const double wait_seconds = [&] {
@@ -300,13 +271,7 @@ int Compare(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::
   met::CompareRunsResponse response;
   grpc::Status status = stub->CompareRuns(&context, request, &response);
   if (!status.ok()) return ReportRpcError(err, "metrics CompareRuns", e.metrics, status);
-  out << absl::StrFormat("%-28s %-28s %12s %12s %12s %8s\n", "RUN", "METRIC", "LAST", "MIN", "MAX", "STEPS");
-  for (const auto& run : response.runs()) {
-    for (const auto& m : run.metrics()) {
-      out << absl::StrFormat("%-28s %-28s %12.6g %12.6g %12.6g %8d\n", run.run().run_id(), m.name(), m.last(),
-                             m.min(), m.max(), m.last_step());
-    }
-  }
+  out << FormatComparison(response);
   return 0;
 }
 
@@ -617,7 +582,8 @@ int Report(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::o
 const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{"scheduler", "trainer", "metrics", "timeout", "set", "seed",
                                                        "name", "tag", "max_points", "wait",
-                                                       "tls_ca_file", "auth_token_file", "output"};
+                                                       "tls_ca_file", "auth_token_file", "output",
+                                                       "cron", "plan", "sweep"};
   return *flags;
 }
 
@@ -627,7 +593,8 @@ const std::map<std::string, std::string>& ShortFlags() {
 }
 
 const std::set<std::string>& SwitchFlags() {
-  static const auto* flags = new std::set<std::string>{"watch", "summary", "help", "mini", "stop_on_collapse"};
+  static const auto* flags = new std::set<std::string>{"watch", "summary", "help", "mini", "stop_on_collapse",
+                                                       "paused"};
   return *flags;
 }
 
@@ -650,7 +617,11 @@ commands:
   metrics RUN_ID [--name NAME ...] [--max_points N] [--summary]
                                    a run's metric history as CSV (or a summary table)
   compare RUN_ID [RUN_ID ...] [--name NAME ...]
-                                   last/min/max of each metric, side by side
+                                   last/min/max of each metric, side by side, then a config
+                                   diff: only the resolved config keys that differ between runs
+  sweep submit SWEEP.yaml [--watch]
+                                   submit a sweep file (configs/sweeps/): base config, variants
+                                   or a grid, seeds; --watch follows its experiments
   plan run PLAN.yaml [--mini] [--seed N ...] [--watch]
                                    run a diagnostic plan (configs/plans/); the scheduler reads
                                    the run configs it names relative to its --config_root
@@ -658,6 +629,11 @@ commands:
   plan verdict PLAN_ID             the written conclusion and the table of every run
   plan list                        plans and their states
   plan cancel PLAN_ID              cancel a plan's running experiments
+  schedule add NAME --cron "M H DOM MON DOW" (--plan PLAN.yaml [--mini] [--seed N ...] |
+         --sweep SWEEP.yaml [--stop_on_collapse]) [--paused]
+                                   submit the plan or sweep periodically (cron times are UTC)
+  schedule list | show NAME        schedules, next fire times and what each firing submitted
+  schedule pause|resume|delete NAME
   report ID [-o FILE.html] [--max_points N]
                                    self-contained HTML report (charts per run, collapse markers,
                                    and for a plan its verdict) of a plan, experiment or sweep;
@@ -665,7 +641,8 @@ commands:
 defaults: scheduler 127.0.0.1:50051, trainer 127.0.0.1:50052, metrics 127.0.0.1:50053
 security: --tls_ca_file speaks TLS to every service, verifying it against CA.pem;
           --auth_token_file (default: $JEPALAB_TOKEN_FILE) sends the bearer token that
-          services started with --auth_token_file require for submit, cancel and plan run|cancel
+          services started with --auth_token_file require for submit, cancel, sweep submit,
+          plan run|cancel and schedule add|pause|resume|delete
 )";
 }
 
@@ -686,6 +663,8 @@ int RunCommand(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostrea
   if (c == "metrics") return Metrics(args, e, out, err);
   if (c == "compare") return Compare(args, e, out, err);
   if (c == "plan") return PlanCommand(args, e, out, err);
+  if (c == "sweep") return SweepCommand(args, e, out, err);
+  if (c == "schedule") return ScheduleCommand(args, e, out, err);
   if (c == "report") return Report(args, e, out, err);
   if (c.empty() || c == "help" || args.Has("help")) {
     out << Usage();

@@ -8,18 +8,10 @@
 #include <set>
 #include <string>
 
-#include "common/grpc_channel.h"
 #include "cli/arg_parser.h"
+#include "cli/endpoints.h"
 
 namespace jepalab::cli {
-
-struct Endpoints {
-  std::string scheduler = "127.0.0.1:50051";
-  std::string trainer = "127.0.0.1:50052";
-  std::string metrics = "127.0.0.1:50053";
-  double timeout_seconds = 30;
-  common::ClientSecurity security;  // TLS CA and bearer token; empty: plaintext, no token
-};
 
 // Flags every command accepts, and the per-command ones.
 const std::set<std::string>& ValueFlags();

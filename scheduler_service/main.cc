@@ -24,6 +24,7 @@
 #include "common/logging.h"
 #include "common/rpc_auth.h"
 #include "scheduler_service/core/plan_runner.h"
+#include "scheduler_service/core/schedule_runner.h"
 #include "scheduler_service/core/scheduler.h"
 #include "scheduler_service/server/grpc_metrics_client.h"
 #include "scheduler_service/server/grpc_trainer_client.h"
@@ -49,6 +50,8 @@ ABSL_FLAG(std::string, auth_token_file, "",
           "fail UNAUTHENTICATED (read-only RPCs and health stay open). Also sent to trainers and metrics_service.");
 ABSL_FLAG(std::string, tls_ca_file, "",
           "PEM CA that the TLS certificates of trainers and metrics_service must chain to; empty: plaintext to them.");
+ABSL_FLAG(int, schedule_tick_seconds, 5,
+          "How often (seconds) cron schedules are checked; a due schedule fires within this.");
 ABSL_FLAG(int, max_queued_runs, 10000,
           "Submissions that would leave more runs waiting are refused (RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int, max_attempts, 3,
@@ -132,9 +135,35 @@ absl::Status Run() {
   absl::StatusOr<std::unique_ptr<PlanRunner>> plans = PlanRunner::Create(plan_options);
   if (!plans.ok()) return plans.status();
 
+  if (absl::GetFlag(FLAGS_schedule_tick_seconds) < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--schedule_tick_seconds: must be >= 1, got ",
+                                                   absl::GetFlag(FLAGS_schedule_tick_seconds)));
+  }
+  // Cron schedules fire through the same entry points as SubmitSweep and SubmitPlan.
+  ScheduleRunnerOptions schedule_options;
+  schedule_options.data_dir = data_dir;
+  schedule_options.config_root = plan_options.config_root;
+  schedule_options.tick_interval = absl::Seconds(absl::GetFlag(FLAGS_schedule_tick_seconds));
+  Scheduler* const scheduler_ptr = scheduler->get();
+  PlanRunner* const plans_ptr = plans->get();
+  schedule_options.submit_sweep =
+      [scheduler_ptr](const v1::SubmitSweepRequest& request) -> absl::StatusOr<std::string> {
+    absl::StatusOr<SweepResult> sweep = scheduler_ptr->SubmitSweep(request);
+    if (!sweep.ok()) return sweep.status();
+    return sweep->sweep_id;
+  };
+  schedule_options.submit_plan =
+      [plans_ptr](const v1::SubmitPlanRequest& request) -> absl::StatusOr<std::string> {
+    absl::StatusOr<v1::Plan> plan = plans_ptr->SubmitPlan(request);
+    if (!plan.ok()) return plan.status();
+    return plan->id();
+  };
+  absl::StatusOr<std::unique_ptr<ScheduleRunner>> schedules = ScheduleRunner::Create(schedule_options);
+  if (!schedules.ok()) return schedules.status();
+
   SchedulerServiceImpl service(scheduler->get(), /*clock=*/nullptr,
                                /*watch_poll=*/absl::Milliseconds(250), plans->get(),
-                               *authorizer);
+                               *authorizer, schedules->get());
   common::GrpcServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
@@ -153,6 +182,7 @@ absl::Status Run() {
   // Stop taking calls first (open WatchExperiment streams end at the grace deadline), then
   // stop dispatching; runs keep going on their trainers.
   (*server)->Shutdown(/*grace_seconds=*/2.0);
+  (*schedules)->Shutdown();
   (*plans)->Shutdown();
   (*scheduler)->Shutdown();
   LOG(INFO) << "scheduler_server stopped";

@@ -18,17 +18,22 @@ grpc::Status Reply(const absl::Status& status, absl::string_view rpc) {
 }
 
 absl::Status NoPlans() { return absl::UnimplementedError("this scheduler does not run plans"); }
+absl::Status NoSchedules() {
+  return absl::UnimplementedError("this scheduler does not run schedules");
+}
 
 }  // namespace
 
 SchedulerServiceImpl::SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock,
                                            absl::Duration watch_poll, PlanRunner* plans,
-                                           common::RpcAuthorizer authorizer)
+                                           common::RpcAuthorizer authorizer,
+                                           ScheduleRunner* schedules)
     : scheduler_(scheduler),
       clock_(clock != nullptr ? clock : &system_clock_),
       watch_poll_(watch_poll),
       plans_(plans),
-      authorizer_(std::move(authorizer)) {}
+      authorizer_(std::move(authorizer)),
+      schedules_(schedules) {}
 
 grpc::Status SchedulerServiceImpl::SubmitExperiment(grpc::ServerContext* context,
                                                     const v1::SubmitExperimentRequest* request,
@@ -160,6 +165,77 @@ grpc::Status SchedulerServiceImpl::CancelPlan(grpc::ServerContext* context,
   if (!plan.ok()) return Reply(plan.status(), "CancelPlan");
   *response->mutable_plan() = *std::move(plan);
   return grpc::Status::OK;
+}
+
+// --- Schedules ---------------------------------------------------------------------------------
+
+grpc::Status SchedulerServiceImpl::CreateSchedule(grpc::ServerContext* context,
+                                                  const v1::CreateScheduleRequest* request,
+                                                  v1::CreateScheduleResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "CreateSchedule"); !auth.ok()) {
+    return Reply(auth, "CreateSchedule");
+  }
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "CreateSchedule");
+  absl::StatusOr<v1::Schedule> schedule = schedules_->CreateSchedule(*request);
+  if (!schedule.ok()) return Reply(schedule.status(), "CreateSchedule");
+  *response->mutable_schedule() = *std::move(schedule);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::ListSchedules(grpc::ServerContext* /*context*/,
+                                                 const v1::ListSchedulesRequest* /*request*/,
+                                                 v1::ListSchedulesResponse* response) {
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "ListSchedules");
+  for (v1::Schedule& schedule : schedules_->ListSchedules()) {
+    *response->add_schedules() = std::move(schedule);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::GetSchedule(grpc::ServerContext* /*context*/,
+                                               const v1::GetScheduleRequest* request,
+                                               v1::GetScheduleResponse* response) {
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "GetSchedule");
+  absl::StatusOr<v1::Schedule> schedule = schedules_->GetSchedule(request->name());
+  if (!schedule.ok()) return Reply(schedule.status(), "GetSchedule");
+  *response->mutable_schedule() = *std::move(schedule);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::PauseSchedule(grpc::ServerContext* context,
+                                                 const v1::PauseScheduleRequest* request,
+                                                 v1::PauseScheduleResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "PauseSchedule"); !auth.ok()) {
+    return Reply(auth, "PauseSchedule");
+  }
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "PauseSchedule");
+  absl::StatusOr<v1::Schedule> schedule = schedules_->PauseSchedule(request->name());
+  if (!schedule.ok()) return Reply(schedule.status(), "PauseSchedule");
+  *response->mutable_schedule() = *std::move(schedule);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::ResumeSchedule(grpc::ServerContext* context,
+                                                  const v1::ResumeScheduleRequest* request,
+                                                  v1::ResumeScheduleResponse* response) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "ResumeSchedule"); !auth.ok()) {
+    return Reply(auth, "ResumeSchedule");
+  }
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "ResumeSchedule");
+  absl::StatusOr<v1::Schedule> schedule = schedules_->ResumeSchedule(request->name());
+  if (!schedule.ok()) return Reply(schedule.status(), "ResumeSchedule");
+  *response->mutable_schedule() = *std::move(schedule);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerServiceImpl::DeleteSchedule(grpc::ServerContext* context,
+                                                  const v1::DeleteScheduleRequest* request,
+                                                  v1::DeleteScheduleResponse* /*response*/) {
+  if (absl::Status auth = authorizer_.Authorize(*context, "DeleteSchedule"); !auth.ok()) {
+    return Reply(auth, "DeleteSchedule");
+  }
+  if (schedules_ == nullptr) return Reply(NoSchedules(), "DeleteSchedule");
+  return Reply(schedules_->DeleteSchedule(request->name()), "DeleteSchedule");
 }
 
 }  // namespace jepalab::scheduler

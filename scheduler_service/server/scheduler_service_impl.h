@@ -12,6 +12,7 @@
 #include "common/rpc_auth.h"
 #include "proto/scheduler.grpc.pb.h"
 #include "scheduler_service/core/plan_runner.h"
+#include "scheduler_service/core/schedule_runner.h"
 #include "scheduler_service/core/scheduler.h"
 
 namespace jepalab::scheduler {
@@ -23,11 +24,13 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
   // a WatchExperiment handler waits before checking whether its client went away. Without
   // `plans` the plan RPCs are UNIMPLEMENTED. `authorizer` guards the mutating RPCs
   // (SubmitExperiment, SubmitSweep, CancelExperiment, SubmitPlan, CancelPlan): without the
-  // bearer token they fail UNAUTHENTICATED. The read-only RPCs stay open.
+  // bearer token they fail UNAUTHENTICATED. The read-only RPCs stay open. Without `schedules`
+  // the schedule RPCs are UNIMPLEMENTED; Create/Pause/Resume/DeleteSchedule need the token too.
   explicit SchedulerServiceImpl(Scheduler* scheduler, const common::Clock* clock = nullptr,
                                 absl::Duration watch_poll = absl::Milliseconds(250),
                                 PlanRunner* plans = nullptr,
-                                common::RpcAuthorizer authorizer = common::RpcAuthorizer());
+                                common::RpcAuthorizer authorizer = common::RpcAuthorizer(),
+                                ScheduleRunner* schedules = nullptr);
 
   grpc::Status SubmitExperiment(grpc::ServerContext* context,
                                 const v1::SubmitExperimentRequest* request,
@@ -53,6 +56,18 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
                          v1::ListPlansResponse* response) override;
   grpc::Status CancelPlan(grpc::ServerContext* context, const v1::CancelPlanRequest* request,
                           v1::CancelPlanResponse* response) override;
+  grpc::Status CreateSchedule(grpc::ServerContext* context, const v1::CreateScheduleRequest* request,
+                              v1::CreateScheduleResponse* response) override;
+  grpc::Status ListSchedules(grpc::ServerContext* context, const v1::ListSchedulesRequest* request,
+                             v1::ListSchedulesResponse* response) override;
+  grpc::Status GetSchedule(grpc::ServerContext* context, const v1::GetScheduleRequest* request,
+                           v1::GetScheduleResponse* response) override;
+  grpc::Status PauseSchedule(grpc::ServerContext* context, const v1::PauseScheduleRequest* request,
+                             v1::PauseScheduleResponse* response) override;
+  grpc::Status ResumeSchedule(grpc::ServerContext* context, const v1::ResumeScheduleRequest* request,
+                              v1::ResumeScheduleResponse* response) override;
+  grpc::Status DeleteSchedule(grpc::ServerContext* context, const v1::DeleteScheduleRequest* request,
+                              v1::DeleteScheduleResponse* response) override;
 
  private:
   Scheduler* const scheduler_;
@@ -61,6 +76,7 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
   const absl::Duration watch_poll_;
   PlanRunner* const plans_;
   const common::RpcAuthorizer authorizer_;
+  ScheduleRunner* const schedules_;
 };
 
 }  // namespace jepalab::scheduler
