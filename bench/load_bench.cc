@@ -2,7 +2,7 @@
 // metrics_server for a few minutes while the jepalab CLI, direct gRPC queries and /metrics
 // scrapes read; prints per-request-kind latency (p50/p99/max), ingest throughput and the
 // read-back check (lost and duplicated points). Exit 1 on any error or lost point. Usage:
-//   bazel run -c opt //bench:load_bench -- [--duration=180s] [--streams=50] [--steps_per_second=20]
+//   bazel run -c opt //bench:load_bench -- [--duration=180s] [--streams=50] [--steps_per_second=10]
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -18,7 +18,7 @@
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(180), "How long the streams write.");
 ABSL_FLAG(int, streams, 50, "Concurrent metric streams (one run and one connection each).");
-ABSL_FLAG(double, steps_per_second, 20, "Steps each stream reports per second (22-37 points each); "
+ABSL_FLAG(double, steps_per_second, 10, "Steps each stream reports per second (22-37 points each); "
           "0: as fast as acknowledgements allow.");
 ABSL_FLAG(int, grpc_query_threads, 2, "Threads looping over direct gRPC queries.");
 ABSL_FLAG(bool, cli, true, "Also loop over jepalab CLI commands.");

@@ -22,6 +22,7 @@ TEST(LoadSmokeTest, TenStreamsWithQueriesLoseNothing) {
   options.data_dir = testing::MakeTempDir("load_smoke_");
   options.duration = absl::Seconds(5);
   options.streams = 10;
+  options.steps_per_second = 20;  // collapsing runs pass step 50 after 2.5 s
   options.collapse_every = 2;
   JEPALAB_ASSERT_OK_AND_ASSIGN(LoadTestResult result, RunLoadTest(options));
   const std::string report = FormatLoadReport(options, result);

@@ -1,5 +1,9 @@
 #include "bench/load/load_test.h"
 
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -11,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
@@ -86,6 +91,29 @@ HistoryCheck CheckAllHistories(const std::string& address, const std::vector<Syn
   return total;
 }
 
+// User + system CPU seconds of a live process (fields 14 and 15 of /proc/<pid>/stat); 0 if
+// unreadable.
+double ProcessCpuSeconds(pid_t pid) {
+  const std::string stat = testing::ReadTextFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t paren = stat.rfind(')');  // the command name may contain spaces
+  if (paren == std::string::npos) return 0;
+  const std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  double utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtod(fields[11], &utime) ||
+      !absl::SimpleAtod(fields[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 }  // namespace
 
 absl::StatusOr<LoadTestResult> RunLoadTest(const LoadTestOptions& options) {
@@ -110,6 +138,9 @@ absl::StatusOr<LoadTestResult> RunLoadTest(const LoadTestOptions& options) {
   std::atomic<int64_t> runs_failed{0};
   absl::BlockingCounter registered(options.streams);
   std::vector<std::thread> threads;
+  const double metrics_cpu_before = ProcessCpuSeconds(services.metrics->pid());
+  const double scheduler_cpu_before = ProcessCpuSeconds(services.scheduler->pid());
+  const double client_cpu_before = SelfCpuSeconds();
   const absl::Time start = absl::Now();
   for (size_t i = 0; i < streams.size(); ++i) {
     threads.emplace_back([&, i] {
@@ -146,6 +177,10 @@ absl::StatusOr<LoadTestResult> RunLoadTest(const LoadTestOptions& options) {
     queries.Stop();
     result.collapse_events = queries.collapse_events();
   }
+  result.metrics_cpu_seconds = ProcessCpuSeconds(services.metrics->pid()) - metrics_cpu_before;
+  result.scheduler_cpu_seconds =
+      ProcessCpuSeconds(services.scheduler->pid()) - scheduler_cpu_before;
+  result.client_cpu_seconds = SelfCpuSeconds() - client_cpu_before;
 
   for (const MetricStreamResult& r : results) {
     result.acked_steps += r.acked_steps;
@@ -172,10 +207,17 @@ std::string FormatLoadReport(const LoadTestOptions& options, const LoadTestResul
           "\nstreams=%d  target=%.0f steps/s each  duration=%.1f s  collapse events seen=%d\n",
           options.streams, options.steps_per_second, result.stream_seconds,
           result.collapse_events),
-      absl::StrFormat("ingest: %d steps, %d points acknowledged  %.0f points/s  %.1f steps/s\n",
+      absl::StrFormat("ingest: %d steps, %d points acknowledged  %.0f points/s  %.1f steps/s "
+                      "(target %.0f steps/s)\n",
                       result.acked_steps, result.acked_points,
                       result.acked_points / result.stream_seconds,
-                      result.acked_steps / result.stream_seconds),
+                      result.acked_steps / result.stream_seconds,
+                      options.streams * options.steps_per_second),
+      absl::StrFormat("CPU seconds during the load: metrics_server %.1f  scheduler_server %.1f  "
+                      "load generator %.1f  (wall %.1f s, %u hardware threads)\n",
+                      result.metrics_cpu_seconds, result.scheduler_cpu_seconds,
+                      result.client_cpu_seconds, result.stream_seconds,
+                      std::thread::hardware_concurrency()),
       absl::StrFormat("points sent (acknowledged)=%d  stored=%d  lost=%d  duplicates=%d  "
                       "wrong values=%d  unexpected=%d  stored unacknowledged=%d\n",
                       h.expected, h.stored, h.lost, h.duplicates, h.wrong_value, h.unexpected,

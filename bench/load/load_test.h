@@ -24,7 +24,7 @@ struct LoadTestOptions {
   std::string data_dir;  // services' data dirs go under it
   absl::Duration duration = absl::Seconds(180);
   int streams = 50;
-  double steps_per_second = 20;  // per stream
+  double steps_per_second = 10;  // per stream; a GPU trainer's pace (the CPU mini run: ~8)
   int collapse_every = 5;        // every 5th run collapses (detector events under load)
   int grpc_query_threads = 2;
   absl::Duration grpc_query_interval = absl::Milliseconds(100);
@@ -41,6 +41,10 @@ struct LoadTestResult {
   int64_t acked_steps = 0;
   int64_t acked_points = 0;
   int64_t collapse_events = 0;
+  // CPU time (user + system) spent during the test, to tell load from starvation on a shared box.
+  double metrics_cpu_seconds = 0;
+  double scheduler_cpu_seconds = 0;
+  double client_cpu_seconds = 0;  // this process: streams, queries (CLI children excluded)
   std::vector<std::string> service_logs;  // stderr of metrics_server and scheduler_server
 
   bool Passed() const { return errors == 0 && runs_failed == 0 && history.Clean(); }

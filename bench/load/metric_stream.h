@@ -19,7 +19,7 @@ namespace jepalab::load {
 
 struct MetricStreamOptions {
   std::string address;           // metrics_service host:port
-  double steps_per_second = 20;  // per run; <= 0: as fast as acknowledgements allow
+  double steps_per_second = 10;  // per run; <= 0: as fast as acknowledgements allow
   absl::Duration stream_age = absl::Seconds(2);
   absl::Duration rpc_timeout = absl::Seconds(30);
   int max_attempts = 5;  // per stream of batches, before giving up on it
