@@ -429,10 +429,9 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
       replace.BindInt(6, unix_ms);
       JEPALAB_RETURN_IF_ERROR(replace.Run());
     }
-    auto [it, first] = added->try_emplace(point.run_id(), RunStats{0, point.step()});
-    RunStats& run = it->second;
-    if (is_new) ++run.num_points;
-    run.last_step = std::max(run.last_step, point.step());
+    RunStats& run_added = added->try_emplace(point.run_id(), RunStats{0, point.step()}).first->second;
+    if (is_new) ++run_added.num_points;
+    run_added.last_step = std::max(run_added.last_step, point.step());
   }
   return absl::OkStatus();
 }
