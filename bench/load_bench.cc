@@ -18,7 +18,8 @@
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(180), "How long the streams write.");
 ABSL_FLAG(int, streams, 50, "Concurrent metric streams (one run and one connection each).");
-ABSL_FLAG(double, steps_per_second, 10, "Steps each stream reports per second (22-37 points each); "
+ABSL_FLAG(double, steps_per_second, 10,
+          "Steps each stream reports per second (22-37 points each); "
           "0: as fast as acknowledgements allow.");
 ABSL_FLAG(int, grpc_query_threads, 2, "Threads looping over direct gRPC queries.");
 ABSL_FLAG(bool, cli, true, "Also loop over jepalab CLI commands.");

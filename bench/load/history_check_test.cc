@@ -36,7 +36,8 @@ TEST(SyntheticRunTest, ReportsTwentyToFortyNamesPerStep) {
     EXPECT_LE(run.NamesAt(step).size(), 40u);
     EXPECT_EQ(run.Batch(step).points_size(), static_cast<int>(run.NamesAt(step).size()));
   }
-  EXPECT_EQ(run.PointsBefore(2), static_cast<int64_t>(run.NamesAt(0).size() + run.NamesAt(1).size()));
+  EXPECT_EQ(run.PointsBefore(2),
+            static_cast<int64_t>(run.NamesAt(0).size() + run.NamesAt(1).size()));
 }
 
 TEST(SyntheticRunTest, CollapsingRunsRankMeFalls) {
@@ -57,9 +58,9 @@ TEST(HistoryCheckTest, FindsLostDuplicatedAndWrongPoints) {
   const SyntheticRun run("r", 3, 0);
   met::GetRunHistoryResponse history = HistoryOf(run, 10);
   met::Series* series = history.mutable_series(0);
-  series->mutable_points()->RemoveLast();                  // lost
-  *series->add_points() = series->points(0);               // duplicated
-  series->mutable_points(1)->set_value(-1);                // wrong value
+  series->mutable_points()->RemoveLast();     // lost
+  *series->add_points() = series->points(0);  // duplicated
+  series->mutable_points(1)->set_value(-1);   // wrong value
   const HistoryCheck check = CheckHistory(run, 10, history);
   EXPECT_EQ(check.lost, 1);
   EXPECT_EQ(check.duplicates, 1);

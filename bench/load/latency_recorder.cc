@@ -16,7 +16,8 @@ double Percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
-void LatencyRecorder::Record(const std::string& kind, double ms, bool ok, const std::string& error) {
+void LatencyRecorder::Record(const std::string& kind, double ms, bool ok,
+                             const std::string& error) {
   absl::MutexLock lock(&mu_);
   Samples& samples = by_kind_[kind];
   samples.ms.push_back(ms);

@@ -14,7 +14,7 @@ namespace jepalab::load {
 
 struct LatencySummary {
   std::string kind;
-  int64_t count = 0;   // requests, failed ones included
+  int64_t count = 0;  // requests, failed ones included
   int64_t errors = 0;
   double p50_ms = 0;
   double p99_ms = 0;

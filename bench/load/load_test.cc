@@ -1,5 +1,6 @@
 #include "bench/load/load_test.h"
 
+#include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <memory>
 #include <thread>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -54,10 +53,10 @@ absl::StatusOr<Services> StartServices(const LoadTestOptions& options) {
   // of metrics_service. No trainer: nothing is dispatched in this test (port 9: discard).
   JEPALAB_ASSIGN_OR_RETURN(
       services.scheduler,
-      ServiceProcess::Start("scheduler", options.scheduler_server,
-                            {"--data_dir=" + options.data_dir + "/scheduler",
-                             "--trainers=127.0.0.1:9",
-                             "--metrics_address=" + services.metrics->address()}));
+      ServiceProcess::Start(
+          "scheduler", options.scheduler_server,
+          {"--data_dir=" + options.data_dir + "/scheduler", "--trainers=127.0.0.1:9",
+           "--metrics_address=" + services.metrics->address()}));
   return services;
 }
 
@@ -205,14 +204,12 @@ std::string FormatLoadReport(const LoadTestOptions& options, const LoadTestResul
       &out,
       absl::StrFormat(
           "\nstreams=%d  target=%.0f steps/s each  duration=%.1f s  collapse events seen=%d\n",
-          options.streams, options.steps_per_second, result.stream_seconds,
-          result.collapse_events),
-      absl::StrFormat("ingest: %d steps, %d points acknowledged  %.0f points/s  %.1f steps/s "
-                      "(target %.0f steps/s)\n",
-                      result.acked_steps, result.acked_points,
-                      result.acked_points / result.stream_seconds,
-                      result.acked_steps / result.stream_seconds,
-                      options.streams * options.steps_per_second),
+          options.streams, options.steps_per_second, result.stream_seconds, result.collapse_events),
+      absl::StrFormat(
+          "ingest: %d steps, %d points acknowledged  %.0f points/s  %.1f steps/s "
+          "(target %.0f steps/s)\n",
+          result.acked_steps, result.acked_points, result.acked_points / result.stream_seconds,
+          result.acked_steps / result.stream_seconds, options.streams * options.steps_per_second),
       absl::StrFormat("CPU seconds during the load: metrics_server %.1f  scheduler_server %.1f  "
                       "load generator %.1f  (wall %.1f s, %u hardware threads)\n",
                       result.metrics_cpu_seconds, result.scheduler_cpu_seconds,

@@ -44,7 +44,7 @@ struct LoadTestResult {
   // CPU time (user + system) spent during the test, to tell load from starvation on a shared box.
   double metrics_cpu_seconds = 0;
   double scheduler_cpu_seconds = 0;
-  double client_cpu_seconds = 0;  // this process: streams, queries (CLI children excluded)
+  double client_cpu_seconds = 0;          // this process: streams, queries (CLI children excluded)
   std::vector<std::string> service_logs;  // stderr of metrics_server and scheduler_server
 
   bool Passed() const { return errors == 0 && runs_failed == 0 && history.Clean(); }

@@ -1,10 +1,10 @@
 #include "bench/load/metric_stream.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <thread>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -103,7 +103,8 @@ MetricStream::Outcome MetricStream::WriteStream(int64_t first, int64_t limit, bo
   if (!status.ok()) {
     error = Describe(status);
   } else if (response.accepted_points() != written_points) {
-    error = absl::StrCat("accepted ", response.accepted_points(), " of ", written_points, " points");
+    error =
+        absl::StrCat("accepted ", response.accepted_points(), " of ", written_points, " points");
   } else if (!outcome.ok) {
     error = "Write failed but the stream finished OK";
   }
@@ -135,7 +136,8 @@ MetricStreamResult MetricStream::Run(const std::atomic<bool>& stop) {
       outcome = WriteStream(result.acked_steps, outcome.end, /*paced=*/false, stop, start);
     }
     if (outcome.ok) {
-      result.acked_points += run_->PointsBefore(outcome.end) - run_->PointsBefore(result.acked_steps);
+      result.acked_points +=
+          run_->PointsBefore(outcome.end) - run_->PointsBefore(result.acked_steps);
       result.acked_steps = outcome.end;
     }
   }

@@ -32,7 +32,8 @@ struct MetricStreamResult {
 
 class MetricStream {
  public:
-  MetricStream(const MetricStreamOptions& options, const SyntheticRun* run, LatencyRecorder* recorder);
+  MetricStream(const MetricStreamOptions& options, const SyntheticRun* run,
+               LatencyRecorder* recorder);
 
   // RegisterRun (retried up to max_attempts); false if it never succeeded.
   bool Register();

@@ -28,8 +28,8 @@ QueryLoad::QueryLoad(const QueryLoadOptions& options, LatencyRecorder* recorder)
     : options_(options), recorder_(recorder) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
-  metrics_channel_ = grpc::CreateCustomChannel(options.metrics_address,
-                                               grpc::InsecureChannelCredentials(), args);
+  metrics_channel_ =
+      grpc::CreateCustomChannel(options.metrics_address, grpc::InsecureChannelCredentials(), args);
   for (int i = 0; i < options.grpc_threads; ++i) threads_.emplace_back([this, i] { GrpcLoop(i); });
   if (!options.cli_binary.empty()) threads_.emplace_back([this] { CliLoop(); });
   if (options.metrics_http_port > 0) threads_.emplace_back([this] { ScrapeLoop(); });

@@ -5,14 +5,14 @@
 #ifndef JEPALAB_BENCH_LOAD_QUERY_LOAD_H_
 #define JEPALAB_BENCH_LOAD_QUERY_LOAD_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
 #include "bench/load/latency_recorder.h"

@@ -18,22 +18,22 @@ constexpr int64_t kStepsPerEpoch = 100;
 constexpr int64_t kCollapseStep = 50;
 
 std::vector<std::string> StepNames() {
-  return {names::kLossTotal,       names::kLossInfoNce,      names::kLossSigreg,
-          names::kLossInvariance,  names::kLossRelational,   names::kLossVq,
-          names::kTemperature,     names::kLearningRate,     names::kGradNorm,
-          names::kStepTimeSeconds, names::kQueueFill,        names::kVqUsageRatio,
-          names::kVqActiveCodes,   names::kVqPerplexity,     names::kVqDeadCodes,
-          names::kVqUnreachableCodes, names::kVqCodeNormMax, names::kVqCodeNormMedian,
-          names::kVqInputNormMean, names::kVqRefreshes,      names::kVqCodesReinitialized,
+  return {names::kLossTotal,           names::kLossInfoNce,    names::kLossSigreg,
+          names::kLossInvariance,      names::kLossRelational, names::kLossVq,
+          names::kTemperature,         names::kLearningRate,   names::kGradNorm,
+          names::kStepTimeSeconds,     names::kQueueFill,      names::kVqUsageRatio,
+          names::kVqActiveCodes,       names::kVqPerplexity,   names::kVqDeadCodes,
+          names::kVqUnreachableCodes,  names::kVqCodeNormMax,  names::kVqCodeNormMedian,
+          names::kVqInputNormMean,     names::kVqRefreshes,    names::kVqCodesReinitialized,
           names::kVqReinitializedInUse};
 }
 
 std::vector<std::string> EmbeddingNames() {
   std::vector<std::string> out;
   for (const char* encoder : {"context", "target"}) {
-    for (const char* stat : {names::kStatEffectiveRank, names::kStatIsotropy, names::kStatRankMe,
-                             names::kStatIsotropyRobust, names::kStatVariance,
-                             names::kStatGaussianScore}) {
+    for (const char* stat :
+         {names::kStatEffectiveRank, names::kStatIsotropy, names::kStatRankMe,
+          names::kStatIsotropyRobust, names::kStatVariance, names::kStatGaussianScore}) {
       out.push_back(absl::StrCat(names::kDiagnosticsPrefix, encoder, "/", stat));
     }
   }

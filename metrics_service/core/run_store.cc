@@ -302,7 +302,8 @@ absl::StatusOr<SqliteRunStore::RunStats> SqliteRunStore::StatsOf(const std::stri
   // Once per run and process; from then on CommitGroup keeps the figures up to date.
   JEPALAB_ASSIGN_OR_RETURN(
       Statement count,
-      Statement::Prepare(db_, "SELECT COUNT(*), COALESCE(MAX(step), 0) FROM points WHERE run_id = ?1"));
+      Statement::Prepare(
+          db_, "SELECT COUNT(*), COALESCE(MAX(step), 0) FROM points WHERE run_id = ?1"));
   count.BindText(1, run_id);
   JEPALAB_ASSIGN_OR_RETURN(bool row, count.Step());
   RunStats stats;
@@ -429,7 +430,8 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
       replace.BindInt(6, unix_ms);
       JEPALAB_RETURN_IF_ERROR(replace.Run());
     }
-    RunStats& run_added = added->try_emplace(point.run_id(), RunStats{0, point.step()}).first->second;
+    RunStats& run_added =
+        added->try_emplace(point.run_id(), RunStats{0, point.step()}).first->second;
     if (is_new) ++run_added.num_points;
     run_added.last_step = std::max(run_added.last_step, point.step());
   }

@@ -165,12 +165,13 @@ TEST(SqliteRunStoreTest, CountsStayExactAfterTheyAreFirstRead) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(v1::RunInfo empty, store->GetRun("r1"));
   EXPECT_EQ(empty.num_points(), 0);
 
-  ASSERT_THAT(store->WritePoints(Points({Point("r1", "loss/total", 3, 1.0), Point("r1", "lr", 3, 0.1)}), 1),
-              IsOk());
+  ASSERT_THAT(
+      store->WritePoints(Points({Point("r1", "loss/total", 3, 1.0), Point("r1", "lr", 3, 0.1)}), 1),
+      IsOk());
   // Re-sent (replaced) points are not new; step 7 is.
-  ASSERT_THAT(store->WritePoints(Points({Point("r1", "loss/total", 3, 0.5), Point("r1", "loss/total", 7, 0.4)}),
-                                 2),
-              IsOk());
+  const MetricPoints resent_and_new =
+      Points({Point("r1", "loss/total", 3, 0.5), Point("r1", "loss/total", 7, 0.4)});
+  ASSERT_THAT(store->WritePoints(resent_and_new, 2), IsOk());
   JEPALAB_ASSERT_OK_AND_ASSIGN(v1::RunInfo run, store->GetRun("r1"));
   EXPECT_EQ(run.num_points(), 3);
   EXPECT_EQ(run.last_step(), 7);
