@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <limits>
 #include <set>
 #include <utility>
@@ -48,11 +49,11 @@ CREATE TABLE IF NOT EXISTS points (
 PRAGMA user_version = 1;
 )sql";
 
+// num_points and last_step come from SqliteRunStore::StatsOf, not from here: counting a run's
+// points scans them, and under the store's one lock that stalled ingest (docs/performance.md).
 constexpr char kSelectRuns[] = R"sql(
 SELECT r.run_id, r.experiment, r.config_yaml, r.config_hash, r.state, r.message,
-       r.created_unix_ms, r.updated_unix_ms,
-       (SELECT COUNT(*) FROM points p WHERE p.run_id = r.run_id),
-       (SELECT COALESCE(MAX(p.step), 0) FROM points p WHERE p.run_id = r.run_id)
+       r.created_unix_ms, r.updated_unix_ms
 FROM runs r
 )sql";
 
@@ -275,8 +276,11 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_
     run.set_message(select.Text(5));
     run.set_created_unix_ms(select.Int(6));
     run.set_updated_unix_ms(select.Int(7));
-    run.set_num_points(select.Int(8));
-    run.set_last_step(select.Int(9));
+  }
+  for (v1::RunInfo& run : runs) {
+    JEPALAB_ASSIGN_OR_RETURN(const RunStats stats, StatsOf(run.run_id()));
+    run.set_num_points(stats.num_points);
+    run.set_last_step(stats.last_step);
   }
   JEPALAB_ASSIGN_OR_RETURN(
       Statement labels,
@@ -291,6 +295,32 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_
     }
   }
   return runs;
+}
+
+absl::StatusOr<SqliteRunStore::RunStats> SqliteRunStore::StatsOf(const std::string& run_id) {
+  if (auto it = stats_.find(run_id); it != stats_.end()) return it->second;
+  // Once per run and process; from then on CommitGroup keeps the figures up to date.
+  JEPALAB_ASSIGN_OR_RETURN(
+      Statement count,
+      Statement::Prepare(
+          db_, "SELECT COUNT(*), COALESCE(MAX(step), 0) FROM points WHERE run_id = ?1"));
+  count.BindText(1, run_id);
+  JEPALAB_ASSIGN_OR_RETURN(bool row, count.Step());
+  RunStats stats;
+  if (row) stats = RunStats{count.Int(0), count.Int(1)};
+  stats_.emplace(run_id, stats);
+  return stats;
+}
+
+void SqliteRunStore::ApplyStats(const RunStatsDelta& delta) {
+  for (const auto& [run_id, added] : delta) {
+    auto it = stats_.find(run_id);
+    if (it == stats_.end()) continue;  // never read yet: StatsOf will count it from the table
+    RunStats& stats = it->second;
+    stats.last_step = stats.num_points == 0 ? added.last_step
+                                            : std::max(stats.last_step, added.last_step);
+    stats.num_points += added.num_points;
+  }
 }
 
 absl::StatusOr<v1::RunInfo> SqliteRunStore::GetRun(absl::string_view run_id) {
@@ -336,21 +366,29 @@ absl::Status SqliteRunStore::WritePoints(const MetricPoints& points, int64_t now
 
 void SqliteRunStore::CommitGroup(const std::vector<PendingWrite*>& group) {
   absl::MutexLock lock(&mu_);
+  RunStatsDelta added;
   absl::Status together = InTransaction(db_, [&]() -> absl::Status {
     for (const PendingWrite* write : group) {
-      JEPALAB_RETURN_IF_ERROR(InsertPoints(*write->points, write->now_ms));
+      JEPALAB_RETURN_IF_ERROR(InsertPoints(*write->points, write->now_ms, &added));
     }
     return absl::OkStatus();
   });
+  if (together.ok()) ApplyStats(added);  // only what was committed
   for (PendingWrite* write : group) {
+    if (together.ok() || group.size() == 1) {
+      write->status = together;
+      continue;
+    }
     // On failure, retry alone so that one batch's error never fails another's.
-    write->status = together.ok() || group.size() == 1
-                        ? together
-                        : InTransaction(db_, [&] { return InsertPoints(*write->points, write->now_ms); });
+    RunStatsDelta alone;
+    write->status = InTransaction(
+        db_, [&] { return InsertPoints(*write->points, write->now_ms, &alone); });
+    if (write->status.ok()) ApplyStats(alone);
   }
 }
 
-absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t now_ms) {
+absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t now_ms,
+                                          RunStatsDelta* added) {
   JEPALAB_ASSIGN_OR_RETURN(Statement run, Statement::Prepare(db_, R"sql(
       INSERT INTO runs (run_id, created_unix_ms, updated_unix_ms) VALUES (?1, ?2, ?2)
       ON CONFLICT (run_id) DO NOTHING)sql"));
@@ -362,20 +400,40 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
     run.BindInt(2, now_ms);
     JEPALAB_RETURN_IF_ERROR(run.Run());
   }
+  // Insert, and replace only on conflict (a re-sent point), so that the new points of each run
+  // are known and its cached count stays exact.
   JEPALAB_ASSIGN_OR_RETURN(Statement insert, Statement::Prepare(db_, R"sql(
       INSERT INTO points (run_id, name, step, epoch, value, unix_ms)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-      ON CONFLICT (run_id, name, step) DO UPDATE SET
-        epoch = excluded.epoch, value = excluded.value, unix_ms = excluded.unix_ms)sql"));
+      ON CONFLICT (run_id, name, step) DO NOTHING)sql"));
+  JEPALAB_ASSIGN_OR_RETURN(Statement replace, Statement::Prepare(db_, R"sql(
+      UPDATE points SET epoch = ?4, value = ?5, unix_ms = ?6
+      WHERE run_id = ?1 AND name = ?2 AND step = ?3)sql"));
   for (const v1::MetricPoint& point : points) {
+    const int64_t unix_ms = point.unix_ms() != 0 ? point.unix_ms() : now_ms;
     insert.Reset();
     insert.BindText(1, point.run_id());
     insert.BindText(2, point.name());
     insert.BindInt(3, point.step());
     insert.BindInt(4, point.epoch());
     insert.BindDouble(5, point.value());
-    insert.BindInt(6, point.unix_ms() != 0 ? point.unix_ms() : now_ms);
+    insert.BindInt(6, unix_ms);
     JEPALAB_RETURN_IF_ERROR(insert.Run());
+    const bool is_new = sqlite3_changes(db_) == 1;
+    if (!is_new) {
+      replace.Reset();
+      replace.BindText(1, point.run_id());
+      replace.BindText(2, point.name());
+      replace.BindInt(3, point.step());
+      replace.BindInt(4, point.epoch());
+      replace.BindDouble(5, point.value());
+      replace.BindInt(6, unix_ms);
+      JEPALAB_RETURN_IF_ERROR(replace.Run());
+    }
+    RunStats& run_added =
+        added->try_emplace(point.run_id(), RunStats{0, point.step()}).first->second;
+    if (is_new) ++run_added.num_points;
+    run_added.last_step = std::max(run_added.last_step, point.step());
   }
   return absl::OkStatus();
 }

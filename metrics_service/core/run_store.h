@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -108,14 +109,26 @@ class SqliteRunStore : public RunStore {
     absl::Status status;
     bool done = false;
   };
-  // Inserts `points` in the open transaction.
-  absl::Status InsertPoints(const MetricPoints& points, int64_t now_ms)
+  // A run's num_points and last_step. Counting them scans the run's points, which under mu_
+  // stalls every ingest stream, so they are counted once per run and then kept up to date.
+  struct RunStats {
+    int64_t num_points = 0;
+    int64_t last_step = 0;
+  };
+  using RunStatsDelta = absl::flat_hash_map<std::string, RunStats>;  // new points per run
+  absl::StatusOr<RunStats> StatsOf(const std::string& run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds committed points to the runs already in stats_.
+  void ApplyStats(const RunStatsDelta& delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Inserts `points` in the open transaction; adds the points that were new to `added`.
+  absl::Status InsertPoints(const MetricPoints& points, int64_t now_ms, RunStatsDelta* added)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commits `group` in one transaction, or batch by batch if that fails, and fills statuses.
   void CommitGroup(const std::vector<PendingWrite*>& group);
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);  // owned
+  absl::flat_hash_map<std::string, RunStats> stats_ ABSL_GUARDED_BY(mu_);  // runs read so far
 
   absl::Mutex queue_mu_;
   std::vector<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);

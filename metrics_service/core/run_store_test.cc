@@ -155,6 +155,53 @@ TEST(SqliteRunStoreTest, ResentPointsReplaceAndNeverDuplicate) {
   EXPECT_EQ(run.num_points(), 2);
 }
 
+// ListRuns/GetRun counts are kept in memory once read (no scan of the points table under the
+// store's lock); they must match the table through new, re-sent and concurrent writes, and a
+// reopened store must count the same.
+TEST(SqliteRunStoreTest, CountsStayExactAfterTheyAreFirstRead) {
+  const std::string path = FreshDbPath();
+  JEPALAB_ASSERT_OK_AND_ASSIGN(auto store, SqliteRunStore::Create(path));
+  ASSERT_THAT(store->PutRun(MakeRun("r1", "exp")), IsOk());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::RunInfo empty, store->GetRun("r1"));
+  EXPECT_EQ(empty.num_points(), 0);
+
+  ASSERT_THAT(
+      store->WritePoints(Points({Point("r1", "loss/total", 3, 1.0), Point("r1", "lr", 3, 0.1)}), 1),
+      IsOk());
+  // Re-sent (replaced) points are not new; step 7 is.
+  const MetricPoints resent_and_new =
+      Points({Point("r1", "loss/total", 3, 0.5), Point("r1", "loss/total", 7, 0.4)});
+  ASSERT_THAT(store->WritePoints(resent_and_new, 2), IsOk());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::RunInfo run, store->GetRun("r1"));
+  EXPECT_EQ(run.num_points(), 3);
+  EXPECT_EQ(run.last_step(), 7);
+
+  // Concurrent writers (group commit) add to the kept counts.
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&store, t] {
+      for (int step = 0; step < 25; ++step) {
+        // Every writer also re-sends step 3 of loss/total: replaced, never counted again.
+        EXPECT_THAT(store->WritePoints(Points({Point("r1", absl::StrCat("w", t), 100 + step, 1.0),
+                                               Point("r1", "loss/total", 3, 0.25)}),
+                                       3),
+                    IsOk());
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<v1::RunInfo> runs, store->ListRuns(""));
+  ASSERT_THAT(runs, SizeIs(1));
+  EXPECT_EQ(runs[0].num_points(), 3 + 4 * 25);
+  EXPECT_EQ(runs[0].last_step(), 124);
+
+  store.reset();
+  JEPALAB_ASSERT_OK_AND_ASSIGN(auto reopened, SqliteRunStore::Create(path));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::RunInfo counted, reopened->GetRun("r1"));
+  EXPECT_EQ(counted.num_points(), 3 + 4 * 25);
+  EXPECT_EQ(counted.last_step(), 124);
+}
+
 TEST(SqliteRunStoreTest, DataSurvivesReopenInWalMode) {
   const std::string path = FreshDbPath();
   {
