@@ -843,11 +843,27 @@ void Scheduler::StopOnCollapse(const std::string& run_id, int64_t step,
     trainer = TrainerFor(run->trainer());
   }
   if (trainer == nullptr) return;
-  // TODO(jepalab): retry a CancelRun that failed with Unavailable until the run ends (#5).
-  absl::Status status = trainer->CancelRun(run_id);
-  if (!status.ok() && !absl::IsNotFound(status) && !absl::IsFailedPrecondition(status)) {
-    LOG(WARNING) << "cancel collapsed run " << run_id << " on " << trainer->address() << ": "
-                 << status;
+  // A trainer that is down gets the cancel once it is back, unless the run has ended by then
+  // (a retried run with a collapse stop is not started again).
+  bool warned = false;
+  while (true) {
+    absl::Status status = trainer->CancelRun(run_id);
+    if (status.ok() || absl::IsNotFound(status) || absl::IsFailedPrecondition(status)) return;
+    if (!IsRetryableStartError(status)) {
+      LOG(WARNING) << "cancel collapsed run " << run_id << " on " << trainer->address() << ": " << status;
+      return;
+    }
+    LOG_IF(WARNING, !warned) << "cancel collapsed run " << run_id << " on " << trainer->address() << ": "
+                             << status << "; retrying every " << options_.poll_interval;
+    warned = true;
+    absl::MutexLock lock(&mu_);
+    Entry* entry = nullptr;
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      const RunRecord* run = FindRunLocked(run_id, &entry);
+      return stopping_ || run == nullptr || IsTerminalRunState(run->state()) ||
+             run->trainer() != trainer->address();
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&done), options_.poll_interval)) return;
   }
 }
 

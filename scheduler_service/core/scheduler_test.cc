@@ -661,6 +661,25 @@ TEST_F(StopOnCollapseTest, ConfirmedCollapseCancelsTheRunAndRecordsWhere) {
   EXPECT_TRUE(reloaded.stop_on_collapse().enabled());
 }
 
+TEST_F(StopOnCollapseTest, TheStopReachesATrainerThatWasDownWhenTheCollapseWasConfirmed) {
+  StartScheduler(OptionsWithMetrics());
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(PolicyRequest({}, 1)));
+  const std::string run_id = experiment.runs(0).run_id();
+  WaitRunning(experiment.id(), 0, run_id);
+  ASSERT_TRUE(metrics_->WaitForCollapseWatchers(run_id, 1, kWait));
+  trainer_->SetAvailable(false);
+  metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "context", 300));
+  WaitUntil(experiment.id(), [](const Experiment& e) { return e.runs(0).has_collapse_stop(); });
+  absl::SleepFor(absl::Milliseconds(50));  // a few cancel tries against the down trainer
+  EXPECT_TRUE(trainer_->cancel_requests().empty());
+
+  trainer_->SetAvailable(true);
+  experiment = WaitForRunState(experiment.id(), 0, RunState::RUN_STATE_CANCELLED);
+  EXPECT_THAT(trainer_->cancel_requests(), ElementsAre(run_id));
+  EXPECT_EQ(experiment.runs(0).message(), "stopped: collapsed (embedding_rank/context) at step 300");
+}
+
 TEST_F(StopOnCollapseTest, WithoutThePolicyCollapseEventsAreIgnored) {
   StartScheduler(OptionsWithMetrics());
   JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
