@@ -106,9 +106,14 @@ absl::StatusOr<sched::Experiment> ServiceStack::Submit(const std::string& name, 
                                                        const std::vector<std::string>& overrides) {
   sched::SubmitExperimentRequest request;
   request.set_name(name);
+  for (const auto& o : overrides) request.add_overrides(o);
+  return Submit(std::move(request), config_path);
+}
+
+absl::StatusOr<sched::Experiment> ServiceStack::Submit(sched::SubmitExperimentRequest request,
+                                                       const std::string& config_path) {
   request.set_config_yaml(ReadTextFile(RunfilePath(config_path)));
   request.set_config_path(config_path);
-  for (const auto& o : overrides) request.add_overrides(o);
   grpc::ClientContext context;
   SetDeadline(context);
   sched::SubmitExperimentResponse response;

@@ -38,6 +38,9 @@ class ServiceStack {
   // Submits `config_path` (workspace-relative, read from runfiles) with `overrides`.
   absl::StatusOr<scheduler::v1::Experiment> Submit(const std::string& name, const std::string& config_path,
                                                    const std::vector<std::string>& overrides);
+  // The same with the whole request at hand (e.g. a stop_on_collapse policy).
+  absl::StatusOr<scheduler::v1::Experiment> Submit(scheduler::v1::SubmitExperimentRequest request,
+                                                   const std::string& config_path);
   absl::StatusOr<scheduler::v1::Plan> SubmitPlan(const std::string& plan_path);
   absl::StatusOr<scheduler::v1::Experiment> GetExperiment(const std::string& id);
   absl::StatusOr<scheduler::v1::Plan> GetPlan(const std::string& id);
