@@ -1,5 +1,6 @@
 #include "cli/arg_parser.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace jepalab::cli {
@@ -7,6 +8,16 @@ namespace jepalab::cli {
 std::string ParsedArgs::Get(const std::string& name, const std::string& fallback) const {
   auto it = flags.find(name);
   return it == flags.end() || it->second.empty() ? fallback : it->second.back();
+}
+
+absl::StatusOr<int> ParsedArgs::GetInt(const std::string& name, int fallback) const {
+  if (flags.count(name) == 0) return fallback;
+  const std::string text = Get(name);
+  int value = 0;
+  if (!absl::SimpleAtoi(text, &value)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": expected an integer, got \"", text, "\""));
+  }
+  return value;
 }
 
 std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {

@@ -21,6 +21,9 @@ struct ParsedArgs {
   // Last value of `name`, or `fallback`.
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   std::vector<std::string> GetAll(const std::string& name) const;
+  // Last value of `name` as an integer, or `fallback` when absent; InvalidArgument naming the
+  // flag when it is not one.
+  absl::StatusOr<int> GetInt(const std::string& name, int fallback) const;
   bool Has(const std::string& name) const { return switches.count(name) > 0; }
 };
 

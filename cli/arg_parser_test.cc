@@ -35,6 +35,14 @@ TEST(ArgParserTest, RejectsUnknownAndIncompleteFlags) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("takes no value")));
 }
 
+TEST(ArgParserTest, IntegerFlagsNameTheFlagWhenBad) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(ParsedArgs args, ParseArgs({"submit", "--seed=-7"}, kValues, kSwitches));
+  EXPECT_EQ(*args.GetInt("seed", 0), -7);
+  EXPECT_EQ(*args.GetInt("scheduler", 42), 42);  // absent: the fallback
+  JEPALAB_ASSERT_OK_AND_ASSIGN(ParsedArgs bad, ParseArgs({"submit", "--seed=high"}, kValues, kSwitches));
+  EXPECT_THAT(bad.GetInt("seed", 0), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--seed: expected an integer, got \"high\"")));
+}
+
 TEST(ArgParserTest, DoubleDashEndsFlags) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(ParsedArgs args, ParseArgs({"metrics", "--", "--odd-run"}, kValues, kSwitches));
   EXPECT_THAT(args.positional, ElementsAre("--odd-run"));

@@ -85,7 +85,7 @@ int Watch(const std::string& id, const Endpoints& e, bool tty, std::ostream& out
 
 int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& out, std::ostream& err) {
   if (args.positional.size() != 1) {
-    err << "usage: jepalab submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T] [--stop_on_collapse] [--watch]\n";
+    err << "usage: jepalab submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T] [--priority N] [--stop_on_collapse] [--watch]\n";
     return 2;
   }
   sched::SubmitExperimentRequest request;
@@ -97,6 +97,12 @@ int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& o
   request.set_config_path(path);
   request.set_name(args.Get("name"));
   if (args.Has("stop_on_collapse")) request.mutable_stop_on_collapse()->set_enabled(true);
+  absl::StatusOr<int> priority = args.GetInt("priority", 0);
+  if (!priority.ok()) {
+    err << "jepalab: " << priority.status().message() << "\n";
+    return 2;
+  }
+  request.set_priority(*priority);
   for (const auto& o : args.GetAll("set")) request.add_overrides(o);
   for (const auto& t : args.GetAll("tag")) request.add_tags(t);
   for (const auto& s : args.GetAll("seed")) {
@@ -361,7 +367,7 @@ int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std:
 
 int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
   const std::string usage =
-      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--watch] | plan status ID | "
+      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--priority N] [--watch] | plan status ID | "
       "plan verdict ID | plan list | plan cancel ID\n";
   const std::string sub = args.positional.empty() ? "" : args.positional[0];
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
@@ -374,6 +380,12 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
     }
     request.set_plan_path(path);
     request.set_mini(args.Has("mini"));
+    absl::StatusOr<int> priority = args.GetInt("priority", 0);
+    if (!priority.ok()) {
+      err << "jepalab: " << priority.status().message() << "\n";
+      return 2;
+    }
+    request.set_priority(*priority);
     for (const auto& text : args.GetAll("seed")) {
       int64_t seed = 0;
       if (!absl::SimpleAtoi(text, &seed)) {
@@ -583,7 +595,7 @@ const std::set<std::string>& ValueFlags() {
   static const auto* flags = new std::set<std::string>{"scheduler", "trainer", "metrics", "timeout", "set", "seed",
                                                        "name", "tag", "max_points", "wait",
                                                        "tls_ca_file", "auth_token_file", "output",
-                                                       "cron", "plan", "sweep"};
+                                                       "cron", "plan", "sweep", "priority"};
   return *flags;
 }
 
@@ -606,7 +618,7 @@ usage: jepalab COMMAND [ARGS] [--scheduler=HOST:PORT] [--trainer=HOST:PORT] [--m
 
 commands:
   health [--wait=SECONDS]          health of the three services (waits up to SECONDS for SERVING)
-  submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T ...] [--watch]
+  submit CONFIG.yaml [--set key=value ...] [--seed N ...] [--name NAME] [--tag T ...] [--priority N] [--watch]
          [--stop_on_collapse]
                                    queue an experiment (one run per seed) through the scheduler;
                                    --stop_on_collapse stops a run once its collapse is confirmed
@@ -619,12 +631,14 @@ commands:
   compare RUN_ID [RUN_ID ...] [--name NAME ...]
                                    last/min/max of each metric, side by side, then a config
                                    diff: only the resolved config keys that differ between runs
-  sweep submit SWEEP.yaml [--watch]
+  sweep submit SWEEP.yaml [--priority N] [--watch]
                                    submit a sweep file (configs/sweeps/): base config, variants
                                    or a grid, seeds; --watch follows its experiments
-  plan run PLAN.yaml [--mini] [--seed N ...] [--watch]
+  plan run PLAN.yaml [--mini] [--seed N ...] [--priority N] [--watch]
                                    run a diagnostic plan (configs/plans/); the scheduler reads
                                    the run configs it names relative to its --config_root
+                                   (--priority: higher runs first; within a priority, plans,
+                                   sweeps and experiments take turns)
   plan status PLAN_ID              stages taken, each run's experiment, state and verdict
   plan verdict PLAN_ID             the written conclusion and the table of every run
   plan list                        plans and their states

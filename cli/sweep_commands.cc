@@ -60,7 +60,7 @@ int WatchSweep(const std::string& sweep_id, const Endpoints& e, std::ostream& ou
 
 int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
   if (args.positional.size() != 2 || args.positional[0] != "submit") {
-    err << "usage: jepalab sweep submit SWEEP.yaml [--watch]   (sweep files: configs/sweeps/)\n";
+    err << "usage: jepalab sweep submit SWEEP.yaml [--priority N] [--watch]   (sweep files: configs/sweeps/)\n";
     return 2;
   }
   const std::string& path = args.positional[1];
@@ -69,6 +69,12 @@ int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, 
     err << "jepalab: sweep submit: " << request.status().message() << "\n";
     return 1;
   }
+  absl::StatusOr<int> priority = args.GetInt("priority", 0);
+  if (!priority.ok()) {
+    err << "jepalab: " << priority.status().message() << "\n";
+    return 2;
+  }
+  request->set_priority(*priority);
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);

@@ -36,7 +36,8 @@ ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here.")
 ABSL_FLAG(std::string, data_dir, "./.jepalab/scheduler",
           "Folder for the experiment database; created if missing.");
 ABSL_FLAG(std::string, trainers, "127.0.0.1:50052",
-          "Comma-separated trainer_service addresses (host:port), tried round-robin.");
+          "Comma-separated trainer_service addresses, tried round-robin: host:port, or "
+          "host:port=N to keep at most N runs on that trainer (default: as many as it accepts).");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053",
           "metrics_service address (host:port): plan verdicts read run histories from it.");
 ABSL_FLAG(std::string, config_root, "",
@@ -65,22 +66,36 @@ ABSL_FLAG(absl::Duration, run_hang_timeout, absl::Minutes(15),
 namespace jepalab::scheduler {
 namespace {
 
-absl::StatusOr<std::vector<std::string>> ParseTrainers(const std::string& text) {
-  std::vector<std::string> addresses;
+struct TrainerSpec {
+  std::string address;
+  int capacity = 0;  // 0: as many as the trainer accepts
+};
+
+absl::StatusOr<std::vector<TrainerSpec>> ParseTrainers(const std::string& text) {
+  std::vector<TrainerSpec> trainers;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    const std::string address(absl::StripAsciiWhitespace(part));
-    const size_t colon = address.rfind(':');
+    const std::string entry(absl::StripAsciiWhitespace(part));
+    TrainerSpec spec;
+    spec.address = entry;
+    if (const size_t equals = entry.find('='); equals != std::string::npos) {
+      spec.address = entry.substr(0, equals);
+      if (!absl::SimpleAtoi(entry.substr(equals + 1), &spec.capacity) || spec.capacity < 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--trainers: capacity must be a number >= 1, got \"", entry, "\""));
+      }
+    }
+    const size_t colon = spec.address.rfind(':');
     int port = 0;
     if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 || port > 65535) {
+        !absl::SimpleAtoi(spec.address.substr(colon + 1), &port) || port < 1 || port > 65535) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--trainers: expected host:port, got \"", address, "\""));
+          absl::StrCat("--trainers: expected host:port[=capacity], got \"", entry, "\""));
     }
-    addresses.push_back(address);
+    trainers.push_back(spec);
   }
-  if (addresses.empty())
+  if (trainers.empty())
     return absl::InvalidArgumentError("--trainers: at least one address required");
-  return addresses;
+  return trainers;
 }
 
 absl::Status Run() {
@@ -91,8 +106,8 @@ absl::Status Run() {
     return absl::UnavailableError(
         absl::StrCat("--data_dir: cannot create ", data_dir, ": ", error.message()));
   }
-  absl::StatusOr<std::vector<std::string>> addresses = ParseTrainers(absl::GetFlag(FLAGS_trainers));
-  if (!addresses.ok()) return addresses.status();
+  absl::StatusOr<std::vector<TrainerSpec>> trainers = ParseTrainers(absl::GetFlag(FLAGS_trainers));
+  if (!trainers.ok()) return trainers.status();
 
   absl::StatusOr<common::ClientSecurity> security = common::LoadClientSecurity(
       {absl::GetFlag(FLAGS_tls_ca_file), absl::GetFlag(FLAGS_auth_token_file)});
@@ -109,8 +124,12 @@ absl::Status Run() {
   options.hang_timeout = absl::GetFlag(FLAGS_run_hang_timeout);
   GrpcTrainerClientOptions trainer_options;
   trainer_options.security = *security;
-  for (const std::string& address : *addresses) {
-    options.trainers.push_back(GrpcTrainerClient::Create(address, trainer_options));
+  std::vector<std::string> addresses;
+  for (const TrainerSpec& trainer : *trainers) {
+    options.trainers.push_back(GrpcTrainerClient::Create(trainer.address, trainer_options));
+    if (trainer.capacity > 0) options.trainer_capacity[trainer.address] = trainer.capacity;
+    addresses.push_back(trainer.capacity > 0 ? absl::StrCat(trainer.address, "=", trainer.capacity)
+                                             : trainer.address);
   }
   // One client for both: the scheduler follows collapse events (stop_on_collapse), the plan
   // runner reads histories.
@@ -119,7 +138,7 @@ absl::Status Run() {
   options.metrics =
       GrpcMetricsClient::Create(absl::GetFlag(FLAGS_metrics_address), metrics_options);
   LOG(INFO) << "scheduler config: data_dir=" << data_dir
-            << " trainers=" << absl::StrJoin(*addresses, ",")
+            << " trainers=" << absl::StrJoin(addresses, ",")
             << " max_queued_runs=" << options.max_queued_runs;
   absl::StatusOr<std::unique_ptr<Scheduler>> scheduler = Scheduler::Create(options);
   if (!scheduler.ok()) return scheduler.status();

@@ -157,6 +157,9 @@ void PlanRunner::Loop() {
 
 absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request) {
   if (request.plan_yaml().empty()) return absl::InvalidArgumentError("plan_yaml: must not be empty");
+  if (request.priority() < -1000 || request.priority() > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat("priority: must be in [-1000, 1000], got ", request.priority()));
+  }
   const std::string source = request.plan_path().empty() ? "<request>" : request.plan_path();
   absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
@@ -188,6 +191,7 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   plan.set_plan_yaml(request.plan_yaml());
   plan.set_plan_path(request.plan_path());
   plan.set_mini(request.mini());
+  plan.set_priority(request.priority());
   for (int64_t seed : request.seeds()) plan.add_seeds(seed);
   // Copy every config the plan may use, so a restart runs exactly what was accepted.
   size_t longest_run_name = 0;
@@ -282,6 +286,8 @@ absl::Status PlanRunner::SubmitRun(Plan& plan, const PlanConfig& config, const P
   request.set_config_path(path);
   for (const std::string& override_text : run.overrides()) request.add_overrides(override_text);
   for (int64_t seed : RunSeeds(config, run)) request.add_seeds(seed);
+  request.set_priority(plan.priority());
+  request.set_fair_share_group(plan.id());
   request.add_tags(plan_tag);
   request.add_tags(run_tag);
   request.add_tags(absl::StrCat("plan_stage:", status.stage()));

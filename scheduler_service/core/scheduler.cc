@@ -138,6 +138,12 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOpti
           absl::StrCat("trainers: duplicate address ", trainer->address()));
     }
   }
+  for (const auto& [address, capacity] : options.trainer_capacity) {
+    if (addresses.count(address) == 0 || capacity < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer_capacity: ", address, "=", capacity,
+                                                     " (must name a trainer and be >= 1)"));
+    }
+  }
   if (options.max_attempts < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_attempts: must be >= 1, got ", options.max_attempts));
@@ -164,7 +170,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOpti
         scheduler->runs_[run->run_id()] = RunRef{id, i};
         if (IsTerminalRunState(run->state())) continue;
         if (run->trainer().empty()) {
-          scheduler->queue_.push_back(run->run_id());
+          scheduler->EnqueueLocked(run->run_id(), /*front=*/false);
           ++requeued;
         } else if (std::shared_ptr<TrainerClient> trainer = scheduler->TrainerFor(run->trainer())) {
           scheduler->StartWatcherLocked(run->run_id(), std::move(trainer));
@@ -290,14 +296,43 @@ absl::Status Scheduler::AdmitLocked(const std::vector<Experiment>& experiments) 
     entry.last_persist = absl::Now();
     order_.push_back(experiment.id());
     for (int i = 0; i < experiment.runs_size(); ++i) {
-      if (queue_.empty()) dispatch_now_ = true;  // otherwise the queue's head is the one waiting
+      // A higher priority may jump the queue: offer it now rather than after the backoff.
+      dispatch_now_ = true;
       runs_[experiment.runs(i).run_id()] = RunRef{experiment.id(), i};
-      queue_.push_back(experiment.runs(i).run_id());
+      EnqueueLocked(experiment.runs(i).run_id(), /*front=*/false);
     }
     LOG(INFO) << "queued experiment " << experiment.id() << ": " << experiment.runs_size()
               << " runs, config " << experiment.config_hash();
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status ValidatePriority(int priority) {
+  if (priority < -1000 || priority > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat("priority: must be in [-1000, 1000], got ", priority));
+  }
+  return absl::OkStatus();
+}
+
+// The fair-share group of an experiment: as submitted, else its sweep, else itself.
+const std::string& QueueGroup(const Experiment& experiment) {
+  if (!experiment.fair_share_group().empty()) return experiment.fair_share_group();
+  return experiment.sweep_id().empty() ? experiment.id() : experiment.sweep_id();
+}
+
+}  // namespace
+
+void Scheduler::EnqueueLocked(const std::string& run_id, bool front) {
+  Entry* entry = nullptr;
+  if (FindRunLocked(run_id, &entry) == nullptr) return;
+  const Experiment& experiment = entry->experiment;
+  if (front) {
+    queue_.PushFront(run_id, experiment.priority(), QueueGroup(experiment));
+  } else {
+    queue_.Push(run_id, experiment.priority(), QueueGroup(experiment));
+  }
 }
 
 absl::Status Scheduler::ValidateStopOnCollapse(const v1::StopOnCollapsePolicy& policy) const {
@@ -326,6 +361,10 @@ absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimen
                                           {request.seeds().begin(), request.seeds().end()}));
   const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
   JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(request.stop_on_collapse()));
+  JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
+  if (!request.fair_share_group().empty()) {
+    JEPALAB_RETURN_IF_ERROR(common::ValidateId("fair_share_group", request.fair_share_group()));
+  }
 
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("scheduler is shutting down");
@@ -340,6 +379,8 @@ absl::StatusOr<Experiment> Scheduler::SubmitExperiment(const v1::SubmitExperimen
   if (request.has_stop_on_collapse()) {
     *experiment.mutable_stop_on_collapse() = request.stop_on_collapse();
   }
+  experiment.set_priority(request.priority());
+  experiment.set_fair_share_group(request.fair_share_group());
   JEPALAB_RETURN_IF_ERROR(AdmitLocked({experiment}));
   return experiment;
 }
@@ -356,6 +397,7 @@ absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest&
     plans.push_back(*std::move(plan));
   }
   JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(request.stop_on_collapse()));
+  JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
   size_t total_runs = 0;
   for (const Plan& plan : plans) total_runs += plan.seeds.size();
   const std::vector<std::string> tags(request.tags().begin(), request.tags().end());
@@ -378,6 +420,7 @@ absl::StatusOr<SweepResult> Scheduler::SubmitSweep(const v1::SubmitSweepRequest&
     if (request.has_stop_on_collapse()) {
       *result.experiments.back().mutable_stop_on_collapse() = request.stop_on_collapse();
     }
+    result.experiments.back().set_priority(request.priority());
   }
   JEPALAB_RETURN_IF_ERROR(AdmitLocked(result.experiments));
   LOG(INFO) << "queued sweep " << result.sweep_id << ": " << result.experiments.size()
@@ -460,7 +503,7 @@ absl::StatusOr<Experiment> Scheduler::CancelExperiment(const std::string& id) {
       if (IsTerminalRunState(run.state())) continue;
       if (run.trainer().empty()) {
         // Not on a trainer (possibly being dispatched right now: DispatchOne checks again).
-        queue_.erase(std::remove(queue_.begin(), queue_.end(), run.run_id()), queue_.end());
+        queue_.Remove(run.run_id());
         run.set_state(RunState::RUN_STATE_CANCELLED);
         run.set_message("cancelled before dispatch");
       } else if (std::shared_ptr<TrainerClient> trainer = TrainerFor(run.trainer())) {
@@ -513,8 +556,7 @@ void Scheduler::DispatchLoop() {
     if (queue_.empty()) continue;
     if (!dispatch_now_ && absl::Now() < next_dispatch_) continue;
     dispatch_now_ = false;
-    std::string run_id = queue_.front();
-    queue_.pop_front();
+    std::string run_id = *queue_.Pop();
     dispatching_ = true;
     mu_.Unlock();
     DispatchOne(run_id);
@@ -563,11 +605,16 @@ void Scheduler::DispatchOne(const std::string& run_id) {
     const size_t index = (first_trainer + i) % n;
     if (options_.trainers[index]->address() != resume_trainer) order.push_back(index);
   }
+  const std::set<std::string> full = TrainersAtCapacity();
   std::shared_ptr<TrainerClient> chosen;
   size_t chosen_index = 0;
   std::vector<std::string> refusals;
   for (const size_t index : order) {
     const std::shared_ptr<TrainerClient>& trainer = options_.trainers[index];
+    if (full.count(trainer->address()) > 0) {
+      refusals.push_back(absl::StrCat(trainer->address(), ": at its --trainers capacity"));
+      continue;
+    }
     absl::Status status = trainer->StartRun(run_id, experiment.id(), *config, labels, resume);
     if (absl::IsAlreadyExists(status) && resume) {
       // The trainer still has an earlier attempt: adopt it if it is running or finished with a
@@ -607,7 +654,7 @@ void Scheduler::DispatchOne(const std::string& run_id) {
     if (run == nullptr) return;
     if (chosen == nullptr) {
       // Every trainer is full or down: keep the run at the head of the queue and back off.
-      if (run->state() == RunState::RUN_STATE_QUEUED) queue_.push_front(run_id);
+      if (run->state() == RunState::RUN_STATE_QUEUED) EnqueueLocked(run_id, /*front=*/true);
       next_dispatch_ = absl::Now() + backoff_;
       backoff_ = std::min(backoff_ * 2, options_.max_dispatch_backoff);
       VLOG(1) << "no trainer took run " << run_id << ": " << absl::StrJoin(refusals, "; ");
@@ -978,7 +1025,7 @@ void Scheduler::RetryRunLocked(Entry& entry, RunRecord* run, const std::string& 
     finished_watchers_.push_back(std::move(it->second));
     watchers_.erase(it);
   }
-  queue_.push_front(run_id);  // it was first in line once already
+  EnqueueLocked(run_id, /*front=*/true);  // it was first in line once already
   dispatch_now_ = true;
   CommitLocked(entry, /*persist=*/true);
 }
@@ -1022,6 +1069,22 @@ void Scheduler::CommitLocked(Entry& entry, bool persist) {
     if (!status.ok()) LOG(ERROR) << "persist experiment " << experiment.id() << ": " << status;
     entry.last_persist = now;
   }
+}
+
+std::set<std::string> Scheduler::TrainersAtCapacity() const {
+  std::set<std::string> full;
+  if (options_.trainer_capacity.empty()) return full;
+  std::map<std::string, int> active;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, entry] : experiments_) {
+    for (const RunRecord& run : entry.experiment.runs()) {
+      if (!run.trainer().empty() && !IsTerminalRunState(run.state())) ++active[run.trainer()];
+    }
+  }
+  for (const auto& [address, capacity] : options_.trainer_capacity) {
+    if (active[address] >= capacity) full.insert(address);
+  }
+  return full;
 }
 
 size_t Scheduler::QueuedRunsLocked() const { return queue_.size() + (dispatching_ ? 1 : 0); }

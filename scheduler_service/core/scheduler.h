@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "proto/scheduler.pb.h"
 #include "scheduler_service/core/experiment_store.h"
 #include "scheduler_service/core/metrics_client.h"
+#include "scheduler_service/core/run_queue.h"
 #include "scheduler_service/core/trainer_client.h"
 
 namespace jepalab::scheduler {
@@ -32,6 +34,9 @@ struct SchedulerOptions {
   std::string data_dir;
   // Trainers to dispatch to, tried round-robin. At least one.
   std::vector<std::shared_ptr<TrainerClient>> trainers;
+  // At most this many active runs on a trainer (by address), so a shared trainer keeps slots
+  // for others; absent: as many as the trainer itself accepts.
+  std::map<std::string, int> trainer_capacity;
   // Submissions that would make more runs wait in the queue are ResourceExhausted.
   int max_queued_runs = 10000;
   // Timestamps (created/finished). Null: the system clock. Not owned.
@@ -198,9 +203,14 @@ class Scheduler {
   // Recomputes the experiment state, bumps the version, persists when `persist` or the state
   // changed (or progress is due).
   void CommitLocked(Entry& entry, bool persist) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues one of the experiment's runs by its priority and fair-share group; `front`: first
+  // of its group (a refused or retried run keeps its place).
+  void EnqueueLocked(const std::string& run_id, bool front) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs waiting for a trainer, the one being offered right now included.
   size_t QueuedRunsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<TrainerClient> TrainerFor(const std::string& address) const;
+  // Trainers that hold as many active runs as options.trainer_capacity allows them.
+  std::set<std::string> TrainersAtCapacity() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<::jepalab::config::v1::TrainerConfig> RunConfig(const v1::Experiment& experiment,
                                                                  int64_t seed) const;
   int64_t NowMs() const;
@@ -215,7 +225,7 @@ class Scheduler {
   std::map<std::string, Entry> experiments_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);  // experiment ids, submission order
   std::map<std::string, RunRef> runs_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);  // run ids waiting for a trainer, FIFO
+  RunQueue queue_ ABSL_GUARDED_BY(mu_);  // run ids waiting for a trainer
   bool dispatching_ ABSL_GUARDED_BY(mu_) = false;       // a run popped from queue_ is being offered
   bool dispatch_now_ ABSL_GUARDED_BY(mu_) = false;      // skip the backoff wait
   absl::Time next_dispatch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -469,6 +469,62 @@ TEST_F(SchedulerTest, AHungRunIsCancelledAndRetriedWhileAProgressingOneIsLeftAlo
   WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
 }
 
+TEST_F(SchedulerTest, HigherPriorityRunsGoFirstAndGroupsTakeTurns) {
+  trainer_->SetCapacity(0);  // everything waits until the order is set up
+  StartScheduler();
+  v1::SubmitSweepRequest sweep;
+  sweep.set_name("big");
+  sweep.set_config_yaml(config_yaml_);
+  for (const char* name : {"a", "b", "c"}) {
+    auto* variant = sweep.add_variants();
+    variant->set_name(name);
+    variant->add_overrides("optimizer.lr=0.001");
+  }
+  sweep.add_seeds(1);
+  JEPALAB_ASSERT_OK(scheduler_->SubmitSweep(sweep).status());                            // big.a/b/c
+  JEPALAB_ASSERT_OK(scheduler_->SubmitExperiment(Request("small", {1})).status());        // after it
+  v1::SubmitExperimentRequest urgent = Request("urgent", {1});
+  urgent.set_priority(10);
+  JEPALAB_ASSERT_OK(scheduler_->SubmitExperiment(urgent).status());                       // last in
+  v1::SubmitExperimentRequest bad = Request("bad", {1});
+  bad.set_priority(5000);
+  EXPECT_THAT(scheduler_->SubmitExperiment(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("priority")));
+
+  // One slot: finish each run as it starts and record the order.
+  trainer_->SetCapacity(1);
+  std::vector<std::string> order;
+  for (int i = 0; i < 5; ++i) {
+    const absl::Time deadline = absl::Now() + kWait;
+    while (trainer_->started_run_ids().size() <= order.size() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    ASSERT_GT(trainer_->started_run_ids().size(), order.size());
+    order.push_back(trainer_->started_run_ids().back());
+    trainer_->Finish(order.back(), RunState::RUN_STATE_SUCCEEDED);
+  }
+  // The urgent run first; then the sweep and the experiment submitted after it take turns.
+  EXPECT_THAT(order, ElementsAre("urgent-0006-s1", "big.a-0002-s1", "small-0005-s1", "big.b-0003-s1",
+                                 "big.c-0004-s1"));
+}
+
+TEST_F(SchedulerTest, TrainerCapacityKeepsRunsQueuedEvenIfTheTrainerHasRoom) {
+  trainer_->SetCapacity(5);
+  SchedulerOptions options = Options();
+  options.trainer_capacity["trainer-a:50052"] = 1;
+  StartScheduler(options);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment, scheduler_->SubmitExperiment(Request("mini", {1, 2})));
+  WaitRunning(experiment.id(), 0, "mini-0001-s1");
+  absl::SleepFor(absl::Milliseconds(100));  // dispatch retries a few times meanwhile
+  EXPECT_THAT(trainer_->started_run_ids(), ElementsAre("mini-0001-s1"));
+  EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(1).state(), RunState::RUN_STATE_QUEUED);
+  trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
+  WaitRunning(experiment.id(), 1, "mini-0001-s2");
+
+  options.trainer_capacity["trainer-x:1"] = 2;  // not one of the trainers
+  scheduler_.reset();
+  EXPECT_THAT(Scheduler::Create(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trainer_capacity")));
+}
+
 TEST_F(SchedulerTest, SweepExpandsVariantsTimesSeeds) {
   trainer_->SetCapacity(0);
   StartScheduler();
