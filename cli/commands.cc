@@ -629,7 +629,7 @@ commands:
   metrics RUN_ID [--name NAME ...] [--max_points N] [--summary]
                                    a run's metric history as CSV (or a summary table)
   compare RUN_ID [RUN_ID ...] [--name NAME ...]
-                                   last/min/max of each metric, side by side, then a config
+                                   final/best/worst of each metric, side by side, then a config
                                    diff: only the resolved config keys that differ between runs
   sweep submit SWEEP.yaml [--priority N] [--watch]
                                    submit a sweep file (configs/sweeps/): base config, variants

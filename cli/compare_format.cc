@@ -1,10 +1,12 @@
 #include "cli/compare_format.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "cli/config_diff.h"
 
 namespace jepalab::cli {
@@ -52,15 +54,68 @@ std::string FormatComparisonConfigDiff(const met::CompareRunsResponse& response)
   return out;
 }
 
+namespace {
+
+std::string Value(double value) { return absl::StrFormat("%.6g", value); }
+std::string ValueAt(double value, int64_t step) { return absl::StrFormat("%.6g @%d", value, step); }
+
+}  // namespace
+
 std::string FormatComparison(const met::CompareRunsResponse& response) {
-  std::string out = absl::StrFormat("%-28s %-28s %12s %12s %12s %8s\n", "RUN", "METRIC", "LAST", "MIN",
-                                    "MAX", "STEPS");
-  for (const auto& run : response.runs()) {
-    for (const auto& m : run.metrics()) {
-      absl::StrAppend(&out, absl::StrFormat("%-28s %-28s %12.6g %12.6g %12.6g %8d\n", run.run().run_id(),
-                                            m.name(), m.last(), m.min(), m.max(), m.last_step()));
+  // Metrics in order of first appearance; each run's summary of each.
+  std::vector<std::string> names;
+  std::vector<std::map<std::string, const met::MetricSummary*>> by_run;
+  for (const met::RunComparison& run : response.runs()) {
+    auto& summaries = by_run.emplace_back();
+    for (const met::MetricSummary& m : run.metrics()) {
+      if (std::find(names.begin(), names.end(), m.name()) == names.end()) names.push_back(m.name());
+      summaries[m.name()] = &m;
     }
   }
+  size_t width = 14;
+  for (const met::RunComparison& run : response.runs()) width = std::max(width, run.run().run_id().size());
+  size_t name_width = 16;
+  for (const std::string& name : names) name_width = std::max(name_width, name.size());
+
+  std::string out;
+  auto row = [&](const std::string& metric, const std::string& stat, const std::vector<std::string>& cells) {
+    std::string line = absl::StrFormat("%-*s  %-6s", name_width, metric, stat);
+    for (const std::string& cell : cells) absl::StrAppend(&line, "  ", absl::StrFormat("%-*s", width, cell));
+    absl::StrAppend(&out, absl::StripTrailingAsciiWhitespace(line), "\n");
+  };
+  std::vector<std::string> header;
+  for (const met::RunComparison& run : response.runs()) header.push_back(run.run().run_id());
+  row("METRIC", "", header);
+  for (const std::string& name : names) {
+    // best/worst where the metric has a direction (metrics_service knows it), else min/max.
+    bool directed = false;
+    for (const auto& summaries : by_run) {
+      auto it = summaries.find(name);
+      directed = directed || (it != summaries.end() && !it->second->better().empty());
+    }
+    std::vector<std::string> final_cells, first_cells, second_cells;
+    for (const auto& summaries : by_run) {
+      auto it = summaries.find(name);
+      if (it == summaries.end()) {
+        final_cells.push_back("-");
+        first_cells.push_back("-");
+        second_cells.push_back("-");
+        continue;
+      }
+      const met::MetricSummary& m = *it->second;
+      final_cells.push_back(Value(m.last()));
+      first_cells.push_back(directed ? ValueAt(m.best(), m.best_step()) : ValueAt(m.min(), m.min_step()));
+      second_cells.push_back(directed ? ValueAt(m.worst(), m.worst_step()) : ValueAt(m.max(), m.max_step()));
+    }
+    row(name, "final", final_cells);
+    row("", directed ? "best" : "min", first_cells);
+    row("", directed ? "worst" : "max", second_cells);
+  }
+  std::vector<std::string> collapse;
+  for (const met::RunComparison& run : response.runs()) {
+    collapse.push_back(run.first_collapse_step() < 0 ? "none" : absl::StrCat("step ", run.first_collapse_step()));
+  }
+  row("first collapse", "", collapse);
   absl::StrAppend(&out, "\n", FormatComparisonConfigDiff(response));
   return out;
 }

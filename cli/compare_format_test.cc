@@ -27,15 +27,33 @@ met::RunComparison* AddRun(met::CompareRunsResponse& response, const std::string
   return run;
 }
 
-TEST(FormatComparisonTest, MetricTableThenOnlyTheDifferingConfigKeys) {
+TEST(FormatComparisonTest, MetricsSideBySideThenOnlyTheDifferingConfigKeys) {
   met::CompareRunsResponse response;
-  AddRun(response, "vq.baseline-0001-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.3\n  codes: 64\n", 1.5);
-  AddRun(response, "vq.commit-0002-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.15\n  codes: 64\n", 1.25);
+  met::RunComparison* base =
+      AddRun(response, "vq.baseline-0001-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.3\n  codes: 64\n", 1.5);
+  base->set_first_collapse_step(19);
+  met::RunComparison* commit =
+      AddRun(response, "vq.commit-0002-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.15\n  codes: 64\n", 1.25);
+  commit->set_first_collapse_step(-1);
+  // A metric with a direction (best/worst) that only the second run has.
+  met::MetricSummary* rank = commit->add_metrics();
+  rank->set_name("diagnostics/embedding/context/rankme");
+  rank->set_last(4.5);
+  rank->set_better("higher");
+  rank->set_best(6.25);
+  rank->set_best_step(10);
+  rank->set_worst(1.5);
+  rank->set_worst_step(60);
   const std::string text = FormatComparison(response);
   EXPECT_EQ(text,
-            "RUN                          METRIC                               LAST          MIN          MAX    STEPS\n"
-            "vq.baseline-0001-s1          val/loss                              1.5          1.4          2.5      100\n"
-            "vq.commit-0002-s1            val/loss                             1.25         1.15         2.25      100\n"
+            "METRIC                                        vq.baseline-0001-s1  vq.commit-0002-s1\n"
+            "val/loss                              final   1.5                  1.25\n"
+            "                                      min     1.4 @0               1.15 @0\n"
+            "                                      max     2.5 @0               2.25 @0\n"
+            "diagnostics/embedding/context/rankme  final   -                    4.5\n"
+            "                                      best    -                    6.25 @10\n"
+            "                                      worst   -                    1.5 @60\n"
+            "first collapse                                step 19              none\n"
             "\n"
             "config diff: 1 key differs (2 equal keys not shown)\n"
             "KEY                             vq.baseline-0001-s1  vq.commit-0002-s1\n"

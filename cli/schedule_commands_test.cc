@@ -233,9 +233,10 @@ TEST_F(CliCommandsTest, ScheduleAddUsageAndServerErrors) {
   EXPECT_THAT(err_, HasSubstr("INVALID_ARGUMENT: cron: expected 5 fields"));
 }
 
-TEST_F(CliCommandsTest, ComparePrintsTheMetricTableAndTheConfigDiff) {
+TEST_F(CliCommandsTest, ComparePrintsTheMetricsSideBySideAndTheConfigDiff) {
   ASSERT_EQ(Run({"compare", "run-a", "run-b"}), 0) << err_;
-  EXPECT_THAT(out_, HasSubstr("run-a                        train/loss"));
+  EXPECT_THAT(out_, ::testing::MatchesRegex("METRIC +run-a +run-b\n.*"));
+  EXPECT_THAT(out_, ::testing::ContainsRegex("train/loss +final "));
   EXPECT_THAT(out_, HasSubstr("config diff: 1 key differs (2 equal keys not shown)\n"
                               "KEY           run-a  run-b\n"
                               "optimizer.lr  0.001  0.0003\n"));
