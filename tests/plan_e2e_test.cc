@@ -92,6 +92,12 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   EXPECT_THAT(verdict_out, HasSubstr("Scenario"));
   EXPECT_THAT(verdict_out, HasSubstr("| no_vq"));
 
+  // Watching a finished plan prints its end and verdict at once.
+  auto [watch_code, watch_out] = RunCli({"plan", "watch", "micro-0001", endpoint});
+  EXPECT_EQ(watch_code, 0) << watch_out;
+  EXPECT_THAT(watch_out, HasSubstr("plan micro-0001 finished: SUCCEEDED"));
+  EXPECT_THAT(watch_out, HasSubstr("| no_vq"));
+
   auto [list_code, list_out] = RunCli({"plan", "list", endpoint});
   EXPECT_EQ(list_code, 0) << list_out;
   EXPECT_THAT(list_out, HasSubstr("micro-0001"));
