@@ -7,6 +7,11 @@
 //           the plan was submitted): scheduler dispatch and stage transitions;
 //   setup   StartRun until the worker started training (worker spawn, data, model);
 //   run     training loop as the trainer measured it; wall: StartRun until the run ended.
+// The trainer inherits OMP_WAIT_POLICY=PASSIVE, as tools/quickstart.sh starts it, unless the
+// environment sets it (OMP_WAIT_POLICY=ACTIVE compares): on a loaded 2-core host, spinning
+// OpenMP threads made the plan ~20x slower (docs/performance.md).
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -207,6 +212,8 @@ absl::Status Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  std::printf("trainer environment: OMP_WAIT_POLICY=%s\n", getenv("OMP_WAIT_POLICY"));
   absl::Status status = jepalab::bench::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "plan_wall_time: %s\n", status.ToString().c_str());

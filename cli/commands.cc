@@ -391,6 +391,7 @@ int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std:
   const auto begin = std::chrono::steady_clock::now();
   std::map<std::string, std::string> printed;  // run name -> last printed line
   std::map<std::string, std::chrono::steady_clock::time_point> running_since;  // run name -> first seen RUNNING
+  std::map<std::string, std::string> took;  // run name -> how long it ran, once ended
   std::map<std::string, std::string> progress_printed;
   int stages_printed = 0;
   sched::Plan plan;
@@ -409,15 +410,15 @@ int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std:
       const std::string line = absl::StrCat("  ", run.name(), "  ", run.experiment_id(), "  ",
                                             ExperimentStateName(run.state()),
                                             run.judged() ? absl::StrCat("  ", run.verdict()) : "");
+      // The time a run took: from first seen RUNNING to first seen ended (the verdict comes later).
+      auto since = running_since.find(run.name());
+      if (!running && run.state() != sched::EXPERIMENT_STATE_QUEUED && since != running_since.end()) {
+        took.emplace(run.name(), FormatDuration(std::chrono::duration<double>(now - since->second).count()));
+      }
       if (printed[run.name()] != line) {
         printed[run.name()] = line;
-        auto since = running_since.find(run.name());
-        const bool ended = !running && run.state() != sched::EXPERIMENT_STATE_QUEUED && since != running_since.end();
-        out << stamp << line
-            << (ended ? absl::StrCat("  (", FormatDuration(std::chrono::duration<double>(now - since->second).count()),
-                                     ")")
-                      : "")
-            << "\n";
+        auto duration = took.find(run.name());
+        out << stamp << line << (duration != took.end() ? absl::StrCat("  (", duration->second, ")") : "") << "\n";
       }
       if (running && !run.experiment_id().empty()) {
         PrintPlanRunProgress(*stub, run.experiment_id(), e, stamp, &progress_printed, out);
