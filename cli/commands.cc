@@ -332,24 +332,68 @@ absl::Status GetPlan(const std::string& id, const Endpoints& e, sched::Plan* pla
   return absl::OkStatus();
 }
 
-// Polls the plan until it ends, printing each change of stage and of its runs.
+// Prints a progress line for each running trainer run of `experiment_id` whose epoch or quarter of
+// steps changed since the last call (`printed`: run id -> that key). Errors are skipped: the next
+// poll retries.
+void PrintPlanRunProgress(sched::SchedulerService::Stub& stub, const std::string& experiment_id,
+                          const Endpoints& e, const std::string& stamp, std::map<std::string, std::string>* printed,
+                          std::ostream& out) {
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::GetExperimentRequest request;
+  request.set_id(experiment_id);
+  sched::GetExperimentResponse response;
+  if (!stub.GetExperiment(&context, request, &response).ok()) return;
+  for (const auto& run : response.experiment().runs()) {
+    if (run.state() != common::v1::RUN_STATE_RUNNING || run.progress().total_steps() <= 0) continue;
+    const auto& p = run.progress();
+    const std::string key = absl::StrCat(p.epoch(), "/", p.step() * 4 / p.total_steps());
+    if ((*printed)[run.run_id()] == key) continue;
+    (*printed)[run.run_id()] = key;
+    out << stamp << "    " << FormatRunLine(run, /*bar_width=*/0) << "\n";
+  }
+}
+
+// Polls the plan until it ends, printing each new stage, each change of its runs (with the time a
+// finished run took) and, while a run trains, its progress every epoch or quarter of its steps.
+// Every line starts with the time since the watch began.
 int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std::ostream& err) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  const auto begin = std::chrono::steady_clock::now();
   std::map<std::string, std::string> printed;  // run name -> last printed line
+  std::map<std::string, std::chrono::steady_clock::time_point> running_since;  // run name -> first seen RUNNING
+  std::map<std::string, std::string> took;  // run name -> how long it ran, once ended
+  std::map<std::string, std::string> progress_printed;
   int stages_printed = 0;
   sched::Plan plan;
   while (true) {
     grpc::Status rpc;
     if (!GetPlan(id, e, &plan, &rpc).ok()) return ReportRpcError(err, "scheduler GetPlan", e.scheduler, rpc);
+    const auto now = std::chrono::steady_clock::now();
+    const std::string stamp =
+        absl::StrCat("[", FormatDuration(std::chrono::duration<double>(now - begin).count()), "] ");
     for (; stages_printed < plan.stages_taken_size(); ++stages_printed) {
-      out << "stage " << plan.stages_taken(stages_printed) << "\n";
+      out << stamp << "stage " << plan.stages_taken(stages_printed) << "\n";
     }
     for (const auto& run : plan.runs()) {
+      const bool running = run.state() == sched::EXPERIMENT_STATE_RUNNING;
+      if (running) running_since.emplace(run.name(), now);
       const std::string line = absl::StrCat("  ", run.name(), "  ", run.experiment_id(), "  ",
                                             ExperimentStateName(run.state()),
                                             run.judged() ? absl::StrCat("  ", run.verdict()) : "");
-      if (printed[run.name()] == line) continue;
-      printed[run.name()] = line;
-      out << line << "\n";
+      // The time a run took: from first seen RUNNING to first seen ended (the verdict comes later).
+      auto since = running_since.find(run.name());
+      if (!running && run.state() != sched::EXPERIMENT_STATE_QUEUED && since != running_since.end()) {
+        took.emplace(run.name(), FormatDuration(std::chrono::duration<double>(now - since->second).count()));
+      }
+      if (printed[run.name()] != line) {
+        printed[run.name()] = line;
+        auto duration = took.find(run.name());
+        out << stamp << line << (duration != took.end() ? absl::StrCat("  (", duration->second, ")") : "") << "\n";
+      }
+      if (running && !run.experiment_id().empty()) {
+        PrintPlanRunProgress(*stub, run.experiment_id(), e, stamp, &progress_printed, out);
+      }
     }
     out.flush();
     if (IsPlanFinished(plan)) break;
@@ -367,7 +411,7 @@ int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std:
 
 int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
   const std::string usage =
-      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--priority N] [--watch] | plan status ID | "
+      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--priority N] [--watch] | plan watch ID | plan status ID | "
       "plan verdict ID | plan list | plan cancel ID\n";
   const std::string sub = args.positional.empty() ? "" : args.positional[0];
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
@@ -405,6 +449,7 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
     if (args.Has("watch")) return WatchPlan(response.plan().id(), e, out, err);
     return 0;
   }
+  if (sub == "watch" && args.positional.size() == 2) return WatchPlan(args.positional[1], e, out, err);
   if ((sub == "status" || sub == "verdict") && args.positional.size() == 2) {
     sched::Plan plan;
     grpc::Status rpc;
@@ -639,6 +684,7 @@ commands:
                                    the run configs it names relative to its --config_root
                                    (--priority: higher runs first; within a priority, plans,
                                    sweeps and experiments take turns)
+  plan watch PLAN_ID               follow a plan to its end (stages, runs, progress), then its verdict
   plan status PLAN_ID              stages taken, each run's experiment, state and verdict
   plan verdict PLAN_ID             the written conclusion and the table of every run
   plan list                        plans and their states

@@ -1,7 +1,9 @@
 // A micro plan end to end over the real binaries: `jepalab plan run --watch` through the
 // scheduler, trainer and metrics services; the branch taken follows the stage-1 verdict and a
-// plan verdict is produced.
+// plan verdict is produced; `jepalab report` writes a page that parses, holds a chart per metric
+// with a line per run, and renders in headless Chromium (tests/report_render_check.py).
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -26,6 +28,9 @@ using ::jepalab::testing::ServiceProcess;
 using ::testing::HasSubstr;
 
 constexpr char kPlan[] = "tests/testdata/micro_plan.yaml";
+constexpr char kRenderCheck[] = "tests/report_render_check.py";
+constexpr char kPython[] = "/usr/bin/python3";
+constexpr char kChromium[] = "/usr/bin/chromium";
 
 // Runs the jepalab CLI; returns (exit code, stdout + stderr).
 std::pair<int, std::string> RunCli(const std::vector<std::string>& args) {
@@ -64,6 +69,7 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   std::cout << status_out;
   // The branch follows the stage-1 verdict of no_vq: its status line ends in the verdict.
   std::string no_vq_line;
+  std::string fix_run;  // the stage-2 run the branch selected
   for (absl::string_view line : absl::StrSplit(status_out, '\n')) {
     if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "no_vq ")) no_vq_line = std::string(line);
   }
@@ -72,10 +78,12 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
     EXPECT_THAT(status_out, HasSubstr("probe -> fix_a"));
     EXPECT_THAT(status_out, HasSubstr("scenario: A"));
     EXPECT_THAT(status_out, HasSubstr("refresh_off"));
+    fix_run = "refresh_off";
   } else {
     EXPECT_THAT(status_out, HasSubstr("probe -> fix_b"));
     EXPECT_THAT(status_out, HasSubstr("scenario: B"));
     EXPECT_THAT(status_out, HasSubstr("infonce_only"));
+    fix_run = "infonce_only";
   }
 
   auto [verdict_code, verdict_out] = RunCli({"plan", "verdict", "micro-0001", endpoint});
@@ -84,9 +92,37 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   EXPECT_THAT(verdict_out, HasSubstr("Scenario"));
   EXPECT_THAT(verdict_out, HasSubstr("| no_vq"));
 
+  // Watching a finished plan prints its end and verdict at once.
+  auto [watch_code, watch_out] = RunCli({"plan", "watch", "micro-0001", endpoint});
+  EXPECT_EQ(watch_code, 0) << watch_out;
+  EXPECT_THAT(watch_out, HasSubstr("plan micro-0001 finished: SUCCEEDED"));
+  EXPECT_THAT(watch_out, HasSubstr("| no_vq"));
+
   auto [list_code, list_out] = RunCli({"plan", "list", endpoint});
   EXPECT_EQ(list_code, 0) << list_out;
   EXPECT_THAT(list_out, HasSubstr("micro-0001"));
+
+  // The report, as a reader sees it.
+  ASSERT_EQ(access(kChromium, X_OK), 0)
+      << kChromium << " is missing: the report render check needs Debian's chromium (tools/setup.sh installs it)";
+  const std::string html = root + "/micro.html";
+  auto [report_code, report_out] =
+      RunCli({"report", "micro-0001", "-o", html, endpoint, "--metrics=" + metrics->address()});
+  ASSERT_EQ(report_code, 0) << report_out;
+  EXPECT_THAT(report_out, HasSubstr(html));
+  const std::string page = jepalab::testing::ReadTextFile(html);
+  EXPECT_THAT(page, HasSubstr("<h2>Verdict</h2>"));
+  EXPECT_THAT(page, HasSubstr(fix_run));
+  // Every run reports losses and embedding diagnostics; only the fix run keeps VQ.
+  const std::string both = "no_vq," + fix_run;
+  auto [check_code, check_out] = jepalab::testing::RunCommand(
+      kPython, {RunfilePath(kRenderCheck), html, root + "/micro.png", "--chromium", kChromium, "--timeout", "90",
+                "--chart", "Training loss=" + both, "--chart", "Validation loss=" + both,
+                "--chart", "Codebook usage=" + fix_run, "--chart", "Effective rank (context encoder)=" + both,
+                "--chart", "Isotropy (context encoder)=" + both});
+  std::cout << check_out;
+  EXPECT_EQ(check_code, 0) << check_out;
+  EXPECT_THAT(check_out, HasSubstr("OK 5 charts"));
 }
 
 }  // namespace

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: set up, build, start the three services on loopback,
-# submit the mini experiment through the scheduler, show its progress, print its final
-# metrics and where Prometheus metrics are served. The services keep running afterwards;
-# `tools/quickstart.sh --stop` stops them.
+# The main job on embedded defaults: set up, build, start the three services on loopback, run
+# the diagnostic plan's _mini version end to end through the scheduler (stage by stage, with
+# progress), print its verdict (table and written conclusion) and write its HTML report. The
+# services keep running afterwards.
 #
-# Environment: JEPALAB_HOME (data, logs, pids; default ./.jepalab), JEPALAB_CONFIG (config to
-# submit; default configs/training/jepa_pretrain_a6000_mini.yaml).
+#   tools/quickstart.sh            the _mini diagnostic plan (configs/plans/vq_diagnostic.yaml --mini)
+#   tools/quickstart.sh --single   the former quick start: one mini experiment and its final metrics
+#   tools/quickstart.sh --stop     stop the services
+#
+# Environment: JEPALAB_HOME (data, logs, pids, reports; default ./.jepalab), JEPALAB_PLAN (plan
+# file; default configs/plans/vq_diagnostic.yaml), JEPALAB_PLAN_ARGS (default --mini; empty runs
+# the plan's own configs), JEPALAB_CONFIG (--single: config to submit; default
+# configs/training/jepa_pretrain_a6000_mini.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HOME_DIR=${JEPALAB_HOME:-.jepalab}
 CONFIG=${JEPALAB_CONFIG:-configs/training/jepa_pretrain_a6000_mini.yaml}
+PLAN=${JEPALAB_PLAN:-configs/plans/vq_diagnostic.yaml}
+PLAN_ARGS=${JEPALAB_PLAN_ARGS---mini}
 SCHEDULER_PORT=50051 TRAINER_PORT=50052 METRICS_PORT=50053 METRICS_HTTP_PORT=9464
 
 stop_services() {
@@ -29,7 +37,13 @@ stop_services() {
   echo "stopped $stopped service(s)"
 }
 
-if [ "${1:-}" = "--stop" ]; then stop_services; exit 0; fi
+MODE=plan
+case "${1:-}" in
+  --stop) stop_services; exit 0 ;;
+  --single) MODE=single ;;
+  "") ;;
+  *) echo "usage: tools/quickstart.sh [--single | --stop]" >&2; exit 2 ;;
+esac
 
 tools/setup.sh
 echo "== building"
@@ -48,10 +62,14 @@ start() {  # name binary args...
 echo "== starting services on 127.0.0.1 (logs in $HOME_DIR/logs)"
 start metrics "$BIN/metrics_service/metrics_server" --port=$METRICS_PORT --http_port=$METRICS_HTTP_PORT \
   --data_dir="$HOME_DIR/metrics"
-start trainer "$BIN/trainer_service/trainer_server" --port=$TRAINER_PORT --data_dir="$HOME_DIR/trainer" \
-  --metrics_address=127.0.0.1:$METRICS_PORT
+# Passive OpenMP waits: with spinning threads, any other job on the 2 cores made the _mini plan
+# ~20x slower (docs/performance.md, "The _mini plan wall time").
+start trainer env OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" "$BIN/trainer_service/trainer_server" \
+  --port=$TRAINER_PORT --data_dir="$HOME_DIR/trainer" --metrics_address=127.0.0.1:$METRICS_PORT
+# Plan run configs are read relative to --config_root: the repository root.
 start scheduler "$BIN/scheduler_service/scheduler_server" --port=$SCHEDULER_PORT \
-  --data_dir="$HOME_DIR/scheduler" --trainers=127.0.0.1:$TRAINER_PORT
+  --data_dir="$HOME_DIR/scheduler" --trainers=127.0.0.1:$TRAINER_PORT \
+  --metrics_address=127.0.0.1:$METRICS_PORT --config_root="$PWD"
 
 JEPALAB="$BIN/cli/jepalab"
 if ! "$JEPALAB" health --wait=60; then
@@ -60,24 +78,51 @@ if ! "$JEPALAB" health --wait=60; then
   exit 1
 fi
 
-echo "== submitting $CONFIG"
-submitted=$("$JEPALAB" submit "$CONFIG" --name mini)
-echo "$submitted"
-experiment=$(echo "$submitted" | awk '/^submitted/ {print $2}')
-status=0
-"$JEPALAB" watch "$experiment" || status=$?
+run_single() {
+  echo "== submitting $CONFIG"
+  local submitted
+  submitted=$("$JEPALAB" submit "$CONFIG" --name mini)
+  echo "$submitted"
+  experiment=$(echo "$submitted" | awk '/^submitted/ {print $2}')
+  "$JEPALAB" watch "$experiment" || status=$?
+  echo "== final metrics"
+  for run in $(echo "$submitted" | awk '$1 == "run" {print $2}'); do
+    echo "run $run"
+    "$JEPALAB" metrics "$run" --summary
+  done
+  hint="$JEPALAB status $experiment | $JEPALAB metrics <run> --name loss/total"
+}
 
-echo "== final metrics"
-for run in $(echo "$submitted" | awk '$1 == "run" {print $2}'); do
-  echo "run $run"
-  "$JEPALAB" metrics "$run" --summary
-done
+run_plan() {
+  echo "== running the plan $PLAN $PLAN_ARGS (one trainer, runs one at a time)"
+  local submitted
+  # shellcheck disable=SC2086  # PLAN_ARGS is a list of flags
+  submitted=$("$JEPALAB" plan run "$PLAN" $PLAN_ARGS)
+  echo "$submitted"
+  local plan_id
+  plan_id=$(echo "$submitted" | awk '/^submitted plan/ {print $3}')
+  # Stages, runs, progress, and at the end the verdict: the written conclusion and the table.
+  "$JEPALAB" plan watch "$plan_id" || status=$?
+  mkdir -p "$HOME_DIR/reports"
+  report="$HOME_DIR/reports/$plan_id.html"
+  echo "== report"
+  if "$JEPALAB" report "$plan_id" -o "$report" >/dev/null; then
+    echo "HTML report (charts per run, collapse markers, verdict): $report"
+  else
+    status=1
+  fi
+  hint="$JEPALAB plan status $plan_id | $JEPALAB plan verdict $plan_id | $JEPALAB compare <run> <run>"
+}
+
+status=0
+hint=""
+if [ "$MODE" = single ]; then run_single; else run_plan; fi
 
 cat <<EOT
 
 Prometheus metrics: http://127.0.0.1:$METRICS_HTTP_PORT/metrics
 The services keep running (scheduler :$SCHEDULER_PORT, trainer :$TRAINER_PORT, metrics :$METRICS_PORT).
-Try: $JEPALAB list | $JEPALAB status $experiment | $JEPALAB metrics <run> --name loss/total
+Try: $hint
 Stop them with: tools/quickstart.sh --stop
 EOT
 exit $status

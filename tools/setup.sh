@@ -18,6 +18,8 @@ PACKAGES=(
   # (Debian's python3-torch is built from the same ATen as libtorch-dev)
   python3-torch python3-numpy
   prometheus prometheus-alertmanager
+  # tests/plan_e2e_test renders the HTML report headless and checks the screenshot
+  chromium
 )
 
 missing=()
