@@ -39,30 +39,30 @@ absl::Status ValidateSeeds(const std::string& field,
   return absl::OkStatus();
 }
 
-absl::Status ValidateCriteria(const PlanCriteria& c) {
+absl::Status ValidateCriteria(const PlanCriteria& c, const std::string& field) {
   if (!(c.val_loss_tolerance() >= 0)) {
-    return Invalid("criteria.val_loss_tolerance",
+    return Invalid(absl::StrCat(field, ".val_loss_tolerance"),
                    absl::StrCat("must be >= 0, got ", c.val_loss_tolerance()));
   }
   if (!(c.spike_factor() > 1)) {
-    return Invalid("criteria.spike_factor", absl::StrCat("must be > 1, got ", c.spike_factor()));
+    return Invalid(absl::StrCat(field, ".spike_factor"), absl::StrCat("must be > 1, got ", c.spike_factor()));
   }
   if (c.has_min_rankme() && !(c.min_rankme() >= 0)) {
-    return Invalid("criteria.min_rankme", absl::StrCat("must be >= 0, got ", c.min_rankme()));
+    return Invalid(absl::StrCat(field, ".min_rankme"), absl::StrCat("must be >= 0, got ", c.min_rankme()));
   }
   if (c.has_min_isotropy_robust() && !(c.min_isotropy_robust() >= 0)) {
-    return Invalid("criteria.min_isotropy_robust",
+    return Invalid(absl::StrCat(field, ".min_isotropy_robust"),
                    absl::StrCat("must be >= 0, got ", c.min_isotropy_robust()));
   }
   for (int i = 0; i < c.encoders_size(); ++i) {
     if (c.encoders(i) != "context" && c.encoders(i) != "target") {
       return Invalid(
-          absl::StrCat("criteria.encoders[", i, "]"),
+          absl::StrCat(field, ".encoders[", i, "]"),
           absl::StrCat("must be \"context\" or \"target\", got \"", c.encoders(i), "\""));
     }
   }
   if (c.warmup_steps() < 0) {
-    return Invalid("criteria.warmup_steps", absl::StrCat("must be >= 0, got ", c.warmup_steps()));
+    return Invalid(absl::StrCat(field, ".warmup_steps"), absl::StrCat("must be >= 0, got ", c.warmup_steps()));
   }
   return absl::OkStatus();
 }
@@ -209,10 +209,15 @@ absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view s
   return plan;
 }
 
+void ApplyMiniCriteria(bool mini, PlanConfig* plan) {
+  if (mini && plan->has_mini_criteria()) plan->mutable_criteria()->MergeFrom(plan->mini_criteria());
+}
+
 absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId("name", plan.name()));
   JEPALAB_RETURN_IF_ERROR(ValidateSeeds("seeds", plan.seeds()));
-  JEPALAB_RETURN_IF_ERROR(ValidateCriteria(plan.criteria()));
+  JEPALAB_RETURN_IF_ERROR(ValidateCriteria(plan.criteria(), "criteria"));
+  JEPALAB_RETURN_IF_ERROR(ValidateCriteria(plan.mini_criteria(), "mini_criteria"));
   JEPALAB_RETURN_IF_ERROR(ValidateEffect(plan.effect()));
   JEPALAB_RETURN_IF_ERROR(ValidateStopOnCollapse(plan.stop_on_collapse()));
   if (plan.stages().empty()) return Invalid("stages", "must not be empty");

@@ -50,6 +50,10 @@ absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view s
 //   reference_run names a run.
 absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options);
 
+// The criteria a plan judges its runs by: `criteria`, with mini_criteria's fields on top when
+// the plan runs its _mini configs.
+void ApplyMiniCriteria(bool mini, PlanConfig* plan);
+
 // Reads, parses and validates a plan file; errors carry " (<path>:<line>)" where known.
 // NotFound if the file cannot be read.
 absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,

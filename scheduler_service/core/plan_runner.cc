@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(const PlanRunnerO
         plan.set_message(absl::StrCat("stored plan no longer parses: ", config.status().message()));
       } else {
         entry.config = *std::move(config);
+        ApplyMiniCriteria(plan.mini(), &entry.config);
       }
       if (!IsTerminalPlanState(plan.state())) ++running;
       entry.plan = std::move(plan);
@@ -164,6 +165,7 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
   PlanConfig config = *std::move(parsed);
+  ApplyMiniCriteria(request.mini(), &config);
   if (!request.seeds().empty()) {
     // The override replaces every seed list, so each run uses exactly these seeds.
     config.clear_seeds();

@@ -63,6 +63,20 @@ TEST(ShippedPlanTest, EveryConfigItNamesExistsInBothModes) {
   EXPECT_EQ(runs, 16);
 }
 
+TEST(ShippedPlanTest, MiniCriteriaReplaceOnlyTheRankThresholdWithMini) {
+  PlanValidationOptions options;
+  JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig full, LoadPlanFile(kShippedPlan, options));
+  PlanConfig mini = full;
+  ApplyMiniCriteria(/*mini=*/false, &full);
+  ApplyMiniCriteria(/*mini=*/true, &mini);
+  EXPECT_EQ(full.criteria().min_rankme(), 5.0);
+  EXPECT_EQ(mini.criteria().min_rankme(), 2.0);
+  // Everything else is the same.
+  EXPECT_EQ(mini.criteria().min_isotropy_robust(), full.criteria().min_isotropy_robust());
+  EXPECT_EQ(mini.criteria().val_loss_tolerance(), full.criteria().val_loss_tolerance());
+  EXPECT_EQ(mini.criteria().allow_collapse_events(), full.criteria().allow_collapse_events());
+}
+
 TEST(ShippedPlanTest, EncodesTheSeedPlan) {
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig plan, LoadPlanFile(kShippedPlan, options));
@@ -324,6 +338,11 @@ stages:
                        HasSubstr("stages[1].name: duplicate stage \"one\"")));
   EXPECT_THAT(Validate("name: p\nstages: [{name: one, runs: [{name: ../x, config: a.yaml}]}]"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stages[0].runs[0].name")));
+}
+
+TEST_F(PlanValidationTest, MiniCriteriaAreValidatedUnderTheirOwnName) {
+  EXPECT_THAT(Validate("name: p\nmini_criteria: {min_rankme: -1}\nstages: [{name: one, runs: [{name: r1, config: a.yaml}]}]"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mini_criteria.min_rankme: must be >= 0, got -1")));
 }
 
 TEST_F(PlanValidationTest, EmptyStagesAndRuns) {

@@ -64,6 +64,21 @@ std::string TailOfFile(const std::string& path, size_t lines) {
   return absl::StrJoin(all, " | ");
 }
 
+// The server's environment, plus OMP_WAIT_POLICY=PASSIVE unless it is set: OpenMP threads that
+// spin between LibTorch's small parallel regions stall for whole time slices whenever another
+// process holds a core, which made the _mini plan 20x slower on a shared 2-core host
+// (docs/performance.md).
+std::vector<std::string> WorkerEnvironment() {
+  std::vector<std::string> env;
+  bool wait_policy_set = false;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    env.emplace_back(*entry);
+    wait_policy_set = wait_policy_set || absl::StartsWith(env.back(), "OMP_WAIT_POLICY=");
+  }
+  if (!wait_policy_set) env.emplace_back("OMP_WAIT_POLICY=PASSIVE");
+  return env;
+}
+
 RunEvent StateEvent(RunState state, const std::string& message) {
   RunEvent event;
   event.mutable_state_change()->set_state(state);
@@ -248,8 +263,12 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = WorkerEnvironment();
+  std::vector<char*> envp;
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
