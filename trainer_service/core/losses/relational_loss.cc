@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "trainer_service/core/model/small_bmm.h"
+
 namespace jepalab::trainer {
 
 torch::Tensor RelationMatrix(const torch::Tensor& embeddings, const torch::Tensor& mask,
@@ -11,7 +13,7 @@ torch::Tensor RelationMatrix(const torch::Tensor& embeddings, const torch::Tenso
   // [M, N, N, H] difference tensor (and its backward). Clamped at 0 against rounding.
   const torch::Tensor sq = embeddings.pow(2).sum(-1);  // [M, N]
   const torch::Tensor dist =
-      torch::baddbmm(sq.unsqueeze(2) + sq.unsqueeze(1), embeddings, embeddings.transpose(1, 2), 1, -2).clamp_min(0);
+      (sq.unsqueeze(2) + sq.unsqueeze(1) - 2 * SmallBmm(embeddings, embeddings.transpose(1, 2))).clamp_min(0);
   const torch::Tensor m = mask.to(dist.dtype());
   const torch::Tensor pair = m.unsqueeze(2) * m.unsqueeze(1);
   return dist * (adjacency > 0).to(dist.dtype()) * pair;

@@ -7,6 +7,7 @@
 #include "trainer_service/core/model/fast_dropout.h"
 #include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/model/object_encoder.h"
+#include "trainer_service/core/model/small_bmm.h"
 #include "trainer_service/core/model/relational_layer.h"
 
 namespace jepalab::trainer {
@@ -120,6 +121,29 @@ TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
   for (size_t i = 0; i < shared_grads.size(); ++i) {
     EXPECT_TRUE(torch::allclose(shared_grads[i], repeated_grads[i], 1e-4, 1e-5)) << "parameter " << i;
   }
+}
+
+TEST(SmallBmmTest, MatchesMatmulWithGradients) {
+  torch::manual_seed(3);
+  for (const auto& [n, k, m] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{16, 24, 32}, {3, 64, 16}, {4, 5, 6}}) {
+    const torch::Tensor a = torch::randn({2, 3, n, k}, torch::requires_grad());
+    const torch::Tensor b = torch::randn({2, 3, k, m}, torch::requires_grad());
+    const torch::Tensor w = torch::randn({2, 3, n, m});
+    const torch::Tensor c = SmallBmm(a, b);
+    (c * w).sum().backward();
+    const torch::Tensor ga = a.grad().clone(), gb = b.grad().clone();
+    a.mutable_grad().reset();
+    b.mutable_grad().reset();
+    const torch::Tensor expected = torch::matmul(a, b);
+    (expected * w).sum().backward();
+    EXPECT_TRUE(torch::allclose(c, expected, 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+    EXPECT_TRUE(torch::allclose(ga, a.grad(), 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+    EXPECT_TRUE(torch::allclose(gb, b.grad(), 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+  }
+  // Transposed (non-contiguous) operands, as the attention logits use them.
+  const torch::Tensor q = torch::randn({8, 4, 16, 16});
+  const torch::Tensor k = torch::randn({8, 16, 4, 16}).transpose(1, 2);
+  EXPECT_TRUE(torch::allclose(SmallBmm(q, k.transpose(-2, -1)), torch::matmul(q, k.transpose(-2, -1)), 1e-5, 1e-5));
 }
 
 TEST(JepaModelTest, FramesRepeatFirstDetectsPaddedWindows) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/small_bmm.h"
 
 namespace jepalab::trainer {
 namespace {
@@ -42,14 +43,14 @@ torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch
   const int64_t head_dim = options_.hidden_dim / heads;
   auto split = [&](const torch::Tensor& t) { return t.view({m, n, heads, head_dim}).transpose(1, 2); };
   const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));  // [M,h,N,d]
-  torch::Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
+  torch::Tensor logits = SmallBmm(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
   const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
   logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
   // Re-zero disallowed weights after the softmax (reference §3.2), then attention dropout.
   torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
   weights = Dropout(RepeatRows(weights, copies));
   const torch::Tensor attended =
-      torch::matmul(weights, RepeatRows(v, copies)).transpose(1, 2).reshape({m * copies, n, options_.hidden_dim});
+      SmallBmm(weights, RepeatRows(v, copies)).transpose(1, 2).reshape({m * copies, n, options_.hidden_dim});
   return out(attended);
 }
 
