@@ -1,10 +1,15 @@
 // Benchmark: trains a config in-process (no services) and prints steps/s, the figure the
 // foundation issue tracks for the mini config. Usage:
 //   bazel run -c opt //bench:train_mini_bench -- [CONFIG.yaml] [key=value ...]
+// With JEPALAB_TORCH_PROFILE=FILE set, the run records every ATen op into a chrome trace at
+// FILE (torch's legacy profiler; bench/profile_summary.py turns it into self-time per op).
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "common/logging.h"
 #include "common/metric_names.h"
@@ -52,9 +57,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   LastLossSink sink;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (const char* path = std::getenv("JEPALAB_TORCH_PROFILE"); path != nullptr && *path != '\0') {
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(path));
+  }
   const auto start = std::chrono::steady_clock::now();
   auto outcome = jepalab::trainer::RunTraining(*config, {"bench"}, &sink, nullptr, nullptr);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  profile.reset();  // writes the trace
   if (!outcome.ok()) {
     std::fprintf(stderr, "train_mini_bench: %s\n", std::string(outcome.status().message()).c_str());
     return 1;

@@ -109,8 +109,9 @@ ObjectiveResult JepaObjective::Compute(JepaModelImpl& online, JepaModelImpl* tar
     add(names::kLossVq, vq, config_.compat().vq_loss_in_objective());
   }
   out.total = total;
-  out.context_projection = c.detach();
-  out.target_projection = t.detach();
+  // fp32 for the queue and the diagnostics also when the forward ran under bf16 autocast.
+  out.context_projection = c.detach().to(torch::kFloat32);
+  out.target_projection = t.detach().to(torch::kFloat32);
   out.context_indices = context.indices;
   out.target_indices = tgt.indices;
   return out;

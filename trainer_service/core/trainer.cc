@@ -25,6 +25,7 @@
 #include "common/logging.h"
 #include "common/metric_names.h"
 #include "common/status_macros.h"
+#include "trainer_service/core/autocast.h"
 #include "trainer_service/core/checkpoint.h"
 #include "trainer_service/core/data/augmentations.h"
 #include "trainer_service/core/data/task_dataset.h"
@@ -117,6 +118,7 @@ class Trainer {
   const std::atomic<bool>* cancel_;
 
   torch::Device device_ = torch::kCPU;
+  bool bf16_autocast_ = false;  // training.mixed_precision: bf16 on a CUDA device
   std::vector<GridSample> samples_;
   ObjectTokenizerOptions tokenizer_options_;
   DatasetSplit split_;
@@ -168,9 +170,13 @@ absl::Status Trainer::Setup() {
     device_ = torch::kCPU;
   }
   outcome_.device = device_.str();
-  if (t.mixed_precision() != "none") {
-    LOG(WARNING) << context_.run_id << ": training.mixed_precision=" << t.mixed_precision()
-                 << " is not implemented yet; training in fp32";
+  // bf16: autocast around the forward on CUDA (no loss scaling needed); fp16 would need one.
+  bf16_autocast_ = t.mixed_precision() == "bf16" && device_.is_cuda();
+  if (t.mixed_precision() == "bf16" && !bf16_autocast_) {
+    LOG(INFO) << context_.run_id << ": training.mixed_precision=bf16 applies to CUDA only; training in fp32 on "
+              << device_.str();
+  } else if (t.mixed_precision() == "fp16") {
+    LOG(WARNING) << context_.run_id << ": training.mixed_precision=fp16 is not implemented; training in fp32";
   }
 
   const Clock::time_point data_start = Clock::now();
@@ -322,7 +328,11 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
 bool Trainer::MicroBatch(int32_t epoch, const TokenBatch& batch, TermSums* window, double* total) {
   const Clock::time_point forward_start = Clock::now();
   const TokenTensors tensors = ToTensors(batch, device_);
-  ObjectiveResult r = objective_->Compute(*online_, target(), tensors, queue_->Negatives(), log_temperature_);
+  ObjectiveResult r;
+  {
+    ScopedCudaBf16Autocast autocast(bf16_autocast_);
+    r = objective_->Compute(*online_, target(), tensors, queue_->Negatives(), log_temperature_);
+  }
   if (nan_fault_armed_) {
     const std::string wanted = config_.debug().fault_term().empty()
                                    ? std::string(objective_->primary_term())
@@ -466,6 +476,7 @@ double Trainer::Validate() {
   for (size_t i = 0; i < n; ++i) {
     prefetcher->Next(&batch);
     // The queue is read but not updated during validation (§4.1).
+    ScopedCudaBf16Autocast autocast(bf16_autocast_);
     total += objective_->Compute(*online_, target(), ToTensors(batch, device_), queue_->Negatives(), log_temperature_)
                  .total.item<double>();
   }

@@ -2,13 +2,18 @@
 
 #include <torch/torch.h>
 
+#include "trainer_service/core/model/small_bmm.h"
+
 namespace jepalab::trainer {
 
 torch::Tensor RelationMatrix(const torch::Tensor& embeddings, const torch::Tensor& mask,
                              const torch::Tensor& adjacency) {
   TORCH_CHECK(embeddings.dim() == 3, "RelationMatrix: embeddings must be [M, N, H]");
-  const torch::Tensor diff = embeddings.unsqueeze(2) - embeddings.unsqueeze(1);  // [M, N, N, H]
-  const torch::Tensor dist = diff.pow(2).sum(-1);
+  // ‖e_i − e_j‖² = ‖e_i‖² + ‖e_j‖² − 2 e_i·e_j: one batched product instead of the reference's
+  // [M, N, N, H] difference tensor (and its backward). Clamped at 0 against rounding.
+  const torch::Tensor sq = embeddings.pow(2).sum(-1);  // [M, N]
+  const torch::Tensor dist =
+      (sq.unsqueeze(2) + sq.unsqueeze(1) - 2 * SmallBmm(embeddings, embeddings.transpose(1, 2))).clamp_min(0);
   const torch::Tensor m = mask.to(dist.dtype());
   const torch::Tensor pair = m.unsqueeze(2) * m.unsqueeze(1);
   return dist * (adjacency > 0).to(dist.dtype()) * pair;

@@ -19,6 +19,13 @@ VqUpdateTiming Timing(const std::string& s) {
 
 }  // namespace
 
+bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& adjacency) {
+  auto same = [](const torch::Tensor& x) {  // [B, T, ...]: every frame equals frame 0
+    return torch::equal(x, x.narrow(1, 0, 1).expand_as(x));
+  };
+  return same(mask) && same(features) && same(adjacency);
+}
+
 TokenTensors ToTensors(const TokenBatch& b, const torch::Device& device) {
   const int64_t B = b.size, T = b.context_window, N = b.max_objects, F = b.feature_dim;
   TokenTensors t;
@@ -81,9 +88,9 @@ JepaModelImpl::JepaModelImpl(const JepaModelOptions& options) : options_(options
 }
 
 Encoding JepaModelImpl::EncodeObjects(const torch::Tensor& features, const torch::Tensor& mask,
-                                      const torch::Tensor& adjacency) {
+                                      const torch::Tensor& adjacency, int64_t copies) {
   Encoding out;
-  out.objects = encoder(features, mask, adjacency);
+  out.objects = encoder(features, mask, adjacency, copies);
   if (vq) {
     VqOutput q = vq->forward(out.objects);
     out.objects = q.quantized;
@@ -97,8 +104,12 @@ Encoding JepaModelImpl::EncodeContext(const torch::Tensor& features, const torch
                                       const torch::Tensor& adjacency) {
   const int64_t b = features.size(0), t = features.size(1), n = features.size(2);
   const torch::Tensor flat_mask = mask.reshape({b * t, n});
-  Encoding out = EncodeObjects(features.reshape({b * t, n, features.size(3)}), flat_mask,
-                               adjacency.reshape({b * t, n, n}));
+  Encoding out;
+  if (t > 1 && FramesRepeatFirst(features, mask, adjacency)) {
+    out = EncodeObjects(features.select(1, 0), mask.select(1, 0), adjacency.select(1, 0), t);
+  } else {
+    out = EncodeObjects(features.reshape({b * t, n, features.size(3)}), flat_mask, adjacency.reshape({b * t, n, n}), 1);
+  }
   const torch::Tensor grids = MaskedMeanPool(out.objects, flat_mask);  // [B·T, H]
   out.repr = aggregation(grids.reshape({b, t, grids.size(1)}));
   return out;
@@ -106,7 +117,7 @@ Encoding JepaModelImpl::EncodeContext(const torch::Tensor& features, const torch
 
 Encoding JepaModelImpl::EncodeTarget(const torch::Tensor& features, const torch::Tensor& mask,
                                      const torch::Tensor& adjacency) {
-  Encoding out = EncodeObjects(features, mask, adjacency);
+  Encoding out = EncodeObjects(features, mask, adjacency, 1);
   out.repr = MaskedMeanPool(out.objects, mask);
   return out;
 }

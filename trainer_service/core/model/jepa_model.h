@@ -30,6 +30,11 @@ struct TokenTensors {
 };
 TokenTensors ToTensors(const TokenBatch& batch, const torch::Device& device);
 
+// True when every context frame of every sample equals its first frame (features [B,T,N,F],
+// mask [B,T,N], adjacency [B,T,N,N]): the synthetic data pads the window with copies of one
+// grid (reference §0.6), and EncodeContext then encodes each distinct grid's shared part once.
+bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& adjacency);
+
 struct JepaModelOptions {
   ObjectEncoderOptions encoder;
   std::optional<VqCodebookOptions> vq;  // unset: no VQ
@@ -69,9 +74,9 @@ class JepaModelImpl : public torch::nn::Module {
   VqCodebook vq_codebook() const { return vq; }
 
  private:
-  // [M,N,F] -> objects, indices, vq loss.
+  // [M,N,F] -> objects [M·copies,N,H], indices, vq loss (see ObjectEncoder on `copies`).
   Encoding EncodeObjects(const torch::Tensor& features, const torch::Tensor& mask,
-                         const torch::Tensor& adjacency);
+                         const torch::Tensor& adjacency, int64_t copies);
 
   JepaModelOptions options_;
   ObjectEncoder encoder{nullptr};

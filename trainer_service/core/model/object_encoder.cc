@@ -19,14 +19,20 @@ ObjectEncoderImpl::ObjectEncoderImpl(const ObjectEncoderOptions& options) : opti
 }
 
 torch::Tensor ObjectEncoderImpl::forward(const torch::Tensor& features, const torch::Tensor& mask,
-                                         const torch::Tensor& adjacency) {
+                                         const torch::Tensor& adjacency, int64_t copies) {
   torch::Tensor h = input(features);
   h = options_.activation == "relu" ? torch::relu(h) : torch::gelu(h);
   h = hidden(h);
+  torch::Tensor m = mask, a = adjacency;
   for (const auto& layer : *relational) {
-    h = layer->as<RelationalLayer>()->forward(h, mask, adjacency);
+    h = layer->as<RelationalLayer>()->forward(h, m, a, copies);
+    if (copies > 1) {  // the rows differ from here on (dropout)
+      m = m.repeat_interleave(copies, 0);
+      a = a.repeat_interleave(copies, 0);
+      copies = 1;
+    }
   }
-  return h;
+  return copies > 1 ? h.repeat_interleave(copies, 0) : h;
 }
 
 }  // namespace jepalab::trainer

@@ -28,8 +28,11 @@ class ObjectEncoderImpl : public torch::nn::Module {
   explicit ObjectEncoderImpl(const ObjectEncoderOptions& options);
 
   // features [M,N,F], mask [M,N], adjacency [M,N,N] -> object embeddings [M,N,H].
+  // copies > 1: each input row stands for `copies` identical consecutive rows and the output
+  // has M·copies rows, equal to encoding the repeated input (RelationalLayer shares the work
+  // before the first dropout). Without relational layers the output is repeated.
   torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& mask,
-                        const torch::Tensor& adjacency);
+                        const torch::Tensor& adjacency, int64_t copies = 1);
 
  private:
   ObjectEncoderOptions options_;

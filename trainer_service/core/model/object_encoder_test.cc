@@ -4,7 +4,10 @@
 
 #include "gtest/gtest.h"
 #include "trainer_service/core/model/context_aggregation.h"
+#include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/model/object_encoder.h"
+#include "trainer_service/core/model/small_bmm.h"
 #include "trainer_service/core/model/relational_layer.h"
 
 namespace jepalab::trainer {
@@ -53,6 +56,108 @@ TEST(ObjectEncoderTest, ShapesAndPaddingBehaviour) {
   // Gradients reach the input layer.
   h.sum().backward();
   for (const auto& p : with_relational->parameters()) EXPECT_TRUE(p.grad().defined());
+}
+
+TEST(FastDropoutTest, MaskHasTheRightRateScaleAndIsReproducible) {
+  const torch::Tensor mask = DropoutMask({1000, 1000}, 0.1, 42);
+  const double kept = (mask > 0).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(kept, 0.9, 0.002);  // 1e6 draws: the standard error is 3e-4
+  EXPECT_TRUE(((mask == 0) | (mask == static_cast<float>(1 / 0.9))).all().item<bool>());
+  EXPECT_TRUE(torch::equal(mask, DropoutMask({1000, 1000}, 0.1, 42)));
+  EXPECT_FALSE(torch::equal(mask, DropoutMask({1000, 1000}, 0.1, 43)));
+  // Neighbouring elements are not correlated: P(both kept) = 0.81.
+  const torch::Tensor k = (mask.reshape(-1) > 0).to(torch::kFloat64);
+  EXPECT_NEAR((k.narrow(0, 0, 999999) * k.narrow(0, 1, 999999)).mean().item<double>(), 0.81, 0.003);
+  // The mask does not depend on the thread count.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const torch::Tensor single = DropoutMask({1000, 1000}, 0.1, 42);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(mask, single));
+}
+
+TEST(FastDropoutTest, IdentityInEvalAndMaskedGradientInTraining) {
+  torch::manual_seed(1);
+  const torch::Tensor x = torch::randn({64, 64}, torch::requires_grad());
+  EXPECT_TRUE(torch::equal(FastDropout(x, 0.1, /*training=*/false), x));
+  EXPECT_TRUE(torch::equal(FastDropout(x, 0.0, /*training=*/true), x));
+  const torch::Tensor y = FastDropout(x, 0.5, /*training=*/true);
+  y.sum().backward();
+  const torch::Tensor kept = y != 0;
+  EXPECT_TRUE(torch::allclose(y.masked_select(kept), 2 * x.detach().masked_select(kept)));
+  EXPECT_TRUE(torch::allclose(x.grad(), kept.to(torch::kFloat32) * 2));
+  // Seeded from the default generator: the same seed gives the same mask, the next call another.
+  torch::manual_seed(7);
+  const torch::Tensor a = FastDropout(x.detach(), 0.5, true);
+  const torch::Tensor b = FastDropout(x.detach(), 0.5, true);
+  torch::manual_seed(7);
+  EXPECT_TRUE(torch::equal(a, FastDropout(x.detach(), 0.5, true)));
+  EXPECT_FALSE(torch::equal(a, b));
+}
+
+// Encoding each distinct row once with copies = 3 equals encoding the repeated rows, in training
+// mode too (same dropout draws), with the same gradients.
+TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
+  Batch b;
+  ObjectEncoder encoder(ObjectEncoderOptions{23, 32, "gelu", true, 2, 4, 0.1});
+  encoder->train();
+  auto run = [&](bool shared) {
+    torch::manual_seed(5);
+    encoder->zero_grad();
+    const torch::Tensor h =
+        shared ? encoder->forward(b.features, b.mask, b.adjacency, 3)
+               : encoder->forward(b.features.repeat_interleave(3, 0), b.mask.repeat_interleave(3, 0),
+                                  b.adjacency.repeat_interleave(3, 0));
+    (h * torch::arange(h.numel(), torch::kFloat32).reshape(h.sizes()).sin()).sum().backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : encoder->parameters()) grads.push_back(p.grad().clone());
+    return std::make_pair(h.detach(), grads);
+  };
+  const auto [shared, shared_grads] = run(true);
+  const auto [repeated, repeated_grads] = run(false);
+  ASSERT_EQ(shared.sizes(), (std::vector<int64_t>{6, 4, 32}));
+  EXPECT_TRUE(torch::allclose(shared, repeated, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(shared[0], shared[1]));  // the copies got different dropout
+  for (size_t i = 0; i < shared_grads.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(shared_grads[i], repeated_grads[i], 1e-4, 1e-5)) << "parameter " << i;
+  }
+}
+
+TEST(SmallBmmTest, MatchesMatmulWithGradients) {
+  torch::manual_seed(3);
+  for (const auto& [n, k, m] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{16, 24, 32}, {3, 64, 16}, {4, 5, 6}}) {
+    const torch::Tensor a = torch::randn({2, 3, n, k}, torch::requires_grad());
+    const torch::Tensor b = torch::randn({2, 3, k, m}, torch::requires_grad());
+    const torch::Tensor w = torch::randn({2, 3, n, m});
+    const torch::Tensor c = SmallBmm(a, b);
+    (c * w).sum().backward();
+    const torch::Tensor ga = a.grad().clone(), gb = b.grad().clone();
+    a.mutable_grad().reset();
+    b.mutable_grad().reset();
+    const torch::Tensor expected = torch::matmul(a, b);
+    (expected * w).sum().backward();
+    EXPECT_TRUE(torch::allclose(c, expected, 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+    EXPECT_TRUE(torch::allclose(ga, a.grad(), 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+    EXPECT_TRUE(torch::allclose(gb, b.grad(), 1e-5, 1e-5)) << n << "x" << k << "x" << m;
+  }
+  // Transposed (non-contiguous) operands, as the attention logits use them.
+  const torch::Tensor q = torch::randn({8, 4, 16, 16});
+  const torch::Tensor k = torch::randn({8, 16, 4, 16}).transpose(1, 2);
+  EXPECT_TRUE(torch::allclose(SmallBmm(q, k.transpose(-2, -1)), torch::matmul(q, k.transpose(-2, -1)), 1e-5, 1e-5));
+}
+
+TEST(JepaModelTest, FramesRepeatFirstDetectsPaddedWindows) {
+  Batch b;
+  const torch::Tensor f = b.features.unsqueeze(1).expand({2, 3, 4, 23}).contiguous();
+  const torch::Tensor m = b.mask.unsqueeze(1).expand({2, 3, 4}).contiguous();
+  const torch::Tensor a = b.adjacency.unsqueeze(1).expand({2, 3, 4, 4}).contiguous();
+  EXPECT_TRUE(FramesRepeatFirst(f, m, a));
+  torch::Tensor moved = f.clone();
+  moved[1][2][0][7] += 0.01;  // one coordinate of the last frame of one sample
+  EXPECT_FALSE(FramesRepeatFirst(moved, m, a));
+  torch::Tensor linked = a.clone();
+  linked[0][1][0][2] = 1;
+  EXPECT_FALSE(FramesRepeatFirst(f, m, linked));
 }
 
 TEST(ContextAggregationTest, MaskedMeanPool) {

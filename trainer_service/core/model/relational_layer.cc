@@ -4,7 +4,23 @@
 
 #include <torch/torch.h>
 
+#include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/small_bmm.h"
+
 namespace jepalab::trainer {
+namespace {
+
+// [U, ...] -> [U·copies, ...], each row repeated `copies` times in place (no copy when 1).
+torch::Tensor RepeatRows(const torch::Tensor& t, int64_t copies) {
+  if (copies == 1) return t;
+  std::vector<int64_t> expanded = t.sizes().vec();
+  expanded.insert(expanded.begin() + 1, copies);
+  std::vector<int64_t> flat = t.sizes().vec();
+  flat[0] *= copies;
+  return t.unsqueeze(1).expand(expanded).reshape(flat);
+}
+
+}  // namespace
 
 RelationalLayerImpl::RelationalLayerImpl(const RelationalLayerOptions& options) : options_(options) {
   const int64_t h = options.hidden_dim;
@@ -16,35 +32,40 @@ RelationalLayerImpl::RelationalLayerImpl(const RelationalLayerOptions& options) 
   out = register_module("out", torch::nn::Linear(h, h));
   ffn_in = register_module("ffn_in", torch::nn::Linear(h, 2 * h));
   ffn_out = register_module("ffn_out", torch::nn::Linear(2 * h, h));
-  dropout = register_module("dropout", torch::nn::Dropout(options.dropout));
 }
 
-torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed) {
+torch::Tensor RelationalLayerImpl::Dropout(const torch::Tensor& x) {
+  return FastDropout(x, options_.dropout, is_training());
+}
+
+torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed, int64_t copies) {
   const int64_t m = x.size(0), n = x.size(1), heads = options_.heads;
   const int64_t head_dim = options_.hidden_dim / heads;
   auto split = [&](const torch::Tensor& t) { return t.view({m, n, heads, head_dim}).transpose(1, 2); };
   const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));  // [M,h,N,d]
-  torch::Tensor logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
+  torch::Tensor logits = SmallBmm(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
   const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
   logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
   // Re-zero disallowed weights after the softmax (reference §3.2), then attention dropout.
   torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
-  weights = dropout(weights);
-  const torch::Tensor attended = torch::matmul(weights, v).transpose(1, 2).reshape({m, n, options_.hidden_dim});
+  weights = Dropout(RepeatRows(weights, copies));
+  const torch::Tensor attended =
+      SmallBmm(weights, RepeatRows(v, copies)).transpose(1, 2).reshape({m * copies, n, options_.hidden_dim});
   return out(attended);
 }
 
 torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
-                                           const torch::Tensor& adjacency) {
+                                           const torch::Tensor& adjacency, int64_t copies) {
+  TORCH_CHECK(copies >= 1, "RelationalLayer: copies must be >= 1");
   const torch::Tensor valid = mask > 0.5;                                        // [M,N]
   const torch::Tensor valid_pairs = valid.unsqueeze(2) & valid.unsqueeze(1);     // [M,N,N]
   const torch::Tensor eye = torch::eye(x.size(1), torch::TensorOptions().dtype(torch::kBool).device(x.device()));
   torch::Tensor allowed = ((adjacency > 0.5) | eye.unsqueeze(0)) & valid_pairs;
   allowed = allowed | (eye.unsqueeze(0) & valid.logical_not().unsqueeze(2));    // padding: self-loop
-  const torch::Tensor mask_f = mask.unsqueeze(-1).to(x.dtype());
+  const torch::Tensor mask_f = RepeatRows(mask.unsqueeze(-1).to(x.dtype()), copies);
 
-  torch::Tensor h = x + dropout(Attention(norm1(x), allowed) * mask_f);
-  h = h + dropout(ffn_out(torch::gelu(ffn_in(norm2(h)))));
+  torch::Tensor h = RepeatRows(x, copies) + Dropout(Attention(norm1(x), allowed, copies) * mask_f);
+  h = h + Dropout(ffn_out(torch::gelu(ffn_in(norm2(h)))));
   return h * mask_f;
 }
 

@@ -4,7 +4,6 @@
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_RELATIONAL_LAYER_H_
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
@@ -14,7 +13,7 @@ namespace jepalab::trainer {
 struct RelationalLayerOptions {
   int64_t hidden_dim = 64;
   int64_t heads = 4;      // must divide hidden_dim
-  double dropout = 0.1;   // one module, applied to attention weights and both residual branches
+  double dropout = 0.1;   // one rate for the attention weights and both residual branches
 };
 
 class RelationalLayerImpl : public torch::nn::Module {
@@ -24,17 +23,22 @@ class RelationalLayerImpl : public torch::nn::Module {
   // x [M,N,H]; mask [M,N] (1 = real object); adjacency [M,N,N] (1 = boxes touch, 0 on the
   // diagonal). Allowed pairs: (adjacency + I) among real objects, plus a self-loop for padding
   // so no softmax row is empty. Returns [M,N,H] with padded slots zeroed.
+  //
+  // copies > 1: every input row stands for `copies` identical consecutive rows (a context
+  // window whose frames repeat one grid, reference §0.6); the output has M·copies rows. Equal
+  // to forward on the repeated input: the work up to the attention weights is done once per
+  // distinct row, each copy then gets its own dropout draws.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask,
-                        const torch::Tensor& adjacency);
+                        const torch::Tensor& adjacency, int64_t copies = 1);
 
  private:
-  torch::Tensor Attention(const torch::Tensor& x, const torch::Tensor& allowed);
+  torch::Tensor Attention(const torch::Tensor& x, const torch::Tensor& allowed, int64_t copies);
+  torch::Tensor Dropout(const torch::Tensor& x);
 
   RelationalLayerOptions options_;
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, out{nullptr};
   torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
-  torch::nn::Dropout dropout{nullptr};
 };
 TORCH_MODULE(RelationalLayer);
 
