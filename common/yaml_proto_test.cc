@@ -1,6 +1,7 @@
 #include "common/yaml_proto.h"
 
 #include <cmath>
+#include <string>
 
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -77,6 +78,50 @@ TEST(YamlProtoTest, RejectsDeepNestingAndHugeInput) {
   EXPECT_THAT(ParseYamlInto(deep, "c", {}, &config), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed")));
   EXPECT_THAT(ParseYamlInto(std::string(kMaxYamlBytes + 1, '#'), "c", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bytes")));
+}
+
+std::string Repeat(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
+
+// 10000 levels, in every way YAML nests: yaml-cpp's own depth guard (2000) ends the parse
+// with a malformed-YAML error, so the recursive converter never sees such a tree.
+TEST(YamlProtoTest, TenThousandLevelsOfNestingAreAnErrorNotAStackOverflow) {
+  TrainerConfig config;
+  const int kLevels = 10000;
+  for (const std::string& deep :
+       {"seed: " + Repeat("{a: ", kLevels) + "1" + Repeat("}", kLevels),
+        "seed: " + Repeat("[", kLevels) + "1" + Repeat("]", kLevels),
+        "seed: " + Repeat("- ", kLevels) + "1",
+        Repeat("[", kLevels)}) {
+    EXPECT_THAT(ParseYamlInto(deep, "deep.yaml", {}, &config),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("deep.yaml:")))
+        << deep.substr(0, 20);
+  }
+  EXPECT_THAT(ParseYamlInto(kYaml, "c", {"seed=" + Repeat("[", kLevels)}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: override value is not valid YAML")));
+  // A 10000-segment override key stops at the first segment the schema lacks.
+  EXPECT_THAT(ParseYamlInto(kYaml, "c", {Repeat("optimizer.", kLevels) + "lr=1"}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.optimizer: unknown key")));
+}
+
+TEST(YamlProtoTest, HugeNumbersAndAliasesAreHandled) {
+  TrainerConfig config;
+  EXPECT_THAT(ParseYamlInto("seed: 123456789012345678901234567890", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected an integer")));
+  EXPECT_THAT(ParseYamlInto("training: {epochs: -99999999999}", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.epochs: integer out of range")));
+  // Past double range parses as infinity; the owning validator rejects it (trainer_config_test).
+  ASSERT_THAT(ParseYamlInto("optimizer: {lr: 1e999}", "c", {}, &config), IsOk());
+  EXPECT_TRUE(std::isinf(config.optimizer().lr()));
+  // Anchors and aliases resolve like their values; one used as a wrong type still names the key.
+  ASSERT_THAT(ParseYamlInto("seed: &s 5\ntraining: {epochs: *s}", "c", {}, &config), IsOk());
+  EXPECT_EQ(config.training().epochs(), 5);
+  EXPECT_THAT(ParseYamlInto("optimizer: &o {lr: 1}\nseed: *o", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected a")));
 }
 
 TEST(YamlProtoTest, OverridesApplyInOrderAndCreateSections) {
