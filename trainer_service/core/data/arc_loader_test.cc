@@ -117,8 +117,8 @@ TEST(ArcLoaderTest, TenMegabyteFileIsRefusedBySizeThenByGridSide) {
                        HasSubstr(path + ": train[0].input: grid is 5000x1000, max side 30")));
 }
 
-// Found by fuzz/manifest_fuzzer: the error for a non-integer cell printed the cell with
-// json::dump, which recursed 200000 deep here and overflowed the stack.
+// Found with a hand-made input to the ASan fuzz build: the error for a non-integer cell printed
+// the cell with json::dump, which recursed 200000 deep here and overflowed the stack.
 TEST(ArcLoaderTest, DeeplyNestedCellIsAnErrorNotAStackOverflow) {
   const std::string nested = std::string(200000, '[') + std::string(200000, ']');
   const std::string text = "{\"train\": [{\"input\": [[1, " + nested + "]], \"output\": [[1]]}]}";

@@ -15,7 +15,7 @@ namespace {
 
 // How a bad cell reads in an error. Scalars as JSON text (cut at 40 characters); lists and
 // objects by type only: json::dump recurses, so a hostile cell nested 100000 deep would
-// overflow the stack (found by fuzz/manifest_fuzzer).
+// overflow the stack (found feeding a hand-made deep input to the ASan fuzz build).
 std::string CellText(const nlohmann::json& cell) {
   if (cell.is_structured()) return JsonTypeName(cell);
   std::string text = cell.dump();

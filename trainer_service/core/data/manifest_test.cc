@@ -104,7 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
                     "2: record: has none of context+target, input+output, frames"},
         BadManifest{"manifest_bad_colour.jsonl", "1: frames[2][0][0]: colour 12 outside 0..9"}));
 
-// Found by fuzz/manifest_fuzzer (a stack overflow in json::dump of the bad cell).
+// A hand-made input to the ASan fuzz build found this (json::dump of the bad cell recursed).
 TEST(ManifestTest, DeeplyNestedFrameCellIsAnErrorNotAStackOverflow) {
   const std::string nested = std::string(200000, '[') + std::string(200000, ']');
   EXPECT_THAT(ParseManifest("{\"frames\": [[[" + nested + "]]]}", "deep.jsonl", {}),
