@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include <yaml-cpp/depthguard.h>  // YAML::DeepRecursion, not included by yaml.h
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/numbers.h"
@@ -209,6 +210,9 @@ absl::Status ApplyOverride(const std::string& override_text, int index, absl::st
   YAML::Node value;
   try {
     value = YAML::Load(value_text);
+  } catch (const YAML::DeepRecursion&) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, ": override value nests deeper than ", kMaxYamlDepth, " levels (", source, ")"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(key, ": override value is not valid YAML: ", e.msg, " (", source, ")"));
@@ -312,6 +316,11 @@ absl::Status ParseYamlInto(absl::string_view yaml, absl::string_view source_name
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at 2000 levels with the message "bad file"; say what is wrong.
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
+                                                   ": nesting deeper than ", kMaxYamlDepth,
+                                                   " levels"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
                                                    ": malformed YAML: ", e.msg));
