@@ -45,6 +45,7 @@ class Converter {
       const std::string key = entry.first.Scalar();
       const std::string key_path = path.empty() ? key : absl::StrCat(path, ".", key);
       if (lines_ != nullptr) (*lines_)[key_path] = entry.first.Mark().line + 1;
+      JEPALAB_RETURN_IF_ERROR(CountValue(entry.first, key_path));
       const FieldDescriptor* field = descriptor->FindFieldByName(key);
       if (field == nullptr) {
         return Error(entry.first, key_path, absl::StrCat("unknown key (", path.empty() ? "top level" : path,
@@ -81,6 +82,7 @@ class Converter {
 
   absl::Status AddScalar(const YAML::Node& node, const std::string& path, int depth,
                          const FieldDescriptor* field, Message* message) {
+    JEPALAB_RETURN_IF_ERROR(CountValue(node, path));
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       return FillMessage(node, path, depth,
                          message->GetReflection()->AddMessage(message, field));
@@ -188,6 +190,14 @@ class Converter {
     return absl::StrCat("\"", node.Scalar(), "\"");
   }
 
+  // Bounds the work an alias-laden document can cause (see kMaxYamlValues).
+  absl::Status CountValue(const YAML::Node& node, const std::string& path) {
+    if (++values_ <= kMaxYamlValues) return absl::OkStatus();
+    return Error(node, path,
+                 absl::StrCat("more than ", kMaxYamlValues,
+                              " values (keys and list elements, aliases expanded)"));
+  }
+
   absl::Status Error(const YAML::Node& node, const std::string& path, const std::string& what) {
     const int line = node.Mark().line + 1;
     std::string where = line > 0 ? absl::StrCat(" (", source_, ":", line, ")") : absl::StrCat(" (", source_, ")");
@@ -196,6 +206,7 @@ class Converter {
 
   std::string source_;
   FieldLines* lines_;
+  int values_ = 0;
 };
 
 absl::Status ApplyOverride(const std::string& override_text, int index, absl::string_view source,

@@ -5,6 +5,7 @@
 
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "proto/config/plan_config.pb.h"
 #include "proto/config/trainer_config.pb.h"
 
 namespace jepalab::common {
@@ -124,6 +125,21 @@ TEST(YamlProtoTest, HugeNumbersAndAliasesAreHandled) {
   EXPECT_EQ(config.training().epochs(), 5);
   EXPECT_THAT(ParseYamlInto("optimizer: &o {lr: 1}\nseed: *o", "c", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected a")));
+}
+
+// "Billion laughs": aliases of aliases. Found by tools/fuzz.sh's plan_fuzzer with a hand-made
+// 64 KB plan (8000 stages x 8000 runs), which ran past libFuzzer's 30 s timeout.
+TEST(YamlProtoTest, AliasExpansionIsBounded) {
+  jepalab::config::v1::PlanConfig plan;
+  std::string yaml = "stages: [&s {name: a, runs: [&r {name: x, config: c.yaml}";
+  yaml += Repeat(", *r", 8000) + "]}" + Repeat(", *s", 8000) + "]\n";
+  EXPECT_THAT(ParseYamlInto(yaml, "laughs.yaml", {}, &plan),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than 262144 values (keys and list elements, aliases expanded) (laughs.yaml:1)")));
+  // A plain list of the same length is fine.
+  TrainerConfig config;
+  EXPECT_THAT(ParseYamlInto("invariance: {symmetry_modes: [" + Repeat("h, ", 8000) + "h]}", "c", {}, &config),
+              IsOk());
 }
 
 TEST(YamlProtoTest, OverridesApplyInOrderAndCreateSections) {

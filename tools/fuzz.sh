@@ -5,7 +5,7 @@
 # Usage: tools/fuzz.sh [--runs=N] [TARGET...]
 #   TARGET    e.g. arc_task_fuzzer (default: all six in fuzz/BUILD)
 #   --runs=N  executions per target (default 200000)
-# Each target first runs a few hostile probes (100000-deep nesting), then fuzzes.
+# Each target first runs a few hostile probes (100000-deep nesting, alias expansion), then fuzzes.
 # Prints per target: executions, the size of its working corpus (kept between runs) and findings
 # (crash-/leak-/timeout-/oom- files under $JEPALAB_FUZZ_DIR/<target>/artifacts, default
 # /tmp/jepalab-fuzz). Exit status 1 if anything was found.
@@ -64,6 +64,10 @@ write_probes() {  # TARGET DIR
   { printf '%s' "$prefix"; repeat '[' $n; repeat ']' $n; printf '%s' "$suffix"; } >"$2/deep_lists"
   { printf '%s' "$prefix"; repeat '{"a": ' $n; printf 1; repeat '}' $n; printf '%s' "$suffix"; } >"$2/deep_maps"
   { repeat '- ' $n; printf 1; } >"$2/deep_block_list"  # a YAML document root
+  if [ "$1" = plan_fuzzer ]; then  # "billion laughs": 8000 aliased stages of 8000 aliased runs
+    { printf 'stages: [&s {name: a, runs: [&r {name: x, config: c.yaml}'; repeat ', *r' 8000
+      printf ']}'; repeat ', *s' 8000; printf ']\n'; } >"$2/alias_expansion"
+  fi
 }
 
 status=0
