@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include <yaml-cpp/depthguard.h>  // YAML::DeepRecursion, not included by yaml.h
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/numbers.h"
@@ -44,6 +45,7 @@ class Converter {
       const std::string key = entry.first.Scalar();
       const std::string key_path = path.empty() ? key : absl::StrCat(path, ".", key);
       if (lines_ != nullptr) (*lines_)[key_path] = entry.first.Mark().line + 1;
+      JEPALAB_RETURN_IF_ERROR(CountValue(entry.first, key_path));
       const FieldDescriptor* field = descriptor->FindFieldByName(key);
       if (field == nullptr) {
         return Error(entry.first, key_path, absl::StrCat("unknown key (", path.empty() ? "top level" : path,
@@ -80,6 +82,7 @@ class Converter {
 
   absl::Status AddScalar(const YAML::Node& node, const std::string& path, int depth,
                          const FieldDescriptor* field, Message* message) {
+    JEPALAB_RETURN_IF_ERROR(CountValue(node, path));
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       return FillMessage(node, path, depth,
                          message->GetReflection()->AddMessage(message, field));
@@ -187,6 +190,14 @@ class Converter {
     return absl::StrCat("\"", node.Scalar(), "\"");
   }
 
+  // Bounds the work an alias-laden document can cause (see kMaxYamlValues).
+  absl::Status CountValue(const YAML::Node& node, const std::string& path) {
+    if (++values_ <= kMaxYamlValues) return absl::OkStatus();
+    return Error(node, path,
+                 absl::StrCat("more than ", kMaxYamlValues,
+                              " values (keys and list elements, aliases expanded)"));
+  }
+
   absl::Status Error(const YAML::Node& node, const std::string& path, const std::string& what) {
     const int line = node.Mark().line + 1;
     std::string where = line > 0 ? absl::StrCat(" (", source_, ":", line, ")") : absl::StrCat(" (", source_, ")");
@@ -195,6 +206,7 @@ class Converter {
 
   std::string source_;
   FieldLines* lines_;
+  int values_ = 0;
 };
 
 absl::Status ApplyOverride(const std::string& override_text, int index, absl::string_view source,
@@ -209,6 +221,9 @@ absl::Status ApplyOverride(const std::string& override_text, int index, absl::st
   YAML::Node value;
   try {
     value = YAML::Load(value_text);
+  } catch (const YAML::DeepRecursion&) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key, ": override value nests deeper than ", kMaxYamlDepth, " levels (", source, ")"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(key, ": override value is not valid YAML: ", e.msg, " (", source, ")"));
@@ -312,6 +327,11 @@ absl::Status ParseYamlInto(absl::string_view yaml, absl::string_view source_name
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at 2000 levels with the message "bad file"; say what is wrong.
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
+                                                   ": nesting deeper than ", kMaxYamlDepth,
+                                                   " levels"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
                                                    ": malformed YAML: ", e.msg));

@@ -19,12 +19,16 @@ using FieldLines = std::map<std::string, int>;
 
 inline constexpr size_t kMaxYamlBytes = 1 << 20;
 inline constexpr int kMaxYamlDepth = 32;
+// Keys plus list elements converted. Anchors and aliases let a 64 KB plan expand to millions
+// of runs ("billion laughs"); no real config comes near this.
+inline constexpr int kMaxYamlValues = 1 << 18;
 
 // Parses `yaml` into `message` (cleared first). Keys are field names; a scalar fills a
 // repeated field with one element; YAML null leaves a field unset. `overrides` are
 // "dotted.key=value" strings (value parsed as YAML) applied, in order, before conversion.
 // Errors name `source_name`, line and key path: unknown key, wrong type, out-of-range integer,
-// malformed YAML, more than kMaxYamlBytes or deeper than kMaxYamlDepth.
+// malformed YAML, more than kMaxYamlBytes, deeper than kMaxYamlDepth or more than
+// kMaxYamlValues values once aliases are expanded.
 // `lines`, if not null, receives the line of every key seen in the file.
 absl::Status ParseYamlInto(absl::string_view yaml, absl::string_view source_name,
                            const std::vector<std::string>& overrides,

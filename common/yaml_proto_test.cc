@@ -1,9 +1,11 @@
 #include "common/yaml_proto.h"
 
 #include <cmath>
+#include <string>
 
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "proto/config/plan_config.pb.h"
 #include "proto/config/trainer_config.pb.h"
 
 namespace jepalab::common {
@@ -77,6 +79,67 @@ TEST(YamlProtoTest, RejectsDeepNestingAndHugeInput) {
   EXPECT_THAT(ParseYamlInto(deep, "c", {}, &config), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed")));
   EXPECT_THAT(ParseYamlInto(std::string(kMaxYamlBytes + 1, '#'), "c", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bytes")));
+}
+
+std::string Repeat(const std::string& text, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += text;
+  return out;
+}
+
+// 10000 levels, in every way YAML nests: yaml-cpp's own depth guard (2000) ends the parse
+// (its message is only "bad file", so ours names the limit), so the recursive converter never
+// sees such a tree.
+TEST(YamlProtoTest, TenThousandLevelsOfNestingAreAnErrorNotAStackOverflow) {
+  TrainerConfig config;
+  const int kLevels = 10000;
+  for (const std::string& deep :
+       {"seed: " + Repeat("{a: ", kLevels) + "1" + Repeat("}", kLevels),
+        "seed: " + Repeat("[", kLevels) + "1" + Repeat("]", kLevels),
+        Repeat("- ", kLevels) + "1",
+        Repeat("[", kLevels)}) {
+    EXPECT_THAT(ParseYamlInto(deep, "deep.yaml", {}, &config),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("deep.yaml:1: nesting deeper than 32 levels")))
+        << deep.substr(0, 20);
+  }
+  EXPECT_THAT(ParseYamlInto(kYaml, "c", {"seed=" + Repeat("[", kLevels)}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: override value nests deeper than 32 levels")));
+  // A 10000-segment override key stops at the first segment the schema lacks.
+  EXPECT_THAT(ParseYamlInto(kYaml, "c", {Repeat("optimizer.", kLevels) + "lr=1"}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.optimizer: unknown key")));
+}
+
+TEST(YamlProtoTest, HugeNumbersAndAliasesAreHandled) {
+  TrainerConfig config;
+  EXPECT_THAT(ParseYamlInto("seed: 123456789012345678901234567890", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected an integer")));
+  EXPECT_THAT(ParseYamlInto("training: {epochs: -99999999999}", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.epochs: integer out of range")));
+  // Past double range parses as infinity; the owning validator rejects it (trainer_config_test).
+  ASSERT_THAT(ParseYamlInto("optimizer: {lr: 1e999}", "c", {}, &config), IsOk());
+  EXPECT_TRUE(std::isinf(config.optimizer().lr()));
+  // Anchors and aliases resolve like their values; one used as a wrong type still names the key.
+  ASSERT_THAT(ParseYamlInto("seed: &s 5\ntraining: {epochs: *s}", "c", {}, &config), IsOk());
+  EXPECT_EQ(config.training().epochs(), 5);
+  EXPECT_THAT(ParseYamlInto("optimizer: &o {lr: 1}\nseed: *o", "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected a")));
+}
+
+// "Billion laughs": aliases of aliases. Found by tools/fuzz.sh's plan_fuzzer with a hand-made
+// 64 KB plan (8000 stages x 8000 runs), which ran past libFuzzer's 30 s timeout.
+TEST(YamlProtoTest, AliasExpansionIsBounded) {
+  jepalab::config::v1::PlanConfig plan;
+  std::string yaml = "stages: [&s {name: a, runs: [&r {name: x, config: c.yaml}";
+  yaml += Repeat(", *r", 8000) + "]}" + Repeat(", *s", 8000) + "]\n";
+  EXPECT_THAT(ParseYamlInto(yaml, "laughs.yaml", {}, &plan),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than 262144 values (keys and list elements, aliases expanded) (laughs.yaml:1)")));
+  // A plain list of the same length is fine.
+  TrainerConfig config;
+  EXPECT_THAT(ParseYamlInto("invariance: {symmetry_modes: [" + Repeat("h, ", 8000) + "h]}", "c", {}, &config),
+              IsOk());
 }
 
 TEST(YamlProtoTest, OverridesApplyInOrderAndCreateSections) {

@@ -73,6 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadValue{"optimizer.lr=-0.1", "optimizer.lr: must be > 0, got -0.1"},
         BadValue{"optimizer.lr=.nan", "optimizer.lr: must be a finite number"},
+        // Past double range: parses as inf (absl::SimpleAtod), then fails the same rule.
+        BadValue{"optimizer.lr=1e999", "optimizer.lr: must be a finite number"},
         BadValue{"optimizer.name=sgd", "optimizer.name: must be one of {adam, adamw}, got \"sgd\""},
         BadValue{"optimizer.weight_decay=-1", "optimizer.weight_decay: must be >= 0, got -1"},
         BadValue{"data.context_window=0", "data.context_window: must be in [1, 64], got 0"},

@@ -1,5 +1,7 @@
 #include "trainer_service/core/data/arc_loader.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -83,6 +85,51 @@ TEST(ArcLoaderTest, FileSizeLimit) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(path + ": file is ")));
   EXPECT_THAT(LoadArcTaskFile(path, options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bytes, limit 10")));
+}
+
+// A syntactically valid task of exactly 10 MiB: one 1000-wide grid of 5000 rows, then spaces.
+std::string WriteTenMegabyteTask() {
+  constexpr size_t kBytes = size_t{10} << 20;
+  std::string row = "[";
+  for (int x = 0; x < 1000; ++x) row += x == 0 ? "1" : ",1";
+  row += "]";
+  std::string text = "{\"train\": [{\"input\": [";
+  for (int y = 0; y < 5000; ++y) text += (y == 0 ? "" : ",") + row;
+  text += "], \"output\": [[1]]}], \"test\": []}";
+  text.resize(kBytes, ' ');
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/ten_megabytes.json";
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+// A 10 MB file is refused by its size before a byte is read (the default limit is 4 MiB, 140x
+// the largest ARC-AGI-1 task); with the limit raised, the 30x30 grid limit still rejects it.
+TEST(ArcLoaderTest, TenMegabyteFileIsRefusedBySizeThenByGridSide) {
+  const std::string path = WriteTenMegabyteTask();
+  EXPECT_THAT(LoadArcTaskFile(path, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(path + ": file is 10485760 bytes, limit 4194304")));
+  ArcLoaderOptions large;
+  large.max_file_bytes = 16 << 20;
+  EXPECT_THAT(LoadArcTaskFile(path, large),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(path + ": train[0].input: grid is 5000x1000, max side 30")));
+}
+
+// Found with a hand-made input to the ASan fuzz build: the error for a non-integer cell printed
+// the cell with json::dump, which recursed 200000 deep here and overflowed the stack.
+TEST(ArcLoaderTest, DeeplyNestedCellIsAnErrorNotAStackOverflow) {
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  const std::string text = "{\"train\": [{\"input\": [[1, " + nested + "]], \"output\": [[1]]}]}";
+  EXPECT_THAT(ParseArcTask(text, "deep.json", "deep", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("deep.json: train[0].input[0][1]: expected an integer colour, got array")));
+  const std::string long_string = "{\"train\": [{\"input\": [[\"" + std::string(1000, 'x') +
+                                  "\"]], \"output\": [[1]]}]}";
+  EXPECT_THAT(ParseArcTask(long_string, "s.json", "s", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("got \"" + std::string(39, 'x') + "...")));
 }
 
 TEST(ArcLoaderTest, GridSideLimitAndMissingFile) {

@@ -337,7 +337,9 @@ const std::vector<PrimitiveDef>& Registry() {
 // Resolves keyword params against the declaration (defaults, missing, unknown) and applies.
 absl::StatusOr<Grid> ApplyDef(const PrimitiveDef& def, const Grid& grid,
                               const PrimitiveParams& params) {
-  for (const auto& [key, value] : params) {
+  for (const auto& entry : params) {
+    // Not a structured binding: C++17 lambdas cannot capture those (clang refuses).
+    const auto& key = entry.first;
     const bool known = std::any_of(def.params.begin(), def.params.end(),
                                    [&](const ParamSpec& p) { return key == p.name; });
     if (!known) {

@@ -11,6 +11,19 @@
 #include "absl/strings/str_cat.h"
 
 namespace jepalab::trainer {
+namespace {
+
+// How a bad cell reads in an error. Scalars as JSON text (cut at 40 characters); lists and
+// objects by type only: json::dump recurses, so a hostile cell nested 100000 deep would
+// overflow the stack (found feeding a hand-made deep input to the ASan fuzz build).
+std::string CellText(const nlohmann::json& cell) {
+  if (cell.is_structured()) return JsonTypeName(cell);
+  std::string text = cell.dump();
+  if (text.size() > 40) text = text.substr(0, 40) + "...";
+  return text;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes) {
   struct stat st;
@@ -89,7 +102,7 @@ absl::StatusOr<Grid> GridFromJson(const nlohmann::json& value, absl::string_view
         colour = cell.get<int64_t>();
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            field, "[", y, "][", x, "]: expected an integer colour, got ", cell.dump()));
+            field, "[", y, "][", x, "]: expected an integer colour, got ", CellText(cell)));
       }
       if (colour < 0 || colour > max_color) {
         return absl::InvalidArgumentError(

@@ -104,6 +104,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "2: record: has none of context+target, input+output, frames"},
         BadManifest{"manifest_bad_colour.jsonl", "1: frames[2][0][0]: colour 12 outside 0..9"}));
 
+// A hand-made input to the ASan fuzz build found this (json::dump of the bad cell recursed).
+TEST(ManifestTest, DeeplyNestedFrameCellIsAnErrorNotAStackOverflow) {
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  EXPECT_THAT(ParseManifest("{\"frames\": [[[" + nested + "]]]}", "deep.jsonl", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("deep.jsonl:1: frames[0][0][0]: expected an integer colour, got array")));
+}
+
 TEST(ManifestTest, OtherErrors) {
   EXPECT_THAT(ParseManifest("[1]\n", "m.jsonl", {}),
               StatusIs(absl::StatusCode::kInvalidArgument,
