@@ -27,6 +27,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,6 +39,8 @@
 
 ABSL_FLAG(std::string, plan, "configs/plans/vq_diagnostic.yaml", "Plan file (runfiles-relative).");
 ABSL_FLAG(bool, mini, true, "Run the plan's _mini configs.");
+ABSL_FLAG(std::vector<std::string>, seeds, std::vector<std::string>({"123", "124"}),
+          "Seeds of every run (as tools/quickstart.sh); empty: the plan's own.");
 ABSL_FLAG(int, timeout_minutes, 60, "Give up (and cancel the plan) after this long.");
 
 namespace jepalab::bench {
@@ -177,6 +180,11 @@ absl::Status Run() {
   submit.set_plan_yaml(yaml.str());
   submit.set_plan_path(plan_file);
   submit.set_mini(absl::GetFlag(FLAGS_mini));
+  for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {
+    int64_t seed = 0;
+    if (!absl::SimpleAtoi(text, &seed)) return absl::InvalidArgumentError(absl::StrCat("--seeds: not an integer: ", text));
+    submit.add_seeds(seed);
+  }
   sched::SubmitPlanResponse submitted;
   {
     grpc::ClientContext context;

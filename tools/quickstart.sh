@@ -9,8 +9,8 @@
 #   tools/quickstart.sh --stop     stop the services
 #
 # Environment: JEPALAB_HOME (data, logs, pids, reports; default ./.jepalab), JEPALAB_PLAN (plan
-# file; default configs/plans/vq_diagnostic.yaml), JEPALAB_PLAN_ARGS (default --mini; empty runs
-# the plan's own configs), JEPALAB_CONFIG (--single: config to submit; default
+# file; default configs/plans/vq_diagnostic.yaml), JEPALAB_PLAN_ARGS (default --mini --seed 123
+# --seed 124: the _mini configs over two seeds; empty runs the plan's own configs and seeds), JEPALAB_CONFIG (--single: config to submit; default
 # configs/training/jepa_pretrain_a6000_mini.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 HOME_DIR=${JEPALAB_HOME:-.jepalab}
 CONFIG=${JEPALAB_CONFIG:-configs/training/jepa_pretrain_a6000_mini.yaml}
 PLAN=${JEPALAB_PLAN:-configs/plans/vq_diagnostic.yaml}
-PLAN_ARGS=${JEPALAB_PLAN_ARGS---mini}
+PLAN_ARGS=${JEPALAB_PLAN_ARGS---mini --seed 123 --seed 124}
 SCHEDULER_PORT=50051 TRAINER_PORT=50052 METRICS_PORT=50053 METRICS_HTTP_PORT=9464
 
 stop_services() {

@@ -470,6 +470,15 @@ PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
 
   // The written conclusion: "<scenario>: <stage 1>; best fix: ...; evidence: ...".
   std::string text;
+  // The tree presumes the reference run (the failing baseline) fails; when it does not, the
+  // branch taken says nothing about a cause, and the reader must know that first.
+  if (auto reference = by_name.find(plan.reference_run());
+      !plan.reference_run().empty() && reference != by_name.end() && reference->second->stable) {
+    verdict.reference_stable = true;
+    absl::StrAppend(&text, "Caution: the reference run ", plan.reference_run(),
+                    " met the criteria (the failure was not reproduced), so the branch below follows "
+                    "the plan's tree but is no evidence of a cause. ");
+  }
   if (!verdict.scenario.empty()) absl::StrAppend(&text, "Scenario ", verdict.scenario, ". ");
   absl::StrAppend(&text, verdict.scenario_conclusion.empty() ? "No scenario decided"
                                                              : verdict.scenario_conclusion);

@@ -121,6 +121,9 @@ struct PlanVerdict {
   std::string pending_stage;            // first stage on the path still lacking results
   std::string scenario;                 // of the first branch taken that names one
   std::string scenario_conclusion;
+  // The plan's reference_run (the failing baseline) met the criteria: the conclusion then
+  // starts with a caution, as the branch taken is no evidence of a cause.
+  bool reference_stable = false;
   std::vector<RunSetOutcome> runs;          // runs with results, plan order
   std::vector<std::string> stable_fixes;    // stable runs of fix stages on the path, best first
   std::vector<std::string> unstable_fixes;  // the others, plan order

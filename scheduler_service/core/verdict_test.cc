@@ -339,6 +339,24 @@ TEST_F(PlanVerdictTest, ScenarioBWhenTheVqAblationIsUnstableAndIncompleteUntilIt
                         "context_learned made training stable; evidence: 0 of 4 fixes stable"));
 }
 
+TEST_F(PlanVerdictTest, AStableReferenceRunPutsACautionFirst) {
+  PlanResults results;
+  results["baseline"] = Healthy({1.8});  // the failure did not reproduce
+  results["no_vq"] = Healthy({1.7});
+  PlanVerdict verdict = EvaluatePlan(plan_, results);
+  EXPECT_TRUE(verdict.reference_stable);
+  EXPECT_EQ(verdict.scenario, "A");  // the tree is still followed
+  EXPECT_THAT(verdict.conclusion,
+              StartsWith("Caution: the reference run baseline met the criteria (the failure was not "
+                         "reproduced), so the branch below follows the plan's tree but is no evidence "
+                         "of a cause. Scenario A. VQ is the cause"));
+
+  results["baseline"] = Spiking(2.2);
+  verdict = EvaluatePlan(plan_, results);
+  EXPECT_FALSE(verdict.reference_stable);
+  EXPECT_THAT(verdict.conclusion, StartsWith("Scenario A."));
+}
+
 TEST_F(PlanVerdictTest, NothingRunYet) {
   PlanVerdict verdict = EvaluatePlan(plan_, {});
   EXPECT_FALSE(verdict.complete);
