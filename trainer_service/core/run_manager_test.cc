@@ -1,5 +1,7 @@
 #include "trainer_service/core/run_manager.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -305,6 +307,23 @@ TEST_F(RunManagerTest, AHungWorkerIsKilledAfterTheGraceAndItsRetryFinishes) {
   EXPECT_EQ(done.state(), RunState::RUN_STATE_SUCCEEDED) << done.message();
   EXPECT_EQ(done.resumed_from_step(), 4);  // epoch 1's checkpoint
   EXPECT_EQ(done.progress().step(), 8);
+}
+
+TEST_F(RunManagerTest, WorkersWaitPassivelyUnlessTheEnvironmentSaysOtherwise) {
+  unsetenv("OMP_WAIT_POLICY");
+  ASSERT_THAT(manager_->StartRun(Request("env", {"training.epochs=100000"})), IsOk());
+  WaitForEpoch(*manager_, "env", 1);
+  std::ifstream pid_file(data_dir_ + "/runs/env/worker.pid");
+  int pid = 0;
+  ASSERT_TRUE(pid_file >> pid);
+  std::ifstream environ_file("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::stringstream environ_text;
+  environ_text << environ_file.rdbuf();
+  std::string entries = environ_text.str();
+  std::replace(entries.begin(), entries.end(), '\0', '\n');
+  EXPECT_THAT(entries, HasSubstr("\nOMP_WAIT_POLICY=PASSIVE\n"));
+  ASSERT_THAT(manager_->CancelRun("env"), IsOk());
+  EXPECT_EQ(Wait("env").state(), RunState::RUN_STATE_CANCELLED);
 }
 
 TEST(RunManagerCreateTest, RejectsMissingWorker) {
