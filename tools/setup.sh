@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain: Bazel 4 (brings gcc/g++ and a JDK), git for the repo, curl for HTTP checks
   bazel-bootstrap build-essential git curl ca-certificates procps
+  # Bazel's test runner archives each test's undeclared outputs (service logs) with these
+  file zip
   # C++ libraries, all from Debian
   libtorch-dev libopenblas0-pthread libgloo-dev libgoogle-glog-dev libgflags-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
@@ -38,6 +40,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all ${#PACKAGES[@]} packages present" >&2
+fi
+
+# The services bind 127.0.0.1 and the TLS tests reach them as "localhost" (the name in the test
+# certificate). A bare debootstrap root has no /etc/hosts, so "localhost" does not resolve there.
+if ! getent hosts localhost >/dev/null 2>&1; then
+  echo "setup: localhost does not resolve; adding '127.0.0.1 localhost' to /etc/hosts" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "127.0.0.1 localhost" | $SUDO tee -a /etc/hosts >/dev/null
 fi
 
 if [ "${1:-}" = "--build" ]; then
