@@ -42,6 +42,9 @@ bool MetricStream::RegisterOnce() {
   (*info->mutable_labels())["collapses"] = run_->collapses() ? "yes" : "no";
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout));
+  // A connection attempt that fails at start-up (seen once in CI on a busy host) must not fail
+  // the run: wait for the channel, as a trainer's sink keeps retrying.
+  context.set_wait_for_ready(true);
   met::RegisterRunResponse response;
   const absl::Time start = absl::Now();
   const grpc::Status status = stub_->RegisterRun(&context, request, &response);
@@ -67,6 +70,7 @@ MetricStream::Outcome MetricStream::WriteStream(int64_t first, int64_t limit, bo
   grpc::ClientContext context;
   context.set_deadline(
       absl::ToChronoTime(absl::Now() + options_.stream_age + options_.rpc_timeout));
+  context.set_wait_for_ready(true);
   met::ReportMetricsResponse response;
   const absl::Time opened = absl::Now();
   auto writer = stub_->ReportMetrics(&context, &response);
@@ -116,6 +120,7 @@ MetricStream::Outcome MetricStream::WriteStream(int64_t first, int64_t limit, bo
 bool MetricStream::Register() {
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     if (RegisterOnce()) return true;
+    absl::SleepFor(absl::Milliseconds(100) * (attempt + 1));
   }
   return false;
 }
