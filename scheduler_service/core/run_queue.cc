@@ -7,22 +7,20 @@ namespace jepalab::scheduler {
 void RunQueue::Push(const std::string& run_id, int priority, const std::string& group) {
   if (where_.count(run_id) > 0) return;
   Level& level = levels_[priority];
-  Group& g = level.groups[group];
-  if (g.runs.empty()) level.turns.push_back(group);
-  g.runs.push_back(run_id);
+  std::deque<std::string>& runs = level.groups[group];
+  if (runs.empty()) level.turns.push_back(group);
+  runs.push_back(run_id);
   where_[run_id] = {priority, group};
-  ++size_;
 }
 
 void RunQueue::PushFront(const std::string& run_id, int priority, const std::string& group) {
   if (where_.count(run_id) > 0) return;
   Level& level = levels_[priority];
-  Group& g = level.groups[group];
+  std::deque<std::string>& runs = level.groups[group];
   level.turns.erase(std::remove(level.turns.begin(), level.turns.end(), group), level.turns.end());
   level.turns.push_front(group);
-  g.runs.push_front(run_id);
+  runs.push_front(run_id);
   where_[run_id] = {priority, group};
-  ++size_;
 }
 
 std::optional<std::string> RunQueue::Pop() {
@@ -31,17 +29,16 @@ std::optional<std::string> RunQueue::Pop() {
   Level& level = top->second;
   const std::string group = level.turns.front();
   level.turns.pop_front();
-  Group& g = level.groups[group];
-  std::string run_id = g.runs.front();
-  g.runs.pop_front();
-  if (g.runs.empty()) {
+  std::deque<std::string>& runs = level.groups[group];
+  std::string run_id = runs.front();
+  runs.pop_front();
+  if (runs.empty()) {
     level.groups.erase(group);
   } else {
     level.turns.push_back(group);  // its next run waits for the other groups' turns
   }
   if (level.turns.empty()) levels_.erase(top);
   where_.erase(run_id);
-  --size_;
   return run_id;
 }
 
@@ -50,11 +47,10 @@ bool RunQueue::Remove(const std::string& run_id) {
   if (it == where_.end()) return false;
   const auto [priority, group] = it->second;
   where_.erase(it);
-  --size_;
   Level& level = levels_[priority];
-  Group& g = level.groups[group];
-  g.runs.erase(std::remove(g.runs.begin(), g.runs.end(), run_id), g.runs.end());
-  if (g.runs.empty()) {
+  std::deque<std::string>& runs = level.groups[group];
+  runs.erase(std::remove(runs.begin(), runs.end(), run_id), runs.end());
+  if (runs.empty()) {
     level.groups.erase(group);
     level.turns.erase(std::remove(level.turns.begin(), level.turns.end(), group), level.turns.end());
   }

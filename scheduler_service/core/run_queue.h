@@ -25,23 +25,19 @@ class RunQueue {
   // Removes a queued run; false if it is not queued.
   bool Remove(const std::string& run_id);
 
-  bool empty() const { return size_ == 0; }
-  size_t size() const { return size_; }
+  bool empty() const { return where_.empty(); }
+  size_t size() const { return where_.size(); }
 
  private:
-  struct Group {
-    std::deque<std::string> runs;
-  };
-  // One priority level: its groups in turn order (front = next to serve).
+  // One priority level: its groups in turn order (front = next to serve), and each group's runs.
   struct Level {
     std::deque<std::string> turns;
-    std::map<std::string, Group> groups;
+    std::map<std::string, std::deque<std::string>> groups;
   };
 
   // Levels by priority, highest first.
   std::map<int, Level, std::greater<int>> levels_;
   std::map<std::string, std::pair<int, std::string>> where_;  // run id -> (priority, group)
-  size_t size_ = 0;
 };
 
 }  // namespace jepalab::scheduler

@@ -130,7 +130,6 @@ struct RunManager::RunRecord {
   bool resuming = false;     // a restart whose first progress event says where it continued
   bool interrupted = false;  // cancelled by Shutdown(): the run is retryable
   int64_t sequence = 0;
-  bool cancel_requested = false;
   absl::Time kill_deadline = absl::InfiniteFuture();
   bool killed = false;  // SIGKILL sent
   bool reaped = false;  // the worker exited and was waited for
@@ -291,7 +290,6 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   record->pid = pid;
   record->resuming = request.resume() && attempt > 1;
   record->interrupted = false;
-  record->cancel_requested = false;
   record->kill_deadline = absl::InfiniteFuture();
   record->killed = false;
   record->reaped = false;
@@ -349,7 +347,7 @@ void RunManager::Supervise(RunRecord* record, int fd) {
 }
 
 void RunManager::MaybeEscalate(RunRecord* record) {
-  if (record->cancel_requested && !record->killed && absl::Now() >= record->kill_deadline) {
+  if (record->run.cancel_requested() && !record->killed && absl::Now() >= record->kill_deadline) {
     LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
                  << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
     kill(record->pid, SIGKILL);
@@ -514,7 +512,7 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
   }
   RunState state = RunState::RUN_STATE_FAILED;
   std::string message;
-  if (record->cancel_requested) {
+  if (record->run.cancel_requested()) {
     state = RunState::RUN_STATE_CANCELLED;
     message = record->killed ? absl::StrCat("cancelled; worker killed after ",
                                             absl::FormatDuration(options_.cancel_grace), " grace")
@@ -537,8 +535,7 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
 }
 
 void RunManager::SignalCancel(RunRecord* record) {
-  if (record->cancel_requested) return;
-  record->cancel_requested = true;
+  if (record->run.cancel_requested()) return;
   record->run.set_cancel_requested(true);
   record->kill_deadline = absl::Now() + options_.cancel_grace;
   kill(record->pid, SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
