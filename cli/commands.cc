@@ -97,12 +97,9 @@ int Submit(const ParsedArgs& args, const Endpoints& e, bool tty, std::ostream& o
   request.set_config_path(path);
   request.set_name(args.Get("name"));
   if (args.Has("stop_on_collapse")) request.mutable_stop_on_collapse()->set_enabled(true);
-  absl::StatusOr<int> priority = args.GetInt("priority", 0);
-  if (!priority.ok()) {
-    err << "jepalab: " << priority.status().message() << "\n";
-    return 2;
-  }
-  request.set_priority(*priority);
+  int priority = 0;
+  if (!ParsePriority(args, err, &priority)) return 2;
+  request.set_priority(priority);
   for (const auto& o : args.GetAll("set")) request.add_overrides(o);
   for (const auto& t : args.GetAll("tag")) request.add_tags(t);
   for (const auto& s : args.GetAll("seed")) {
@@ -424,12 +421,9 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
     }
     request.set_plan_path(path);
     request.set_mini(args.Has("mini"));
-    absl::StatusOr<int> priority = args.GetInt("priority", 0);
-    if (!priority.ok()) {
-      err << "jepalab: " << priority.status().message() << "\n";
-      return 2;
-    }
-    request.set_priority(*priority);
+    int priority = 0;
+    if (!ParsePriority(args, err, &priority)) return 2;
+    request.set_priority(priority);
     for (const auto& text : args.GetAll("seed")) {
       int64_t seed = 0;
       if (!absl::SimpleAtoi(text, &seed)) {

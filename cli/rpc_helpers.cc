@@ -42,4 +42,14 @@ bool ReadFile(const std::string& path, std::string* text) {
   return true;
 }
 
+bool ParsePriority(const ParsedArgs& args, std::ostream& err, int* priority) {
+  absl::StatusOr<int> value = args.GetInt("priority", 0);
+  if (!value.ok()) {
+    err << "jepalab: " << value.status().message() << "\n";
+    return false;
+  }
+  *priority = *value;
+  return true;
+}
+
 }  // namespace jepalab::cli

@@ -1,4 +1,5 @@
-// Plumbing shared by the CLI's command files: channels, deadlines, RPC error reports, file reads.
+// Plumbing shared by the CLI's command files: channels, deadlines, RPC error reports, file
+// reads, shared flags.
 #ifndef JEPALAB_CLI_RPC_HELPERS_H_
 #define JEPALAB_CLI_RPC_HELPERS_H_
 
@@ -8,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "cli/arg_parser.h"
 #include "cli/endpoints.h"
 
 namespace jepalab::cli {
@@ -24,6 +26,9 @@ int ReportRpcError(std::ostream& err, const std::string& what, const std::string
 
 // The whole file; false if it cannot be read.
 bool ReadFile(const std::string& path, std::string* text);
+
+// --priority (0 when absent) into `*priority`; false after printing why a value is not one.
+bool ParsePriority(const ParsedArgs& args, std::ostream& err, int* priority);
 
 }  // namespace jepalab::cli
 

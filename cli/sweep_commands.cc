@@ -69,12 +69,9 @@ int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, 
     err << "jepalab: sweep submit: " << request.status().message() << "\n";
     return 1;
   }
-  absl::StatusOr<int> priority = args.GetInt("priority", 0);
-  if (!priority.ok()) {
-    err << "jepalab: " << priority.status().message() << "\n";
-    return 2;
-  }
-  request->set_priority(*priority);
+  int priority = 0;
+  if (!ParsePriority(args, err, &priority)) return 2;
+  request->set_priority(priority);
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);

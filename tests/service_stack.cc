@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/grpc_status.h"
 #include "common/status_macros.h"
 
 namespace jepalab::testing {
@@ -16,10 +17,11 @@ namespace tv1 = ::jepalab::trainer::v1;
 constexpr absl::Duration kRpcTimeout = absl::Seconds(30);
 constexpr char kAnyRunfile[] = "tests/testdata/micro_plan.yaml";
 
-absl::Status FromGrpc(const grpc::Status& status, const std::string& what) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+// The RPC's status, its message prefixed with the RPC's name.
+absl::Status FromGrpc(const grpc::Status& status, const std::string& rpc) {
+  const absl::Status converted = common::FromGrpcStatus(status);
+  if (converted.ok()) return converted;
+  return absl::Status(converted.code(), absl::StrCat(rpc, ": ", converted.message()));
 }
 
 void SetDeadline(grpc::ClientContext& context) {

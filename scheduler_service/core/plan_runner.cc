@@ -158,9 +158,7 @@ void PlanRunner::Loop() {
 
 absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request) {
   if (request.plan_yaml().empty()) return absl::InvalidArgumentError("plan_yaml: must not be empty");
-  if (request.priority() < -1000 || request.priority() > 1000) {
-    return absl::InvalidArgumentError(absl::StrCat("priority: must be in [-1000, 1000], got ", request.priority()));
-  }
+  JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
   const std::string source = request.plan_path().empty() ? "<request>" : request.plan_path();
   absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());

@@ -307,14 +307,14 @@ absl::Status Scheduler::AdmitLocked(const std::vector<Experiment>& experiments) 
   return absl::OkStatus();
 }
 
-namespace {
-
 absl::Status ValidatePriority(int priority) {
   if (priority < -1000 || priority > 1000) {
     return absl::InvalidArgumentError(absl::StrCat("priority: must be in [-1000, 1000], got ", priority));
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 // The fair-share group of an experiment: as submitted, else its sweep, else itself.
 const std::string& QueueGroup(const Experiment& experiment) {

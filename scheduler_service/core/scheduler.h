@@ -242,6 +242,9 @@ class Scheduler {
 // confirmed collapse.
 std::string CollapseStopMessage(const v1::CollapseStop& stop);
 
+// A submission's priority: InvalidArgument naming "priority" outside [-1000, 1000].
+absl::Status ValidatePriority(int priority);
+
 // True for SUCCEEDED, EARLY_STOPPED, DIVERGED, FAILED and CANCELLED.
 bool IsTerminalRunState(::jepalab::common::v1::RunState state);
 bool IsTerminalExperimentState(ExperimentState state);
