@@ -7,9 +7,9 @@
 //           the plan was submitted): scheduler dispatch and stage transitions;
 //   setup   StartRun until the worker started training (worker spawn, data, model);
 //   run     training loop as the trainer measured it; wall: StartRun until the run ended.
-// The trainer inherits OMP_WAIT_POLICY=PASSIVE, as tools/quickstart.sh starts it, unless the
-// environment sets it (OMP_WAIT_POLICY=ACTIVE compares): on a loaded 2-core host, spinning
-// OpenMP threads made the plan ~20x slower (docs/performance.md).
+// trainer_server runs its workers with OMP_WAIT_POLICY=PASSIVE unless the environment sets it
+// (OMP_WAIT_POLICY=ACTIVE compares): on a loaded 2-core host, spinning OpenMP threads made the
+// plan ~20x slower (docs/performance.md).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -220,8 +220,9 @@ absl::Status Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-  std::printf("trainer environment: OMP_WAIT_POLICY=%s\n", getenv("OMP_WAIT_POLICY"));
+  const char* wait_policy = getenv("OMP_WAIT_POLICY");
+  std::printf("worker environment: OMP_WAIT_POLICY=%s\n",
+              wait_policy != nullptr ? wait_policy : "PASSIVE (trainer_server's default)");
   absl::Status status = jepalab::bench::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "plan_wall_time: %s\n", status.ToString().c_str());

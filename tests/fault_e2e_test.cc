@@ -97,12 +97,12 @@ TEST(FaultTest, MetricsKilledWhileATrainerStreamsLosesNoPoint) {
   const int64_t steps = done.runs(0).progress().step();
   EXPECT_EQ(steps, 44);
   // The worker buffered what metrics_service could not take and re-sent it after the restart.
-  absl::StatusOr<std::vector<metrics::v1::SeriesPoint>> loss;
+  absl::StatusOr<std::vector<metrics::v1::SeriesPoint>> loss = stack->History(run_id, "loss/total");
   const absl::Time deadline = absl::Now() + absl::Seconds(30);  // the worker's final flush
-  do {
+  while ((!loss.ok() || static_cast<int64_t>(loss->size()) < steps) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
     loss = stack->History(run_id, "loss/total");
-  } while ((!loss.ok() || static_cast<int64_t>(loss->size()) < steps) && absl::Now() < deadline &&
-           (absl::SleepFor(absl::Milliseconds(200)), true));
+  }
   JEPALAB_ASSERT_OK(loss.status());
   ExpectEveryStepOnce(*loss, steps);
   if (::testing::Test::HasFailure()) {

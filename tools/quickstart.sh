@@ -62,9 +62,8 @@ start() {  # name binary args...
 echo "== starting services on 127.0.0.1 (logs in $HOME_DIR/logs)"
 start metrics "$BIN/metrics_service/metrics_server" --port=$METRICS_PORT --http_port=$METRICS_HTTP_PORT \
   --data_dir="$HOME_DIR/metrics"
-# Passive OpenMP waits: with spinning threads, any other job on the 2 cores made the _mini plan
-# ~20x slower (docs/performance.md, "The _mini plan wall time").
-start trainer env OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" "$BIN/trainer_service/trainer_server" \
+# trainer_server gives its workers OMP_WAIT_POLICY=PASSIVE unless the environment sets it.
+start trainer "$BIN/trainer_service/trainer_server" \
   --port=$TRAINER_PORT --data_dir="$HOME_DIR/trainer" --metrics_address=127.0.0.1:$METRICS_PORT
 # Plan run configs are read relative to --config_root: the repository root.
 start scheduler "$BIN/scheduler_service/scheduler_server" --port=$SCHEDULER_PORT \
