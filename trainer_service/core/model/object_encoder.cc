@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "trainer_service/core/model/parallel_linear.h"
 #include "trainer_service/core/model/relational_layer.h"
 
 namespace jepalab::trainer {
@@ -20,9 +21,9 @@ ObjectEncoderImpl::ObjectEncoderImpl(const ObjectEncoderOptions& options) : opti
 
 torch::Tensor ObjectEncoderImpl::forward(const torch::Tensor& features, const torch::Tensor& mask,
                                          const torch::Tensor& adjacency, int64_t copies) {
-  torch::Tensor h = input(features);
+  torch::Tensor h = ParallelLinear(features, input->weight, input->bias);
   h = options_.activation == "relu" ? torch::relu(h) : torch::gelu(h);
-  h = hidden(h);
+  h = ParallelLinear(h, hidden->weight, hidden->bias);
   torch::Tensor m = mask, a = adjacency;
   for (const auto& layer : *relational) {
     h = layer->as<RelationalLayer>()->forward(h, m, a, copies);

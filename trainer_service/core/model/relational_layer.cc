@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/parallel_linear.h"
 #include "trainer_service/core/model/small_bmm.h"
 
 namespace jepalab::trainer {
@@ -18,6 +19,10 @@ torch::Tensor RepeatRows(const torch::Tensor& t, int64_t copies) {
   std::vector<int64_t> flat = t.sizes().vec();
   flat[0] *= copies;
   return t.unsqueeze(1).expand(expanded).reshape(flat);
+}
+
+torch::Tensor Apply(const torch::nn::Linear& layer, const torch::Tensor& x) {
+  return ParallelLinear(x, layer->weight, layer->bias);
 }
 
 }  // namespace
@@ -42,7 +47,7 @@ torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch
   const int64_t m = x.size(0), n = x.size(1), heads = options_.heads;
   const int64_t head_dim = options_.hidden_dim / heads;
   auto split = [&](const torch::Tensor& t) { return t.view({m, n, heads, head_dim}).transpose(1, 2); };
-  const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));  // [M,h,N,d]
+  const torch::Tensor q = split(Apply(query, x)), k = split(Apply(key, x)), v = split(Apply(value, x));  // [M,h,N,d]
   torch::Tensor logits = SmallBmm(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
   const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
   logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
@@ -51,7 +56,7 @@ torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch
   weights = Dropout(RepeatRows(weights, copies));
   const torch::Tensor attended =
       SmallBmm(weights, RepeatRows(v, copies)).transpose(1, 2).reshape({m * copies, n, options_.hidden_dim});
-  return out(attended);
+  return Apply(out, attended);
 }
 
 torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
@@ -65,7 +70,7 @@ torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::
   const torch::Tensor mask_f = RepeatRows(mask.unsqueeze(-1).to(x.dtype()), copies);
 
   torch::Tensor h = RepeatRows(x, copies) + Dropout(Attention(norm1(x), allowed, copies) * mask_f);
-  h = h + Dropout(ffn_out(torch::gelu(ffn_in(norm2(h)))));
+  h = h + Dropout(Apply(ffn_out, torch::gelu(Apply(ffn_in, norm2(h)))));
   return h * mask_f;
 }
 

@@ -1,0 +1,67 @@
+// Per-kernel times of the mini model's hot ops at 1 and 2 torch threads: torch's Linear against
+// ParallelLinear, SmallBmm, and elementwise products of the relational layer's [192,16,64]
+// activations. Each figure is the median of 50 timed calls (forward + backward where noted).
+// Usage: bazel run -c opt //bench:kernel_bench
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include "trainer_service/core/model/parallel_linear.h"
+#include "trainer_service/core/model/small_bmm.h"
+
+namespace {
+
+double MedianMicros(const std::function<void()>& f) {
+  for (int i = 0; i < 5; ++i) f();
+  std::vector<double> t;
+  for (int i = 0; i < 50; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  using jepalab::trainer::ParallelLinear;
+  using jepalab::trainer::SmallBmm;
+  using SetBlasThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::randn({3072, 64}, torch::requires_grad());
+  const torch::Tensor w = torch::randn({128, 64}, torch::requires_grad()), b = torch::randn({128}, torch::requires_grad());
+  const torch::Tensor up = torch::randn({3072, 128});
+  const torch::Tensor q = torch::randn({768, 16, 16}, torch::requires_grad()), k = torch::randn({768, 16, 16}, torch::requires_grad());
+  const torch::Tensor act = torch::randn({192, 16, 64}), mask = torch::rand({192, 16, 64});
+  std::printf("%-40s %10s %10s\n", "kernel (median µs)", "1 thread", "2 threads");
+  auto row = [&](const char* name, const std::function<void()>& f) {
+    double t[2];
+    for (int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      t[threads - 1] = MedianMicros(f);
+    }
+    std::printf("%-40s %10.1f %10.1f\n", name, t[0], t[1]);
+  };
+  row("torch linear 3072x64->128 fwd", [&] { torch::NoGradGuard g; torch::nn::functional::linear(x, w, b); });
+  row("ParallelLinear 3072x64->128 fwd", [&] { torch::NoGradGuard g; ParallelLinear(x, w, b); });
+  row("torch linear fwd+bwd", [&] { (torch::nn::functional::linear(x, w, b) * up).sum().backward(); });
+  row("ParallelLinear fwd+bwd", [&] { (ParallelLinear(x, w, b) * up).sum().backward(); });
+  row("torch matmul 768x16x16x16 fwd+bwd", [&] { torch::matmul(q, k).sum().backward(); });
+  row("SmallBmm 768x16x16x16 fwd+bwd", [&] { SmallBmm(q, k).sum().backward(); });
+  row("mul [192,16,64]", [&] { act* mask; });
+  row("add [192,16,64]", [&] { act + mask; });
+  row("gelu [192,16,64]", [&] { torch::gelu(act); });
+  row("layer_norm [192,16,64]", [&] { torch::layer_norm(act, {64}); });
+  row("sum [192,16,64] over rows", [&] { act.sum(0); });
+  return 0;
+}
