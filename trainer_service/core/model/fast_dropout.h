@@ -13,11 +13,35 @@
 
 namespace jepalab::trainer {
 
+// The mask of one dropout call: element i of the dropped tensor (row-major index) is kept, and
+// scaled by 1 / (1 - p), when murmur3's finaliser of (i, seed) is at least p·2^32. Kernels that
+// fuse dropout into other work (FusedAttention) use it to draw exactly FastDropout's mask.
+struct DropoutHash {
+  DropoutHash(double p, uint64_t seed);
+
+  // `scale` or 0 for element `index`. 32-bit integer ops only, so loops over it vectorise.
+  float operator()(uint32_t index) const {
+    uint32_t h = index * 0x9E3779B1u + k0;
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h ^= k1;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h >= threshold ? scale : 0.0f;
+  }
+
+  uint32_t k0, k1, threshold;
+  float scale;
+};
+
+// One 64-bit draw from torch's default CPU generator: the seed of one dropout call.
+uint64_t DrawDropoutSeed();
+
 // x unchanged when !training or p == 0; otherwise x * mask / (1 - p) with mask ~ Bernoulli(1 - p).
 torch::Tensor FastDropout(const torch::Tensor& x, double p, bool training);
 
-// The {0, scale} mask FastDropout multiplies by: element i is kept when Hash(seed, i) >= p·2^32.
-// Exposed for tests.
+// The {0, scale} mask FastDropout multiplies by (DropoutHash over the elements). Exposed for tests.
 torch::Tensor DropoutMask(torch::IntArrayRef shape, double p, uint64_t seed);
 
 }  // namespace jepalab::trainer

@@ -1,8 +1,15 @@
-// The CPU kernels the model layers call instead of ATen's (ParallelLinear), checked against ATen.
+// The CPU kernels the model layers call instead of ATen's (ParallelLinear, FusedAttention), checked
+// against the ATen ops they replace.
+#include <cmath>
+#include <limits>
+#include <string>
+
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/parallel_linear.h"
 
 namespace jepalab::trainer {
@@ -83,6 +90,74 @@ TEST(ParallelLinearTest, SmallAndNonContiguousInputsAndNoGrad) {
   const torch::Tensor y = ParallelLinear(big, w.requires_grad_(true), b);
   EXPECT_FALSE(y.requires_grad());
   ExpectClose(y, torch::nn::functional::linear(big, w, b), "no grad");
+}
+
+struct AttentionGrads {
+  torch::Tensor out, q, k, v;
+};
+
+// The relational layer's unfused attention core: the ATen ops FusedAttention replaces, with
+// FastDropout's mask for the [M·copies, heads, N, N] weights drawn from the same seed.
+torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& allowed, int64_t heads, int64_t copies, double p) {
+  const int64_t m = q.size(0), n = q.size(1), h = q.size(2), d = h / heads;
+  auto split = [&](const torch::Tensor& t) {
+    return t.view({m, n, heads, d}).transpose(1, 2).repeat_interleave(copies, 0);  // [M·copies, heads, N, d]
+  };
+  const torch::Tensor allowed_heads = allowed.repeat_interleave(copies, 0).unsqueeze(1);
+  torch::Tensor logits = torch::matmul(split(q), split(k).transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
+  torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
+  if (p > 0) weights = weights * DropoutMask(weights.sizes(), p, DrawDropoutSeed());
+  return torch::matmul(weights, split(v)).transpose(1, 2).reshape({m * copies, n, h});
+}
+
+AttentionGrads RunAttention(bool fused, const torch::Tensor& q0, const torch::Tensor& k0, const torch::Tensor& v0,
+                            const torch::Tensor& allowed, int64_t copies, double p, const torch::Tensor& upstream) {
+  torch::Tensor q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true);
+  torch::Tensor v = v0.clone().requires_grad_(true);
+  torch::manual_seed(99);  // the dropout seed
+  const torch::Tensor out = fused ? FusedAttention(q, k, v, allowed, 4, copies, p)
+                                  : UnfusedAttention(q, k, v, allowed, 4, copies, p);
+  (out * upstream).sum().backward();
+  return {out.detach(), q.grad(), k.grad(), v.grad()};
+}
+
+TEST(FusedAttentionTest, MatchesTheUnfusedOpsWithGradients) {
+  torch::manual_seed(6);
+  const int64_t m = 10, n = 16, h = 64;
+  const torch::Tensor q = torch::randn({m, n, h}), k = torch::randn({m, n, h}), v = torch::randn({m, n, h});
+  // Touching pairs plus the diagonal (every row has an allowed entry), as the layer builds them.
+  const torch::Tensor allowed = (torch::rand({m, n, n}) > 0.6) | torch::eye(n, torch::kBool).unsqueeze(0);
+  for (int threads : {1, 2}) {
+    ThreadCount count(threads);
+    for (int64_t copies : {1, 3}) {
+      for (double p : {0.0, 0.1, 0.5}) {
+        SCOPED_TRACE("threads " + std::to_string(threads) + ", copies " + std::to_string(copies) + ", p " +
+                     std::to_string(p));
+        const torch::Tensor up = torch::randn({m * copies, n, h});
+        const AttentionGrads want = RunAttention(false, q, k, v, allowed, copies, p, up);
+        const AttentionGrads got = RunAttention(true, q, k, v, allowed, copies, p, up);
+        ExpectClose(got.out, want.out, "output");
+        ExpectClose(got.q, want.q, "grad q");
+        ExpectClose(got.k, want.k, "grad k");
+        ExpectClose(got.v, want.v, "grad v");
+      }
+    }
+  }
+}
+
+TEST(FusedAttentionTest, DisallowedPairsGetNoWeightAndBadArgumentsAreRefused) {
+  const int64_t n = 8;
+  const torch::Tensor q = torch::randn({1, n, 16}), k = torch::randn({1, n, 16});
+  const torch::Tensor v = torch::eye(n).repeat({1, 2}).unsqueeze(0);  // 2 heads of 8: v row j = e_j twice
+  const torch::Tensor allowed = torch::eye(n, torch::kBool).unsqueeze(0);                  // self only
+  // With only the self pair allowed every weight is 1 on the diagonal: the output is v itself.
+  ExpectClose(FusedAttention(q, k, v, allowed, 2, 1, 0.0), v, "self-only attention");
+  EXPECT_THROW(FusedAttention(q, k, v, allowed, 3, 1, 0.0), c10::Error);                     // 3 does not divide 16
+  EXPECT_FALSE(FusedAttentionApplies(torch::randn({1, 5, 8}), 1));                             // N not a multiple of 8
+  EXPECT_THROW(FusedAttention(q, k, v, allowed.to(torch::kFloat32), 2, 1, 0.0), c10::Error);  // not bool
+  EXPECT_THROW(FusedAttention(q, k.narrow(1, 0, 2), v, allowed, 2, 1, 0.0), c10::Error);      // shapes differ
 }
 
 }  // namespace
