@@ -163,11 +163,13 @@ TEST(FaultTest, AHungRunIsDetectedCancelledAndResumed) {
   options.scheduler_flags = {"--run_hang_timeout=4s"};
   options.trainer_flags = {"--cancel_grace_seconds=1"};
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceStack> stack, ServiceStack::Start(options));
-  // Stops making progress at step 15 (in epoch 2) on its first start only.
+  // Stops making progress at step 15 (in epoch 2) on its first start only; a checkpoint every 4
+  // steps inside epochs as well.
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       sched::Experiment submitted,
       stack->Submit("hang", kMiniConfig,
-                    TinyRun(3, {"debug.fault=hang", "debug.fault_at_step=15", "debug.fault_on_attempt=1"})));
+                    TinyRun(3, {"debug.fault=hang", "debug.fault_at_step=15", "debug.fault_on_attempt=1",
+                                "training.checkpoint_every_steps=4"})));
   JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment done,
                                stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_SUCCEEDED) << done.DebugString();
@@ -178,7 +180,7 @@ TEST(FaultTest, AHungRunIsDetectedCancelledAndResumed) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<trainer::v1::Run> runs, stack->TrainerRuns());
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].attempt(), 2);
-  EXPECT_EQ(runs[0].resumed_from_step(), 11);  // epoch 1's checkpoint
+  EXPECT_EQ(runs[0].resumed_from_step(), 12);  // the step checkpoint inside epoch 2, not epoch 1's (11)
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto loss, stack->History(submitted.runs(0).run_id(), "loss/total"));
   ExpectEveryStepOnce(loss, 33);
 }

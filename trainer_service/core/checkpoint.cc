@@ -13,7 +13,8 @@
 namespace jepalab::trainer {
 namespace {
 
-constexpr int64_t kFormatVersion = 1;
+// 2 added the mid-epoch position (epoch_batches_done, epoch_loss_sum); 1 is read as an epoch end.
+constexpr int64_t kFormatVersion = 2;
 
 void WriteInt(torch::serialize::OutputArchive& a, const std::string& key, int64_t v) {
   a.write(key, torch::tensor(v, torch::kInt64));
@@ -73,6 +74,8 @@ absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s, con
     WriteInt(a, "vq/reinitialised", c.vq_reinitialised);
     WriteInt(a, "vq/reinitialised_in_use", c.vq_reinitialised_in_use);
     WriteInt(a, "vq/revivals_survived", c.vq_revivals_survived);
+    WriteInt(a, "epoch/batches_done", c.epoch_batches_done);
+    WriteDouble(a, "epoch/loss_sum", c.epoch_loss_sum);
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -94,7 +97,8 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
   try {
     torch::serialize::InputArchive a;
     a.load_from(path);
-    if (ReadInt(a, "format_version") != kFormatVersion) {
+    const int64_t version = ReadInt(a, "format_version");
+    if (version < 1 || version > kFormatVersion) {
       return absl::InvalidArgumentError(absl::StrCat("checkpoint ", path, ": unknown format version"));
     }
     ReadModule(a, "online", *s.online);
@@ -122,6 +126,8 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
     c->vq_reinitialised = ReadInt(a, "vq/reinitialised");
     c->vq_reinitialised_in_use = ReadInt(a, "vq/reinitialised_in_use");
     c->vq_revivals_survived = ReadInt(a, "vq/revivals_survived");
+    c->epoch_batches_done = version >= 2 ? ReadInt(a, "epoch/batches_done") : 0;
+    c->epoch_loss_sum = version >= 2 ? ReadDouble(a, "epoch/loss_sum") : 0.0;
     torch::Tensor rng;
     a.read("rng/cpu", rng);
     auto gen = at::detail::getDefaultCPUGenerator();

@@ -26,6 +26,10 @@ struct TrainingCounters {
   int64_t sigreg_step = 0;
   double last_train_loss = 0;
   int64_t vq_refreshes = 0, vq_reinitialised = 0, vq_reinitialised_in_use = 0, vq_revivals_survived = 0;
+  // A checkpoint written inside epoch `epoch + 1` (training.checkpoint_every_steps): the
+  // micro-batches of that epoch already trained and the sum of their losses. 0 at epoch ends.
+  int64_t epoch_batches_done = 0;
+  double epoch_loss_sum = 0;
 };
 
 // The tensors and modules a checkpoint covers. `target` may be null.

@@ -108,7 +108,11 @@ class Trainer {
   void OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start);
   absl::Status Observe(const ObjectiveResult& r, const TokenTensors& t, int32_t epoch);
   void ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch);
-  absl::Status Checkpoint(int32_t epoch, const EarlyStopping& stopper);
+  // After epoch `epoch`: checkpoint_latest.pt, plus the epoch's own file at the interval.
+  absl::Status Checkpoint(int32_t epoch);
+  // Inside epoch `epoch`, after `batches_done` micro-batches (training.checkpoint_every_steps).
+  absl::Status CheckpointInsideEpoch(int32_t epoch, int64_t batches_done, double loss_sum);
+  TrainingCounters Counters(int32_t epochs_done) const;
   void TriggerFault(const std::string& fault);
 
   const TrainerConfig& config_;
@@ -138,6 +142,7 @@ class Trainer {
 
   RunOutcome outcome_;
   TrainingCounters resumed_;
+  std::optional<EarlyStopping> stopper_;  // set in Run()
   Clock::time_point train_start_;
   bool nan_fault_armed_ = false;
 };
@@ -420,13 +425,22 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
   auto batches = EpochBatches(split_.train, t.batch_size(), config_.data().shuffle(), t.drop_last(),
                               data_seed_, epoch);
   const size_t num_batches = batches.size();
-  auto prefetcher = Prefetch(std::move(batches), /*augment=*/true, epoch);
+  // A checkpoint from inside this epoch: its batches are done. The batch order and the
+  // augmentations depend only on (seed, epoch, sample), so the rest is what the run would have seen.
   double epoch_loss = 0;
   int64_t micro_batches = 0;
+  size_t first_batch = 0;
+  if (epoch == resumed_.epoch + 1 && resumed_.epoch_batches_done > 0) {
+    first_batch = std::min(num_batches, static_cast<size_t>(resumed_.epoch_batches_done));
+    micro_batches = static_cast<int64_t>(first_batch);
+    epoch_loss = resumed_.epoch_loss_sum;
+    batches.erase(batches.begin(), batches.begin() + static_cast<std::ptrdiff_t>(first_batch));
+  }
+  auto prefetcher = Prefetch(std::move(batches), /*augment=*/true, epoch);
   TermSums window;
   Clock::time_point window_start = Clock::now();
   TokenBatch batch;
-  for (size_t b = 0; b < num_batches; ++b) {
+  for (size_t b = first_batch; b < num_batches; ++b) {
     if (Cancelled()) {
       outcome_.state = RunState::RUN_STATE_CANCELLED;
       outcome_.message = absl::StrCat("cancelled at step ", outcome_.steps, " (epoch ", epoch, ")");
@@ -452,6 +466,10 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
       OptimizerStep(epoch, window, window_start);
       window.Clear();
       if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
+      const int every = t.checkpoint_every_steps();
+      if (every > 0 && outcome_.steps % every == 0 && b + 1 < num_batches) {
+        JEPALAB_RETURN_IF_ERROR(CheckpointInsideEpoch(epoch, static_cast<int64_t>(b + 1), epoch_loss));
+      }
     }
   }
   *mean_loss = micro_batches > 0 ? epoch_loss / static_cast<double>(micro_batches) : 0.0;
@@ -485,14 +503,12 @@ double Trainer::Validate() {
   return n == 0 ? 0.0 : total / static_cast<double>(n);
 }
 
-absl::Status Trainer::Checkpoint(int32_t epoch, const EarlyStopping& stopper) {
-  if (checkpoint_dir_.empty()) return absl::OkStatus();
-  mkdir(checkpoint_dir_.c_str(), 0755);  // the parent must exist; an existing dir is fine
+TrainingCounters Trainer::Counters(int32_t epochs_done) const {
   TrainingCounters c;
   c.steps = outcome_.steps;
-  c.epoch = epoch;
-  c.best_val_loss = stopper.best();
-  c.early_stopping_wait = stopper.wait();
+  c.epoch = epochs_done;
+  c.best_val_loss = stopper_->best();
+  c.early_stopping_wait = stopper_->wait();
   c.sigreg_step = objective_->sigreg().step();
   c.last_train_loss = outcome_.last_train_loss;
   if (VqCodebook vq = online_->vq_codebook()) {
@@ -501,6 +517,13 @@ absl::Status Trainer::Checkpoint(int32_t epoch, const EarlyStopping& stopper) {
     c.vq_reinitialised_in_use = vq->reinitialised_in_use_total();
     c.vq_revivals_survived = vq->revivals_survived_total();
   }
+  return c;
+}
+
+absl::Status Trainer::Checkpoint(int32_t epoch) {
+  if (checkpoint_dir_.empty()) return absl::OkStatus();
+  mkdir(checkpoint_dir_.c_str(), 0755);  // the parent must exist; an existing dir is fine
+  const TrainingCounters c = Counters(epoch);
   JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c));
   const int interval = config_.training().checkpoint_interval();
   if ((interval > 0 && epoch % interval == 0) || epoch == config_.training().epochs()) {
@@ -509,11 +532,21 @@ absl::Status Trainer::Checkpoint(int32_t epoch, const EarlyStopping& stopper) {
   return absl::OkStatus();
 }
 
+absl::Status Trainer::CheckpointInsideEpoch(int32_t epoch, int64_t batches_done, double loss_sum) {
+  if (checkpoint_dir_.empty()) return absl::OkStatus();
+  mkdir(checkpoint_dir_.c_str(), 0755);
+  TrainingCounters c = Counters(epoch - 1);
+  c.epoch_batches_done = batches_done;
+  c.epoch_loss_sum = loss_sum;
+  return SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c);
+}
+
 absl::StatusOr<RunOutcome> Trainer::Run() {
   JEPALAB_RETURN_IF_ERROR(Setup());
   const auto& t = config_.training();
   const auto& es = t.early_stopping();
-  EarlyStopping stopper(es.enabled(), es.patience(), es.min_delta(), es.mode());
+  stopper_.emplace(es.enabled(), es.patience(), es.min_delta(), es.mode());
+  EarlyStopping& stopper = *stopper_;
   int32_t first_epoch = 1;
   std::string resume_from = context_.resume_from;
   if (resume_from.empty() && context_.resume_latest && !checkpoint_dir_.empty()) {
@@ -536,8 +569,8 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
       vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised, resumed_.vq_reinitialised_in_use,
                         resumed_.vq_revivals_survived);
     }
-    LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch "
-              << resumed_.epoch << " (step " << resumed_.steps << ")";
+    LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch " << resumed_.epoch << " and "
+              << resumed_.epoch_batches_done << " batches of the next (step " << resumed_.steps << ")";
   }
 
   train_start_ = Clock::now();
@@ -579,7 +612,7 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     }
     stopper.Update(val_loss);
     outcome_.best_val_loss = stopper.best().value_or(val_loss);
-    JEPALAB_RETURN_IF_ERROR(Checkpoint(epoch, stopper));
+    JEPALAB_RETURN_IF_ERROR(Checkpoint(epoch));
     if (stopper.ShouldStop()) {
       outcome_.state = RunState::RUN_STATE_EARLY_STOPPED;
       outcome_.message = absl::StrFormat(

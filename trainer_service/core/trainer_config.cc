@@ -150,6 +150,7 @@ void CheckOptimization(const TrainerConfig& c, Checker& k) {
   k.OneOf("training.early_stopping.mode", t.early_stopping().mode(), {"min", "max"});
   k.IntRange("training.num_threads", t.num_threads(), 0, 1024);
   k.AtLeast("training.max_steps", t.max_steps(), 0);
+  k.AtLeast("training.checkpoint_every_steps", t.checkpoint_every_steps(), 0);
 
   const auto& a = c.augmentations();
   k.InRange("augmentations.mask_ratio", a.mask_ratio(), 0, 1);

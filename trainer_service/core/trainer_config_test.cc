@@ -129,6 +129,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"training.early_stopping.mode=avg", "training.early_stopping.mode"},
         BadValue{"training.num_threads=-1", "training.num_threads"},
         BadValue{"training.max_steps=-1", "training.max_steps: must be >= 0"},
+        BadValue{"training.checkpoint_every_steps=-5", "training.checkpoint_every_steps: must be >= 0"},
         BadValue{"augmentations.mask_ratio=1.5", "augmentations.mask_ratio: must be in [0, 1]"},
         BadValue{"augmentations.random_crop_radius=-1", "augmentations.random_crop_radius"},
         BadValue{"augmentations.gaussian_noise_std=-1", "augmentations.gaussian_noise_std"},

@@ -306,6 +306,39 @@ TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.pt")));
 }
 
+TEST(TrainerTest, ResumeFromInsideAnEpochContinuesExactly) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume_mid_epoch";
+  const TrainerConfig config = TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_every_steps=4"}));
+  RecordingSink full;
+  auto uninterrupted = RunTraining(config, {"uninterrupted"}, &full, nullptr, nullptr);
+  ASSERT_THAT(uninterrupted, ::testing::IsOk());
+  const auto losses = full.Series(names::kLossTotal);
+  ASSERT_EQ(losses.size(), 28u);
+
+  // The run fails at step 7 of epoch 1: its latest checkpoint is the one after step 4.
+  RunContext a{"crashes"};
+  a.checkpoint_dir = dir;
+  TrainerConfig failing = config;
+  failing.mutable_debug()->set_fault("torch_error");
+  failing.mutable_debug()->set_fault_at_step(7);
+  EXPECT_THAT(RunTraining(failing, a, nullptr, nullptr, nullptr), StatusIs(absl::StatusCode::kInternal, HasSubstr("torch_error")));
+
+  RecordingSink resumed;
+  RunContext b{"resumed"};
+  b.checkpoint_dir = dir;
+  b.resume_latest = true;
+  auto second = RunTraining(config, b, &resumed, nullptr, nullptr);
+  ASSERT_THAT(second, ::testing::IsOk());
+  EXPECT_EQ(second->state, RunState::RUN_STATE_SUCCEEDED) << second->message;
+  EXPECT_EQ(second->steps, 28);
+  const auto after = resumed.Series(names::kLossTotal);
+  ASSERT_EQ(after.size(), 24u);
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i], losses[4 + i]) << i;
+  // The epoch means include the 4 batches trained before the crash.
+  EXPECT_EQ(resumed.Series(names::kTrainLoss), full.Series(names::kTrainLoss));
+  EXPECT_EQ(resumed.Series(names::kValLoss), full.Series(names::kValLoss));
+}
+
 // compat.train_mode_everywhere (§0.4/§3.7), read back from the checkpoint after one epoch.
 struct ModeRun {
   JepaModel online{nullptr}, target{nullptr};
