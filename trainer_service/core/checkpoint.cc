@@ -32,6 +32,11 @@ double ReadDouble(torch::serialize::InputArchive& a, const std::string& key) {
   a.read(key, t);
   return t.item<double>();
 }
+int64_t CudaDevices() { return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0; }
+at::Generator CudaGenerator(int64_t index) {
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index)));
+}
+
 void WriteModule(torch::serialize::OutputArchive& a, const std::string& key, const torch::nn::Module& m) {
   torch::serialize::OutputArchive sub;
   m.save(sub);
@@ -80,6 +85,11 @@ absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s, con
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       a.write("rng/cpu", gen.get_state());
+    }
+    for (int64_t i = 0; i < CudaDevices(); ++i) {  // torch::dropout's masks on CUDA come from these
+      at::Generator gen = CudaGenerator(i);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      a.write(absl::StrCat("rng/cuda/", i), gen.get_state());
     }
     const std::string tmp = path + ".tmp";
     a.save_to(tmp);
@@ -130,9 +140,18 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
     c->epoch_loss_sum = version >= 2 ? ReadDouble(a, "epoch/loss_sum") : 0.0;
     torch::Tensor rng;
     a.read("rng/cpu", rng);
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng);
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng);
+    }
+    for (int64_t i = 0; i < CudaDevices(); ++i) {  // absent in checkpoints written without CUDA
+      torch::Tensor cuda_rng;
+      if (!a.try_read(absl::StrCat("rng/cuda/", i), cuda_rng)) continue;
+      at::Generator gen = CudaGenerator(i);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(cuda_rng);
+    }
     return absl::OkStatus();
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(

@@ -1,6 +1,7 @@
 // Checkpoints holding all of a run's state, so that a resumed run continues exactly: online and
 // target networks (VQ buffers included), log-τ, optimizer state, negatives queue, counters (LR
-// step, epoch, early stopping, SIGReg seed counter, VQ refresh totals) and the CPU RNG.
+// step, epoch, early stopping, SIGReg seed counter, VQ refresh totals, position inside the epoch)
+// and the CPU and CUDA RNGs.
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_CHECKPOINT_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_CHECKPOINT_H_
 
