@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -299,6 +298,7 @@ torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, con
               "FusedAttention: q, k, v must be float32 CPU tensors of one shape [M, N, H] with N and H/heads "
               "multiples of 8, on a CPU with AVX2 and FMA");
   TORCH_CHECK(copies >= 1, "FusedAttention: copies must be >= 1");
+  TORCH_CHECK(dropout >= 0 && dropout < 1, "FusedAttention: dropout must be in [0, 1)");
   TORCH_CHECK(allowed.scalar_type() == torch::kBool &&
                   allowed.sizes() == torch::IntArrayRef({q.size(0), q.size(1), q.size(1)}),
               "FusedAttention: allowed must be bool [M, N, N]");

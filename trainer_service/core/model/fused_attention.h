@@ -21,7 +21,8 @@ bool FusedAttentionApplies(const torch::Tensor& q, int64_t heads);
 // q, k, v [M, N, H] with the heads side by side along H (head h is columns h·d .. h·d+d−1);
 // allowed [M, N, N] bool, every row with at least one allowed entry. Returns [M·copies, N, H]:
 // row block m·copies + c is softmax(q kᵀ/√d over the allowed pairs) · dropout_c · v for grid m,
-// where each copy c draws its own dropout mask (p = 0: none). Differentiable in q, k and v.
+// where each copy c draws its own dropout mask (`dropout` = p in [0, 1); 0: none). Differentiable
+// in q, k and v.
 torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout);
 

@@ -155,6 +155,7 @@ TEST(FusedAttentionTest, DisallowedPairsGetNoWeightAndBadArgumentsAreRefused) {
   // With only the self pair allowed every weight is 1 on the diagonal: the output is v itself.
   ExpectClose(FusedAttention(q, k, v, allowed, 2, 1, 0.0), v, "self-only attention");
   EXPECT_THROW(FusedAttention(q, k, v, allowed, 3, 1, 0.0), c10::Error);                     // 3 does not divide 16
+  EXPECT_THROW(FusedAttention(q, k, v, allowed, 2, 1, 1.0), c10::Error);                     // drops everything
   EXPECT_FALSE(FusedAttentionApplies(torch::randn({1, 5, 8}), 1));                             // N not a multiple of 8
   EXPECT_THROW(FusedAttention(q, k, v, allowed.to(torch::kFloat32), 2, 1, 0.0), c10::Error);  // not bool
   EXPECT_THROW(FusedAttention(q, k.narrow(1, 0, 2), v, allowed, 2, 1, 0.0), c10::Error);      // shapes differ

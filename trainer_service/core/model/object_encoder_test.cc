@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "trainer_service/core/model/context_aggregation.h"
 #include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/model/object_encoder.h"
 #include "trainer_service/core/model/small_bmm.h"
@@ -97,17 +98,19 @@ TEST(FastDropoutTest, IdentityInEvalAndMaskedGradientInTraining) {
 
 // Encoding each distinct row once with copies = 3 equals encoding the repeated rows, in training
 // mode too (same dropout draws), with the same gradients.
-TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
-  Batch b;
+// Encoding each grid once with copies = 3 equals encoding the input repeated 3 times: same
+// outputs and parameter gradients (same dropout draws), and the copies differ (own dropout).
+void ExpectSharedCopiesEqualTheRepeatedInput(const torch::Tensor& features, const torch::Tensor& mask,
+                                             const torch::Tensor& adjacency) {
   ObjectEncoder encoder(ObjectEncoderOptions{23, 32, "gelu", true, 2, 4, 0.1});
   encoder->train();
   auto run = [&](bool shared) {
     torch::manual_seed(5);
     encoder->zero_grad();
     const torch::Tensor h =
-        shared ? encoder->forward(b.features, b.mask, b.adjacency, 3)
-               : encoder->forward(b.features.repeat_interleave(3, 0), b.mask.repeat_interleave(3, 0),
-                                  b.adjacency.repeat_interleave(3, 0));
+        shared ? encoder->forward(features, mask, adjacency, 3)
+               : encoder->forward(features.repeat_interleave(3, 0), mask.repeat_interleave(3, 0),
+                                  adjacency.repeat_interleave(3, 0));
     (h * torch::arange(h.numel(), torch::kFloat32).reshape(h.sizes()).sin()).sum().backward();
     std::vector<torch::Tensor> grads;
     for (const auto& p : encoder->parameters()) grads.push_back(p.grad().clone());
@@ -115,12 +118,26 @@ TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
   };
   const auto [shared, shared_grads] = run(true);
   const auto [repeated, repeated_grads] = run(false);
-  ASSERT_EQ(shared.sizes(), (std::vector<int64_t>{6, 4, 32}));
+  ASSERT_EQ(shared.sizes(), (std::vector<int64_t>{3 * features.size(0), features.size(1), 32}));
   EXPECT_TRUE(torch::allclose(shared, repeated, 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(shared[0], shared[1]));  // the copies got different dropout
   for (size_t i = 0; i < shared_grads.size(); ++i) {
     EXPECT_TRUE(torch::allclose(shared_grads[i], repeated_grads[i], 1e-4, 1e-5)) << "parameter " << i;
   }
+}
+
+TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
+  Batch b;  // 4 objects: the attention runs as ATen ops
+  ExpectSharedCopiesEqualTheRepeatedInput(b.features, b.mask, b.adjacency);
+}
+
+TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInputInTheFusedAttention) {
+  torch::manual_seed(8);  // 8 objects, head dim 8: FusedAttention
+  const torch::Tensor mask = (torch::arange(8) < torch::tensor({6, 8, 3}).unsqueeze(1)).to(torch::kFloat32);
+  const torch::Tensor features = torch::rand({3, 8, 23}) * mask.unsqueeze(-1);
+  const torch::Tensor adjacency = (torch::rand({3, 8, 8}) > 0.5).to(torch::kFloat32) * mask.unsqueeze(1) * mask.unsqueeze(2);
+  ASSERT_TRUE(FusedAttentionApplies(torch::zeros({3, 8, 32}), 4));
+  ExpectSharedCopiesEqualTheRepeatedInput(features, mask, adjacency);
 }
 
 TEST(SmallBmmTest, MatchesMatmulWithGradients) {
