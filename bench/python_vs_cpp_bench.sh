@@ -42,8 +42,16 @@ for r in $(seq 1 "$REPEATS"); do
   d=$(field "  diagnostics" "$WORK/cpp_on.txt")
   awk -v r="$r" -v c="$c" -v p="$p" -v p1="$p1" -v d="$d" -v on="$t_on" -v off="$t_off" 'BEGIN {
     printf "%-4s %12.1f %12.1f %12.1f %7.2fx %7.2fx %11.2f%% %9.1f%%\n", r, c, p, p1, c / p, c / p1,
-           100 * d / on, 100 * (on - off) / off }'
+           100 * d / on, 100 * (on - off) / off }' | tee -a "$WORK/rows.txt"
 done
+# Issue 3's targets, over all repeats: C++ >= 1.5x Python at the same thread count (Py+OB1), and
+# diagnostics <= 3% of training time (tracker timer).
+awk '{ ratio = $6 + 0; diag = $7 + 0
+       if (NR == 1 || ratio < min_ratio) min_ratio = ratio
+       if (NR == 1 || diag > max_diag) max_diag = diag }
+     END { printf "target C++ >= 1.5x Python (same threads): %s (lowest %.2fx)\n", (min_ratio >= 1.5 ? "met" : "NOT met"), min_ratio
+           printf "target diagnostics <= 3%% of training: %s (highest %.2f%%)\n", (max_diag <= 3 ? "met" : "NOT met"), max_diag }' \
+  "$WORK/rows.txt"
 echo "C++ stage breakdown (last run, diagnostics on):"
 sed -n '/^  data wait/,/^  diagnostics/p' "$WORK/cpp_on.txt"
 echo "Python stage breakdown (last run, OPENBLAS_NUM_THREADS=1):"
