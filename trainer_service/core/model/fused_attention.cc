@@ -286,10 +286,14 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
 
 }  // namespace
 
-bool FusedAttentionApplies(const torch::Tensor& q, int64_t heads) {
+bool FusedAttentionSupports(int64_t objects, int64_t head_dim) {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return avx2 && q.device().is_cpu() && q.scalar_type() == torch::kFloat32 && q.dim() == 3 && heads > 0 &&
-         q.size(2) % heads == 0 && (q.size(2) / heads) % 8 == 0 && q.size(1) % 8 == 0;
+  return avx2 && objects > 0 && objects % 8 == 0 && head_dim > 0 && head_dim % 8 == 0;
+}
+
+bool FusedAttentionApplies(const torch::Tensor& q, int64_t heads) {
+  return q.device().is_cpu() && q.scalar_type() == torch::kFloat32 && q.dim() == 3 && heads > 0 &&
+         q.size(2) % heads == 0 && FusedAttentionSupports(q.size(1), q.size(2) / heads);
 }
 
 torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

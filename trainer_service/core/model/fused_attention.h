@@ -18,6 +18,9 @@ namespace jepalab::trainer {
 // FMA; anything else uses the unfused ATen ops.
 bool FusedAttentionApplies(const torch::Tensor& q, int64_t heads);
 
+// The shape and CPU part of that check: N objects per grid, head dimension H/heads.
+bool FusedAttentionSupports(int64_t objects, int64_t head_dim);
+
 // q, k, v [M, N, H] with the heads side by side along H (head h is columns h·d .. h·d+d−1);
 // allowed [M, N, N] bool, every row with at least one allowed entry. Returns [M·copies, N, H]:
 // row block m·copies + c is softmax(q kᵀ/√d over the allowed pairs) · dropout_c · v for grid m,
