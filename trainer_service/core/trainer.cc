@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <limits>
 #include <map>
-#include <algorithm>
 #include <optional>
 #include <thread>
 #include <vector>
