@@ -13,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <optional>
@@ -237,6 +238,14 @@ absl::Status Trainer::Setup() {
         options.vq.has_value() ? options.vq->num_embeddings() : 1);
   }
   checkpoint_dir_ = !context_.checkpoint_dir.empty() ? context_.checkpoint_dir : t.checkpoint_dir();
+  if (!checkpoint_dir_.empty()) {  // now, not after the first epoch of training
+    std::error_code error;
+    std::filesystem::create_directories(checkpoint_dir_, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("training.checkpoint_dir: cannot create ", checkpoint_dir_, ": ", error.message()));
+    }
+  }
   LOG(INFO) << absl::StrFormat(
       "%s: %s: %d samples (%d train, %d validation) in %.2fs; %d batches/epoch, %d steps planned "
       "on %s with %d threads; full JEPA, %s objective",
@@ -535,7 +544,6 @@ TrainingCounters Trainer::Counters(int32_t epochs_done) const {
 
 absl::Status Trainer::Checkpoint(int32_t epoch) {
   if (checkpoint_dir_.empty()) return absl::OkStatus();
-  mkdir(checkpoint_dir_.c_str(), 0755);  // the parent must exist; an existing dir is fine
   const TrainingCounters c = Counters(epoch);
   JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c));
   const int interval = config_.training().checkpoint_interval();
@@ -547,7 +555,6 @@ absl::Status Trainer::Checkpoint(int32_t epoch) {
 
 absl::Status Trainer::CheckpointInsideEpoch(int32_t epoch, int64_t batches_done, double loss_sum) {
   if (checkpoint_dir_.empty()) return absl::OkStatus();
-  mkdir(checkpoint_dir_.c_str(), 0755);
   TrainingCounters c = Counters(epoch - 1);
   c.epoch_batches_done = batches_done;
   c.epoch_loss_sum = loss_sum;

@@ -1,7 +1,10 @@
 #include "trainer_service/core/trainer.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "absl/synchronization/mutex.h"
@@ -9,6 +12,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "trainer_service/core/checkpoint.h"
 #include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/trainer_config.h"
 
@@ -304,6 +308,24 @@ TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
   missing.resume_from = dir + "/nope.pt";
   EXPECT_THAT(RunTraining(config, missing, nullptr, nullptr, nullptr),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.pt")));
+}
+
+TEST(TrainerTest, CheckpointDirIsCreatedUpFrontOrRefusedBeforeTraining) {
+  const std::string root = std::string(getenv("TEST_TMPDIR")) + "/nested";
+  RunContext nested{"nested"};
+  nested.checkpoint_dir = root + "/a/b/checkpoints";  // parents missing: created
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.epochs=1"})), nested, nullptr, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_EQ(access(LatestCheckpointPath(nested.checkpoint_dir).c_str(), R_OK), 0);
+
+  const std::string file = root + "/a/plain_file";
+  std::ofstream(file) << "x";
+  RunContext blocked{"blocked"};
+  blocked.checkpoint_dir = file + "/checkpoints";  // under a regular file: refused before any step
+  RecordingSink sink;
+  EXPECT_THAT(RunTraining(TinyConfig(FullOverrides({})), blocked, &sink, nullptr, nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("training.checkpoint_dir: cannot create")));
+  EXPECT_TRUE(sink.Series(names::kLossTotal).empty());
 }
 
 TEST(TrainerTest, ResumeFromInsideAnEpochContinuesExactly) {
