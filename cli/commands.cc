@@ -408,7 +408,8 @@ int WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out, std:
 
 int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
   const std::string usage =
-      "usage: jepalab plan run FILE [--mini] [--seed N ...] [--priority N] [--watch] | plan watch ID | plan status ID | "
+      "usage: jepalab plan run FILE [--mini] [--set key=value ...] [--seed N ...] [--priority N] [--watch] | "
+      "plan watch ID | plan status ID | "
       "plan verdict ID | plan list | plan cancel ID\n";
   const std::string sub = args.positional.empty() ? "" : args.positional[0];
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
@@ -421,6 +422,7 @@ int PlanCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, s
     }
     request.set_plan_path(path);
     request.set_mini(args.Has("mini"));
+    for (const auto& o : args.GetAll("set")) request.add_overrides(o);
     int priority = 0;
     if (!ParsePriority(args, err, &priority)) return 2;
     request.set_priority(priority);
@@ -673,9 +675,10 @@ commands:
   sweep submit SWEEP.yaml [--priority N] [--watch]
                                    submit a sweep file (configs/sweeps/): base config, variants
                                    or a grid, seeds; --watch follows its experiments
-  plan run PLAN.yaml [--mini] [--seed N ...] [--priority N] [--watch]
+  plan run PLAN.yaml [--mini] [--set key=value ...] [--seed N ...] [--priority N] [--watch]
                                    run a diagnostic plan (configs/plans/); the scheduler reads
-                                   the run configs it names relative to its --config_root
+                                   the run configs it names relative to its --config_root;
+                                   --set applies to every run (e.g. a data source or device)
                                    (--priority: higher runs first; within a priority, plans,
                                    sweeps and experiments take turns)
   plan watch PLAN_ID               follow a plan to its end (stages, runs, progress), then its verdict

@@ -64,6 +64,23 @@ Plan Summary(const Plan& plan) {
   return summary;
 }
 
+// What the submission changes in the parsed plan, kept in `plan`: the _mini criteria, the seeds
+// replacing every run's, and the overrides appended to every run's. Applied at submission and
+// again to the plan re-parsed after a restart, so later stages run as accepted.
+void ApplySubmission(const Plan& plan, PlanConfig* config) {
+  ApplyMiniCriteria(plan.mini(), config);
+  if (!plan.seeds().empty()) {
+    config->clear_seeds();
+    for (int64_t seed : plan.seeds()) config->add_seeds(seed);
+  }
+  for (PlanStage& stage : *config->mutable_stages()) {
+    for (PlanRun& run : *stage.mutable_runs()) {
+      if (!plan.seeds().empty()) run.clear_seeds();
+      for (const std::string& override_text : plan.overrides()) run.add_overrides(override_text);
+    }
+  }
+}
+
 }  // namespace
 
 bool IsTerminalPlanState(PlanState state) {
@@ -97,7 +114,7 @@ absl::StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(const PlanRunnerO
         plan.set_message(absl::StrCat("stored plan no longer parses: ", config.status().message()));
       } else {
         entry.config = *std::move(config);
-        ApplyMiniCriteria(plan.mini(), &entry.config);
+        ApplySubmission(plan, &entry.config);
       }
       if (!IsTerminalPlanState(plan.state())) ++running;
       entry.plan = std::move(plan);
@@ -163,15 +180,11 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
   PlanConfig config = *std::move(parsed);
-  ApplyMiniCriteria(request.mini(), &config);
-  if (!request.seeds().empty()) {
-    // The override replaces every seed list, so each run uses exactly these seeds.
-    config.clear_seeds();
-    for (int64_t seed : request.seeds()) config.add_seeds(seed);
-    for (PlanStage& stage : *config.mutable_stages()) {
-      for (PlanRun& run : *stage.mutable_runs()) run.clear_seeds();
-    }
-  }
+  Plan plan;
+  plan.set_mini(request.mini());
+  for (int64_t seed : request.seeds()) plan.add_seeds(seed);
+  for (const std::string& override_text : request.overrides()) plan.add_overrides(override_text);
+  ApplySubmission(plan, &config);
   PlanValidationOptions validation;
   validation.base_dir = options_.config_root;
   validation.mini = request.mini();
@@ -185,14 +198,11 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
   }
 
-  Plan plan;
   plan.set_name(config.name());
   plan.set_state(PlanState::PLAN_STATE_RUNNING);
   plan.set_plan_yaml(request.plan_yaml());
   plan.set_plan_path(request.plan_path());
-  plan.set_mini(request.mini());
   plan.set_priority(request.priority());
-  for (int64_t seed : request.seeds()) plan.add_seeds(seed);
   // Copy every config the plan may use, so a restart runs exactly what was accepted.
   size_t longest_run_name = 0;
   for (int s = 0; s < config.stages_size(); ++s) {

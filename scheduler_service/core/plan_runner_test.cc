@@ -300,6 +300,49 @@ TEST_F(PlanRunnerTest, SeedsOverrideReplacesEveryRunsSeeds) {
   for (const PlanRunStatus& run : plan.runs()) EXPECT_THAT(run.run_ids(), SizeIs(2));
 }
 
+TEST_F(PlanRunnerTest, PlanOverridesAndSeedsReachEveryRunAlsoAfterARestart) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(kPlan);
+  request.add_seeds(3);
+  request.add_overrides("training.max_steps=5");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan plan, runner_->SubmitPlan(request));
+  EXPECT_THAT(plan.overrides(), ElementsAre("training.max_steps=5"));
+  const std::vector<std::string> baseline = RunIds(plan.id(), "baseline");
+  RunIds(plan.id(), "no_vq");
+  for (const v1::Experiment& experiment : scheduler_->ListExperiments({}, "")) {
+    EXPECT_THAT(experiment.overrides(), ElementsAre("training.max_steps=5")) << experiment.name();
+    ASSERT_THAT(experiment.runs(), SizeIs(1));
+    EXPECT_EQ(experiment.runs(0).seed(), 3);
+  }
+  // The scheduler restarts in stage 1; the fix stage it submits afterwards still gets both.
+  Stop();
+  Start();
+  FinishRun(plan.id(), "baseline", /*stable=*/true);
+  FinishRun(plan.id(), "no_vq", /*stable=*/true);
+  RunIds(plan.id(), "a1");
+  bool found = false;
+  for (const v1::Experiment& experiment : scheduler_->ListExperiments({}, "")) {
+    if (experiment.name() != plan.id() + ".a1") continue;
+    found = true;
+    EXPECT_THAT(experiment.overrides(), ElementsAre("optimizer.lr=0.0001", "training.max_steps=5"));
+    ASSERT_THAT(experiment.runs(), SizeIs(1));
+    EXPECT_EQ(experiment.runs(0).seed(), 3);  // not the plan file's 7
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(PlanRunnerTest, ABadPlanOverrideIsRefusedNamingTheKeyAndNothingRuns) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(kPlan);
+  request.set_plan_path("micro.yaml");
+  request.add_overrides("optimizer.lr=-1");
+  EXPECT_THAT(runner_->SubmitPlan(request), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  request.set_overrides(0, "optimizer.no_such_knob=1");
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.no_such_knob")));
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(0));
+}
+
 TEST_F(PlanRunnerTest, BadPlansAreInvalidArgumentNamingTheField) {
   v1::SubmitPlanRequest request;
   request.set_plan_path("bad.yaml");
