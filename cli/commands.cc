@@ -686,7 +686,7 @@ commands:
   plan verdict PLAN_ID             the written conclusion and the table of every run
   plan list                        plans and their states
   plan cancel PLAN_ID              cancel a plan's running experiments
-  schedule add NAME --cron "M H DOM MON DOW" (--plan PLAN.yaml [--mini] [--seed N ...] |
+  schedule add NAME --cron "M H DOM MON DOW" (--plan PLAN.yaml [--mini] [--set k=v ...] [--seed N ...] |
          --sweep SWEEP.yaml [--stop_on_collapse]) [--paused]
                                    submit the plan or sweep periodically (cron times are UTC)
   schedule list | show NAME        schedules, next fire times and what each firing submitted

@@ -39,8 +39,9 @@ int BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleRequest* req
     return 2;
   }
   if (!sweep_path.empty()) {
-    if (args.Has("mini") || !args.GetAll("seed").empty()) {
-      err << "jepalab: schedule add: --mini and --seed apply to --plan; a sweep file names its config and seeds\n";
+    if (args.Has("mini") || !args.GetAll("seed").empty() || !args.GetAll("set").empty()) {
+      err << "jepalab: schedule add: --mini, --set and --seed apply to --plan; a sweep file names its config, "
+             "overrides and seeds\n";
       return 2;
     }
     // Read here, so the schedule carries the sweep (and its base config) as it is now.
@@ -64,6 +65,7 @@ int BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleRequest* req
   }
   plan->set_plan_path(plan_path);
   plan->set_mini(args.Has("mini"));
+  for (const auto& o : args.GetAll("set")) plan->add_overrides(o);
   for (const std::string& text : args.GetAll("seed")) {
     int64_t seed = 0;
     if (!absl::SimpleAtoi(text, &seed)) {

@@ -213,6 +213,21 @@ void ApplyMiniCriteria(bool mini, PlanConfig* plan) {
   if (mini && plan->has_mini_criteria()) plan->mutable_criteria()->MergeFrom(plan->mini_criteria());
 }
 
+void ApplySubmission(bool mini, const std::vector<int64_t>& seeds, const std::vector<std::string>& overrides,
+                     PlanConfig* plan) {
+  ApplyMiniCriteria(mini, plan);
+  if (!seeds.empty()) {
+    plan->clear_seeds();
+    for (int64_t seed : seeds) plan->add_seeds(seed);
+  }
+  for (PlanStage& stage : *plan->mutable_stages()) {
+    for (PlanRun& run : *stage.mutable_runs()) {
+      if (!seeds.empty()) run.clear_seeds();
+      for (const std::string& override_text : overrides) run.add_overrides(override_text);
+    }
+  }
+}
+
 absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId("name", plan.name()));
   JEPALAB_RETURN_IF_ERROR(ValidateSeeds("seeds", plan.seeds()));

@@ -54,6 +54,12 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
 // the plan runs its _mini configs.
 void ApplyMiniCriteria(bool mini, PlanConfig* plan);
 
+// What a submission (SubmitPlanRequest, a schedule's plan target) changes in a parsed plan: the
+// _mini criteria, `seeds` (when not empty) replacing the plan's and every run's, and `overrides`
+// appended to every run's own. Validate the plan after this, so the overrides are checked too.
+void ApplySubmission(bool mini, const std::vector<int64_t>& seeds, const std::vector<std::string>& overrides,
+                     PlanConfig* plan);
+
 // Reads, parses and validates a plan file; errors carry " (<path>:<line>)" where known.
 // NotFound if the file cannot be read.
 absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,

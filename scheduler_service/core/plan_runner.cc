@@ -64,21 +64,11 @@ Plan Summary(const Plan& plan) {
   return summary;
 }
 
-// What the submission changes in the parsed plan, kept in `plan`: the _mini criteria, the seeds
-// replacing every run's, and the overrides appended to every run's. Applied at submission and
-// again to the plan re-parsed after a restart, so later stages run as accepted.
+// The plan as submitted: `plan` keeps the submission's mini flag, seeds and overrides, applied
+// at submission and again to the plan re-parsed after a restart, so later stages run as accepted.
 void ApplySubmission(const Plan& plan, PlanConfig* config) {
-  ApplyMiniCriteria(plan.mini(), config);
-  if (!plan.seeds().empty()) {
-    config->clear_seeds();
-    for (int64_t seed : plan.seeds()) config->add_seeds(seed);
-  }
-  for (PlanStage& stage : *config->mutable_stages()) {
-    for (PlanRun& run : *stage.mutable_runs()) {
-      if (!plan.seeds().empty()) run.clear_seeds();
-      for (const std::string& override_text : plan.overrides()) run.add_overrides(override_text);
-    }
-  }
+  ::jepalab::scheduler::ApplySubmission(plan.mini(), {plan.seeds().begin(), plan.seeds().end()},
+                                        {plan.overrides().begin(), plan.overrides().end()}, config);
 }
 
 }  // namespace

@@ -127,6 +127,8 @@ absl::Status ScheduleRunner::ValidateTarget(const v1::CreateScheduleRequest& req
       if (!config.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("plan: ", config.status().message()));
       }
+      ApplySubmission(plan.mini(), {plan.seeds().begin(), plan.seeds().end()},
+                      {plan.overrides().begin(), plan.overrides().end()}, &*config);
       PlanValidationOptions validation;
       validation.base_dir = options_.config_root;
       validation.mini = plan.mini();
@@ -299,6 +301,7 @@ void ScheduleRunner::FireLocked(Entry& entry, int64_t now_ms) {
     request.set_plan_path(updated.plan().plan_path());
     request.set_mini(updated.plan().mini());
     *request.mutable_seeds() = updated.plan().seeds();
+    *request.mutable_overrides() = updated.plan().overrides();
     absl::StatusOr<std::string> id = options_.submit_plan(request);
     if (id.ok()) recorded->set_plan_id(*id);
     if (!id.ok()) recorded->set_error(id.status().ToString());

@@ -227,13 +227,14 @@ TEST_F(ScheduleRunnerTest, KeepsOnlyTheNewestFirings) {
             "2024-03-15 11:00");
 }
 
-TEST_F(ScheduleRunnerTest, PlanTargetSubmitsThePlanWithItsMiniFlag) {
+TEST_F(ScheduleRunnerTest, PlanTargetSubmitsThePlanWithItsMiniFlagAndOverrides) {
   v1::CreateScheduleRequest request;
   request.set_name("weekly-plan");
   request.set_cron("@weekly");
   request.mutable_plan()->set_plan_yaml(ReadFile("configs/plans/vq_diagnostic.yaml"));
   request.mutable_plan()->set_plan_path("configs/plans/vq_diagnostic.yaml");
   request.mutable_plan()->set_mini(true);
+  request.mutable_plan()->add_overrides("training.max_steps=10");
   JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Schedule created, runner_->CreateSchedule(request));
   EXPECT_EQ(UtcText(created.next_fire_unix_ms()), "2024-03-17 00:00");  // Sunday
   clock_.SetMillis(UtcMs(2024, 3, 17, 0, 0, 5));
@@ -241,6 +242,7 @@ TEST_F(ScheduleRunnerTest, PlanTargetSubmitsThePlanWithItsMiniFlag) {
   ASSERT_EQ(plans_.size(), 1u);
   EXPECT_TRUE(plans_[0].mini());
   EXPECT_EQ(plans_[0].plan_path(), "configs/plans/vq_diagnostic.yaml");
+  EXPECT_THAT(plans_[0].overrides(), ::testing::ElementsAre("training.max_steps=10"));
   EXPECT_EQ(runner_->GetSchedule("weekly-plan")->firings(0).plan_id(), "vq_diagnostic-1");
 }
 
@@ -279,6 +281,11 @@ TEST_F(ScheduleRunnerTest, BadRequestsNameTheFieldAndStoreNothing) {
   EXPECT_THAT(code_and_message(request),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("plan: <plan>: stages[0].runs[0].config: file not found")));
+  request = SweepSchedule("x", "@daily");
+  request.mutable_plan()->set_plan_yaml(ReadFile("configs/plans/vq_diagnostic.yaml"));
+  request.mutable_plan()->add_overrides("training.batch_size=0");  // checked against every run config
+  EXPECT_THAT(code_and_message(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.batch_size")));
   EXPECT_THAT(runner_->ListSchedules(), IsEmpty());
 
   ASSERT_THAT(runner_->CreateSchedule(SweepSchedule("x", "@daily")), IsOk());
