@@ -301,6 +301,7 @@ void PrintPlan(const sched::Plan& plan, std::ostream& out) {
   out << "  stages: " << absl::StrJoin(plan.stages_taken(), " -> ");
   if (!plan.current_stage().empty()) out << "  (current: " << plan.current_stage() << ")";
   out << "\n";
+  if (!plan.overrides().empty()) out << "  overrides (every run): " << absl::StrJoin(plan.overrides(), " ") << "\n";
   if (!plan.scenario().empty()) out << "  scenario: " << plan.scenario() << "\n";
   out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", "RUN", "STAGE", "EXPERIMENT", "STATE", "VERDICT");
   for (const auto& run : plan.runs()) {

@@ -59,7 +59,9 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
                              "--config_root=" + config_root}));
   const std::string endpoint = "--scheduler=" + scheduler->address();
 
-  auto [run_code, run_out] = RunCli({"plan", "run", plan_path, "--watch", endpoint});
+  // A plan-wide override reaches every run (checkpoints inside epochs: harmless here).
+  auto [run_code, run_out] =
+      RunCli({"plan", "run", plan_path, "--set", "training.checkpoint_every_steps=3", "--watch", endpoint});
   ASSERT_EQ(run_code, 0) << run_out;
   EXPECT_THAT(run_out, HasSubstr("submitted plan micro-0001"));
   EXPECT_THAT(run_out, HasSubstr("plan micro-0001 finished: SUCCEEDED"));
@@ -74,6 +76,13 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
     if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "no_vq ")) no_vq_line = std::string(line);
   }
   ASSERT_FALSE(no_vq_line.empty()) << status_out;
+  EXPECT_THAT(status_out, HasSubstr("overrides (every run): training.checkpoint_every_steps=3"));
+  const std::vector<std::string> no_vq_fields =
+      absl::StrSplit(absl::StripLeadingAsciiWhitespace(no_vq_line), ' ', absl::SkipEmpty());
+  ASSERT_GE(no_vq_fields.size(), 3u) << no_vq_line;
+  auto [experiment_code, experiment_out] = RunCli({"status", no_vq_fields[2], endpoint});
+  ASSERT_EQ(experiment_code, 0) << experiment_out;
+  EXPECT_THAT(experiment_out, HasSubstr("diagnostics.embedding_metrics.interval=2 training.checkpoint_every_steps=3"));
   if (absl::StrContains(no_vq_line, " stable (")) {
     EXPECT_THAT(status_out, HasSubstr("probe -> fix_a"));
     EXPECT_THAT(status_out, HasSubstr("scenario: A"));
