@@ -94,32 +94,13 @@ JEPALAB_AVX2 void Combine(const float* coeff, int64_t rs, int64_t cs, int64_t ro
   }
 }
 
-// keep [N, N]: the dropout factors of one copy's weights, DropoutHash over their indices (which
-// are consecutive), 8 at a time.
-JEPALAB_AVX2 void KeepMatrix(int64_t grid, int64_t copy, int64_t head, const Shape& s, float* keep) {
-  const int64_t count = s.n * s.n;
+// keep [N, N]: the dropout factors of one copy's weights (their mask indices are consecutive).
+void KeepMatrix(int64_t grid, int64_t copy, int64_t head, const Shape& s, float* keep) {
   if (!s.dropout) {
-    std::fill(keep, keep + count, 1.0f);
+    std::fill(keep, keep + s.n * s.n, 1.0f);
     return;
   }
-  const DropoutHash& hash = s.hash;
-  const uint32_t first = s.MaskIndex(grid, copy, head, 0, 0);
-  const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i k0 = _mm256_set1_epi32(static_cast<int>(hash.k0)), k1 = _mm256_set1_epi32(static_cast<int>(hash.k1));
-  const __m256i threshold = _mm256_set1_epi32(static_cast<int>(hash.threshold));
-  const __m256 scale = _mm256_set1_ps(hash.scale);
-  for (int64_t e = 0; e < count; e += 8) {
-    const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first + static_cast<uint32_t>(e))), step);
-    __m256i h = _mm256_add_epi32(_mm256_mullo_epi32(index, _mm256_set1_epi32(static_cast<int>(0x9E3779B1u))), k0);
-    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
-    h = _mm256_mullo_epi32(h, _mm256_set1_epi32(static_cast<int>(0x85EBCA6Bu)));
-    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 13));
-    h = _mm256_xor_si256(h, k1);
-    h = _mm256_mullo_epi32(h, _mm256_set1_epi32(static_cast<int>(0xC2B2AE35u)));
-    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
-    const __m256i kept = _mm256_cmpeq_epi32(_mm256_max_epu32(h, threshold), h);  // h >= threshold, unsigned
-    _mm256_storeu_ps(keep + e, _mm256_and_ps(_mm256_castsi256_ps(kept), scale));
-  }
+  s.hash.Fill(s.MaskIndex(grid, copy, head, 0, 0), s.n * s.n, keep);
 }
 
 // Scratch of one thread: kᵀ or vᵀ [d, N], the dropout factors and the dropped weights [N, N],

@@ -1,8 +1,9 @@
-// The CPU kernels the model layers call instead of ATen's (ParallelLinear, FusedAttention), checked
+// The CPU kernels the model layers call instead of ATen's (ParallelLinear, FusedAttention, DropoutHash::Fill), checked
 // against the ATen ops they replace.
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
@@ -90,6 +91,19 @@ TEST(ParallelLinearTest, SmallAndNonContiguousInputsAndNoGrad) {
   const torch::Tensor y = ParallelLinear(big, w.requires_grad_(true), b);
   EXPECT_FALSE(y.requires_grad());
   ExpectClose(y, torch::nn::functional::linear(big, w, b), "no grad");
+}
+
+TEST(DropoutHashTest, FillEqualsTheScalarHashIncludingTheTail) {
+  const DropoutHash hash(0.3, 0x0123456789ABCDEFull);
+  std::vector<float> filled(37);
+  hash.Fill(4294967290u, 37, filled.data());  // 37 = 4 vectors + a tail of 5; the index wraps past 2^32
+  int kept = 0;
+  for (int64_t e = 0; e < 37; ++e) {
+    EXPECT_EQ(filled[e], hash(4294967290u + static_cast<uint32_t>(e))) << e;
+    kept += filled[e] > 0;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, 37);
 }
 
 struct AttentionGrads {
