@@ -94,15 +94,6 @@ JEPALAB_AVX2 void Combine(const float* coeff, int64_t rs, int64_t cs, int64_t ro
   }
 }
 
-// keep [N, N]: the dropout factors of one copy's weights (their mask indices are consecutive).
-void KeepMatrix(int64_t grid, int64_t copy, int64_t head, const Shape& s, float* keep) {
-  if (!s.dropout) {
-    std::fill(keep, keep + s.n * s.n, 1.0f);
-    return;
-  }
-  s.hash.Fill(s.MaskIndex(grid, copy, head, 0, 0), s.n * s.n, keep);
-}
-
 // Scratch of one thread: kᵀ or vᵀ [d, N], the dropout factors and the dropped weights [N, N],
 // and the gradient of the weights [N, N].
 struct Scratch {
@@ -117,6 +108,16 @@ struct Scratch {
 
 JEPALAB_AVX2 void Multiply(const float* a, const float* b, int64_t count, float* out) {
   for (int64_t e = 0; e < count; e += 8) _mm256_storeu_ps(out + e, _mm256_mul_ps(_mm256_loadu_ps(a + e), _mm256_loadu_ps(b + e)));
+}
+
+// The weights copy `copy` multiplies v by: w without dropout, else w ⊙ its keep matrix [N, N]
+// (left in scratch.keep, which the backward reads too; the weights' mask indices are consecutive).
+const float* DroppedWeights(const float* w, int64_t grid, int64_t copy, int64_t head, const Shape& s,
+                            Scratch& scratch) {
+  if (!s.dropout) return w;
+  s.hash.Fill(s.MaskIndex(grid, copy, head, 0, 0), s.n * s.n, scratch.keep.data());
+  Multiply(w, scratch.keep.data(), s.n * s.n, scratch.dropped.data());
+  return scratch.dropped.data();
 }
 
 // Softmax over the allowed entries of row [N] (in place; the others become 0).
@@ -150,12 +151,7 @@ JEPALAB_AVX2 void ForwardOne(const float* q, const float* k, const float* v, con
     MaskedSoftmax(allowed + (grid * n + i) * n, s.scale, n, w + i * n);
   }
   for (int64_t c = 0; c < s.copies; ++c) {
-    const float* weights = w;
-    if (s.dropout) {
-      KeepMatrix(grid, c, head, s, scratch.keep.data());
-      Multiply(w, scratch.keep.data(), n * n, scratch.dropped.data());
-      weights = scratch.dropped.data();
-    }
+    const float* weights = DroppedWeights(w, grid, c, head, s, scratch);
     Combine(weights, n, 1, n, n, v + s.Row(grid, 0) + col, out + s.OutRow(grid, c, 0) + col, s.hidden, d, false);
   }
 }
@@ -169,12 +165,7 @@ JEPALAB_AVX2 void BackwardOne(const float* q, const float* k, const float* v, co
   Zero(gw, n * n);
   TransposeBlock(v, grid, col, s, scratch.transposed.data());
   for (int64_t c = 0; c < s.copies; ++c) {
-    const float* weights = w;
-    if (s.dropout) {
-      KeepMatrix(grid, c, head, s, keep);
-      Multiply(w, keep, n * n, scratch.dropped.data());
-      weights = scratch.dropped.data();
-    }
+    const float* weights = DroppedWeights(w, grid, c, head, s, scratch);
     const float* g = gout + s.OutRow(grid, c, 0) + col;
     // gv_j += Σ_i dropped_ij g_i.
     Combine(weights, 1, n, n, n, g, gv + s.Row(grid, 0) + col, s.hidden, d, c > 0);
