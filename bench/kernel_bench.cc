@@ -8,13 +8,11 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <limits>
 #include <vector>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "trainer_service/core/model/fast_dropout.h"
 #include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/object_encoder.h"
 #include "trainer_service/core/model/parallel_linear.h"
@@ -73,12 +71,7 @@ int main() {
   const torch::Tensor va = torch::randn({192, 16, 64}, torch::requires_grad());
   const torch::Tensor allowed = (torch::rand({192, 16, 16}) > 0.5) | torch::eye(16, torch::kBool).unsqueeze(0);
   row("attention core unfused fwd+bwd", [&] {
-    auto split = [](const torch::Tensor& t) { return t.view({192, 16, 4, 16}).transpose(1, 2); };
-    const torch::Tensor allowed_heads = allowed.unsqueeze(1);
-    torch::Tensor logits = SmallBmm(split(qa), split(ka).transpose(-2, -1)) / 4.0;
-    logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
-    torch::Tensor weights = jepalab::trainer::FastDropout(torch::softmax(logits, -1) * allowed_heads, 0.1, true);
-    SmallBmm(weights, split(va)).transpose(1, 2).reshape({192, 16, 64}).sum().backward();
+    jepalab::trainer::UnfusedAttention(qa, ka, va, allowed, 4, 1, 0.1).sum().backward();
   });
   row("attention core FusedAttention fwd", [&] {
     torch::NoGradGuard no_grad;

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "trainer_service/core/model/fast_dropout.h"
+#include "trainer_service/core/model/small_bmm.h"
 
 namespace jepalab::trainer {
 namespace {
@@ -282,6 +283,19 @@ torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, con
               "FusedAttention: more than 2^32 attention weights");
   return FusedAttentionFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(), allowed.contiguous(), heads,
                                        copies, dropout);
+}
+
+torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout) {
+  const int64_t m = q.size(0), n = q.size(1), hidden = q.size(2), head_dim = hidden / heads;
+  auto split = [&](const torch::Tensor& t) { return t.reshape({m, n, heads, head_dim}).transpose(1, 2); };
+  auto repeat = [&](const torch::Tensor& t) { return copies == 1 ? t : t.repeat_interleave(copies, 0); };
+  torch::Tensor logits = SmallBmm(split(q), split(k).transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
+  const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
+  logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
+  // Re-zero disallowed weights after the softmax (reference §3.2), then each copy's own dropout.
+  const torch::Tensor weights = FastDropout(repeat(torch::softmax(logits, -1) * allowed_heads), dropout, true);
+  return SmallBmm(weights, repeat(split(v))).transpose(1, 2).reshape({m * copies, n, hidden});
 }
 
 }  // namespace jepalab::trainer

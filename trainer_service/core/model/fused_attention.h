@@ -29,6 +29,11 @@ bool FusedAttentionSupports(int64_t objects, int64_t head_dim);
 torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout);
 
+// The same computation as ATen ops (SmallBmm, softmax, FastDropout), on any device and shape:
+// what the relational layer runs where FusedAttentionApplies is false. Draws the same dropout mask.
+torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout);
+
 }  // namespace jepalab::trainer
 
 #endif  // JEPALAB_TRAINER_SERVICE_CORE_MODEL_FUSED_ATTENTION_H_

@@ -1,7 +1,5 @@
 // The CPU kernels the model layers call instead of ATen's (ParallelLinear, FusedAttention, DropoutHash::Fill), checked
 // against the ATen ops they replace.
-#include <cmath>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -109,22 +107,6 @@ TEST(DropoutHashTest, FillEqualsTheScalarHashIncludingTheTail) {
 struct AttentionGrads {
   torch::Tensor out, q, k, v;
 };
-
-// The relational layer's unfused attention core: the ATen ops FusedAttention replaces, with
-// FastDropout's mask for the [M·copies, heads, N, N] weights drawn from the same seed.
-torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& allowed, int64_t heads, int64_t copies, double p) {
-  const int64_t m = q.size(0), n = q.size(1), h = q.size(2), d = h / heads;
-  auto split = [&](const torch::Tensor& t) {
-    return t.view({m, n, heads, d}).transpose(1, 2).repeat_interleave(copies, 0);  // [M·copies, heads, N, d]
-  };
-  const torch::Tensor allowed_heads = allowed.repeat_interleave(copies, 0).unsqueeze(1);
-  torch::Tensor logits = torch::matmul(split(q), split(k).transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
-  logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
-  torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
-  if (p > 0) weights = weights * DropoutMask(weights.sizes(), p, DrawDropoutSeed());
-  return torch::matmul(weights, split(v)).transpose(1, 2).reshape({m * copies, n, h});
-}
 
 AttentionGrads RunAttention(bool fused, const torch::Tensor& q0, const torch::Tensor& k0, const torch::Tensor& v0,
                             const torch::Tensor& allowed, int64_t copies, double p, const torch::Tensor& upstream) {

@@ -1,13 +1,12 @@
 #include "trainer_service/core/model/relational_layer.h"
 
-#include <cmath>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "trainer_service/core/model/fast_dropout.h"
 #include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/parallel_linear.h"
-#include "trainer_service/core/model/small_bmm.h"
 
 namespace jepalab::trainer {
 namespace {
@@ -45,24 +44,11 @@ torch::Tensor RelationalLayerImpl::Dropout(const torch::Tensor& x) {
 }
 
 torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed, int64_t copies) {
-  const int64_t m = x.size(0), n = x.size(1), heads = options_.heads;
-  const int64_t head_dim = options_.hidden_dim / heads;
-  const torch::Tensor q_rows = Apply(query, x), k_rows = Apply(key, x), v_rows = Apply(value, x);  // [M,N,H]
-  if (FusedAttentionApplies(q_rows, heads)) {
-    const double p = is_training() ? options_.dropout : 0.0;
-    return Apply(out, FusedAttention(q_rows, k_rows, v_rows, allowed, heads, copies, p));
-  }
-  auto split = [&](const torch::Tensor& t) { return t.view({m, n, heads, head_dim}).transpose(1, 2); };
-  const torch::Tensor q = split(q_rows), k = split(k_rows), v = split(v_rows);  // [M,h,N,d]
-  torch::Tensor logits = SmallBmm(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim));
-  const torch::Tensor allowed_heads = allowed.unsqueeze(1);  // [M,1,N,N]
-  logits = logits.masked_fill(allowed_heads.logical_not(), -std::numeric_limits<float>::infinity());
-  // Re-zero disallowed weights after the softmax (reference §3.2), then attention dropout.
-  torch::Tensor weights = torch::softmax(logits, -1) * allowed_heads;
-  weights = Dropout(RepeatRows(weights, copies));
-  const torch::Tensor attended =
-      SmallBmm(weights, RepeatRows(v, copies)).transpose(1, 2).reshape({m * copies, n, options_.hidden_dim});
-  return Apply(out, attended);
+  const int64_t heads = options_.heads;
+  const torch::Tensor q = Apply(query, x), k = Apply(key, x), v = Apply(value, x);  // [M,N,H]
+  const double p = is_training() ? options_.dropout : 0.0;
+  const auto attend = FusedAttentionApplies(q, heads) ? FusedAttention : UnfusedAttention;
+  return Apply(out, attend(q, k, v, allowed, heads, copies, p));
 }
 
 torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
