@@ -2,8 +2,6 @@
 // ParallelLinear, SmallBmm, and elementwise products of the relational layer's [192,16,64]
 // activations. Each figure is the median of 50 timed calls (forward + backward where noted).
 // Usage: bazel run -c opt //bench:kernel_bench
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -37,8 +35,7 @@ double MedianMicros(const std::function<void()>& f) {
 int main() {
   using jepalab::trainer::ParallelLinear;
   using jepalab::trainer::SmallBmm;
-  using SetBlasThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  jepalab::trainer::UseSingleThreadedBlas();  // as the trainer runs
   torch::manual_seed(0);
   const torch::Tensor x = torch::randn({3072, 64}, torch::requires_grad());
   const torch::Tensor w = torch::randn({128, 64}, torch::requires_grad()), b = torch::randn({128}, torch::requires_grad());

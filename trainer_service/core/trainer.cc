@@ -3,7 +3,6 @@
 // validation, early stopping, diagnostics and checkpoints at their intervals.
 #include "trainer_service/core/trainer.h"
 
-#include <dlfcn.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +40,7 @@
 #include "trainer_service/core/model/ema.h"
 #include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/jepa_model.h"
+#include "trainer_service/core/model/parallel_linear.h"
 #include "trainer_service/core/objective.h"
 #include "trainer_service/core/trainer_config.h"
 
@@ -157,14 +157,7 @@ absl::Status Trainer::Setup() {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // LibTorch 1.13 defaults to half the cores on x86 (TOOLCHAIN.md §8): set it explicitly.
   at::set_num_threads(threads);
-  // Debian's BLAS is the pthread OpenBLAS, whose own thread pool (one thread per core) competes
-  // with ATen's OpenMP threads for the same cores: on 2 cores the mini run was 2x slower with 2
-  // threads than with 1 (docs/performance.md). ATen parallelises around BLAS calls itself, so
-  // BLAS runs single-threaded. Looked up at run time: no link-time dependency on OpenBLAS.
-  using SetBlasThreads = void (*)(int);
-  if (auto set_blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set_blas(1);
-  }
+  UseSingleThreadedBlas();
   torch::manual_seed(static_cast<uint64_t>(config_.seed()));
 
   const bool want_cuda = t.device() == "auto" || t.device().rfind("cuda", 0) == 0;

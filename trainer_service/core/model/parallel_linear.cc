@@ -115,6 +115,12 @@ class ParallelLinearFunction : public torch::autograd::Function<ParallelLinearFu
 
 }  // namespace
 
+void UseSingleThreadedBlas() {
+  // Looked up at run time, like sgemm_: no link-time dependency on OpenBLAS.
+  using SetBlasThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+}
+
 torch::Tensor ParallelLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (!UseFastPath(x, weight, bias)) return torch::nn::functional::linear(x, weight, bias);
   std::vector<int64_t> shape = x.sizes().vec();

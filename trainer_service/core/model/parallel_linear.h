@@ -15,6 +15,12 @@ namespace jepalab::trainer {
 // x [..., in], weight [out, in], bias [out] or undefined -> [..., out]; differentiable in all three.
 torch::Tensor ParallelLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
+// Pins OpenBLAS to one thread (a no-op with another BLAS). Debian's BLAS is the pthread OpenBLAS,
+// whose own pool of one thread per core competes with ATen's OpenMP threads for the same cores:
+// on 2 cores the mini run was 2x slower with 2 threads than with 1 (docs/performance.md). ATen,
+// and ParallelLinear, parallelise around the BLAS calls instead.
+void UseSingleThreadedBlas();
+
 }  // namespace jepalab::trainer
 
 #endif  // JEPALAB_TRAINER_SERVICE_CORE_MODEL_PARALLEL_LINEAR_H_
