@@ -213,13 +213,10 @@ void ApplyMiniCriteria(bool mini, PlanConfig* plan) {
   if (mini && plan->has_mini_criteria()) plan->mutable_criteria()->MergeFrom(plan->mini_criteria());
 }
 
-void ApplySubmission(bool mini, const std::vector<int64_t>& seeds, const std::vector<std::string>& overrides,
-                     PlanConfig* plan) {
+void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& seeds,
+                     const google::protobuf::RepeatedPtrField<std::string>& overrides, PlanConfig* plan) {
   ApplyMiniCriteria(mini, plan);
-  if (!seeds.empty()) {
-    plan->clear_seeds();
-    for (int64_t seed : seeds) plan->add_seeds(seed);
-  }
+  if (!seeds.empty()) *plan->mutable_seeds() = seeds;
   for (PlanStage& stage : *plan->mutable_stages()) {
     for (PlanRun& run : *stage.mutable_runs()) {
       if (!seeds.empty()) run.clear_seeds();

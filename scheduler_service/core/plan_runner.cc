@@ -64,13 +64,6 @@ Plan Summary(const Plan& plan) {
   return summary;
 }
 
-// The plan as submitted: `plan` keeps the submission's mini flag, seeds and overrides, applied
-// at submission and again to the plan re-parsed after a restart, so later stages run as accepted.
-void ApplySubmission(const Plan& plan, PlanConfig* config) {
-  ::jepalab::scheduler::ApplySubmission(plan.mini(), {plan.seeds().begin(), plan.seeds().end()},
-                                        {plan.overrides().begin(), plan.overrides().end()}, config);
-}
-
 }  // namespace
 
 bool IsTerminalPlanState(PlanState state) {
@@ -104,7 +97,8 @@ absl::StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(const PlanRunnerO
         plan.set_message(absl::StrCat("stored plan no longer parses: ", config.status().message()));
       } else {
         entry.config = *std::move(config);
-        ApplySubmission(plan, &entry.config);
+        // Again what the submission changed, so later stages run as accepted.
+        ApplySubmission(plan.mini(), plan.seeds(), plan.overrides(), &entry.config);
       }
       if (!IsTerminalPlanState(plan.state())) ++running;
       entry.plan = std::move(plan);
@@ -170,11 +164,7 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
   PlanConfig config = *std::move(parsed);
-  Plan plan;
-  plan.set_mini(request.mini());
-  for (int64_t seed : request.seeds()) plan.add_seeds(seed);
-  for (const std::string& override_text : request.overrides()) plan.add_overrides(override_text);
-  ApplySubmission(plan, &config);
+  ApplySubmission(request.mini(), request.seeds(), request.overrides(), &config);
   PlanValidationOptions validation;
   validation.base_dir = options_.config_root;
   validation.mini = request.mini();
@@ -188,11 +178,15 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
   }
 
+  Plan plan;
   plan.set_name(config.name());
   plan.set_state(PlanState::PLAN_STATE_RUNNING);
   plan.set_plan_yaml(request.plan_yaml());
   plan.set_plan_path(request.plan_path());
+  plan.set_mini(request.mini());
   plan.set_priority(request.priority());
+  *plan.mutable_seeds() = request.seeds();
+  *plan.mutable_overrides() = request.overrides();
   // Copy every config the plan may use, so a restart runs exactly what was accepted.
   size_t longest_run_name = 0;
   for (int s = 0; s < config.stages_size(); ++s) {

@@ -127,8 +127,7 @@ absl::Status ScheduleRunner::ValidateTarget(const v1::CreateScheduleRequest& req
       if (!config.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("plan: ", config.status().message()));
       }
-      ApplySubmission(plan.mini(), {plan.seeds().begin(), plan.seeds().end()},
-                      {plan.overrides().begin(), plan.overrides().end()}, &*config);
+      ApplySubmission(plan.mini(), plan.seeds(), plan.overrides(), &*config);
       PlanValidationOptions validation;
       validation.base_dir = options_.config_root;
       validation.mini = plan.mini();
