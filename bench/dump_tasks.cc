@@ -12,7 +12,7 @@
 #include "nlohmann/json.hpp"
 #include "trainer_service/core/data/grid_generator.h"
 #include "trainer_service/core/data/grid_json.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> positional, overrides;
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
       if (!p.empty() && p[0] != '/') p = std::string(workspace) + "/" + p;
     }
   }
-  auto config = jepalab::trainer::LoadTrainerConfigFile(positional[0], overrides);
+  auto config = jepalab::config::LoadTrainerConfigFile(positional[0], overrides);
   if (!config.ok()) {
     std::fprintf(stderr, "dump_tasks: %s\n", std::string(config.status().message()).c_str());
     return 1;

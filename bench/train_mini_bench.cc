@@ -14,7 +14,7 @@
 #include "common/logging.h"
 #include "common/metric_names.h"
 #include "trainer_service/core/trainer.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace {
 
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace && config_path[0] != '/') {
     config_path = std::string(workspace) + "/" + config_path;
   }
-  auto config = jepalab::trainer::LoadTrainerConfigFile(config_path, overrides);
+  auto config = jepalab::config::LoadTrainerConfigFile(config_path, overrides);
   if (!config.ok()) {
     std::fprintf(stderr, "train_mini_bench: %s\n", std::string(config.status().message()).c_str());
     return 1;

@@ -10,9 +10,11 @@
 #include "cli/rpc_helpers.h"
 #include "cli/schedule_format.h"
 #include "proto/scheduler.grpc.pb.h"
-#include "scheduler_service/core/sweep_file.h"
+#include "config/sweep_file.h"
 
 namespace jepalab::cli {
+
+using ::jepalab::config::LoadSweepFile;
 namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
@@ -45,7 +47,7 @@ int BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleRequest* req
       return 2;
     }
     // Read here, so the schedule carries the sweep (and its base config) as it is now.
-    absl::StatusOr<sched::SubmitSweepRequest> sweep = scheduler::LoadSweepFile(sweep_path, "");
+    absl::StatusOr<sched::SubmitSweepRequest> sweep = LoadSweepFile(sweep_path, "");
     if (!sweep.ok()) {
       err << "jepalab: --sweep: " << sweep.status().message() << "\n";
       return 1;

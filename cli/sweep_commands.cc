@@ -11,9 +11,11 @@
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
 #include "proto/scheduler.grpc.pb.h"
-#include "scheduler_service/core/sweep_file.h"
+#include "config/sweep_file.h"
 
 namespace jepalab::cli {
+
+using ::jepalab::config::LoadSweepFile;
 namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
@@ -64,7 +66,7 @@ int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, 
     return 2;
   }
   const std::string& path = args.positional[1];
-  absl::StatusOr<sched::SubmitSweepRequest> request = scheduler::LoadSweepFile(path, "");
+  absl::StatusOr<sched::SubmitSweepRequest> request = LoadSweepFile(path, "");
   if (!request.ok()) {
     err << "jepalab: sweep submit: " << request.status().message() << "\n";
     return 1;

@@ -23,7 +23,7 @@
 #include "common/logging.h"
 #include "common/rpc_auth.h"
 #include "metrics_service/core/metrics_core.h"
-#include "metrics_service/core/metrics_service_config.h"
+#include "config/metrics_service_config.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
 #include "metrics_service/server/metrics_service_impl.h"
@@ -55,6 +55,8 @@ ABSL_FLAG(std::vector<std::string>, config_override, {},
           "collapse_detectors.rank.collapsed_below=1.5.");
 
 namespace jepalab::metrics {
+
+using ::jepalab::config::LoadMetricsServiceConfigFile;
 namespace {
 
 constexpr char kDatabaseFile[] = "metrics.db";

@@ -18,7 +18,7 @@
 #include "common/metric_names.h"
 #include "proto/common.pb.h"
 #include "trainer_service/core/trainer.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 #include "trainer_service/server/grpc_metrics_sink.h"
 
 ABSL_FLAG(std::string, metrics_address, "", "also report metrics to metrics_service at host:port");
@@ -27,6 +27,10 @@ ABSL_FLAG(std::string, checkpoint_dir, "", "where checkpoints go; empty: trainin
 ABSL_FLAG(std::string, resume_from, "", "a checkpoint of a run with the same config to continue from");
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::ConfigHash;
+using ::jepalab::config::LoadTrainerConfigFile;
+using ::jepalab::config::ResolvedConfigYaml;
 namespace {
 
 std::atomic<bool> g_cancel{false};  // set by the SIGINT/SIGTERM handler

@@ -24,7 +24,7 @@
 #include "common/logging.h"
 #include "proto/trainer.pb.h"
 #include "trainer_service/core/trainer.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 #include "trainer_service/core/worker_events.h"
 #include "trainer_service/server/grpc_metrics_sink.h"
 
@@ -45,6 +45,10 @@ ABSL_FLAG(bool, resume, false,
 ABSL_FLAG(int32_t, attempt, 1, "which start of the run this is, 1 for the first");
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::ConfigHash;
+using ::jepalab::config::LoadTrainerConfigFile;
+using ::jepalab::config::ResolvedConfigYaml;
 namespace {
 
 using common::v1::RunState;

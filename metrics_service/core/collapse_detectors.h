@@ -30,11 +30,6 @@ inline constexpr char kIndicatorDivergence[] = "divergence";
 // The encoders whose diagnostics are watched (bounded label values).
 inline constexpr const char* kDetectorEncoders[] = {"context", "target"};
 
-// OK iff every threshold is usable; else InvalidArgument naming the field path under
-// "collapse_detectors.", e.g. "collapse_detectors.rank.healthy_above: must be >= collapsed_below
-// (2), got 1". Unset fields take their declared defaults.
-absl::Status ValidateCollapseDetectorsConfig(const config::v1::CollapseDetectorsConfig& config);
-
 // Every stored metric name the detectors read under `config` (for replaying history).
 std::vector<std::string> CollapseDetectorInputs(const config::v1::CollapseDetectorsConfig& config);
 

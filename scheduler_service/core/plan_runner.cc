@@ -12,10 +12,21 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "scheduler_service/core/plan.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/plan.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::scheduler {
+
+using ::jepalab::config::ApplySubmission;
+using ::jepalab::config::BranchChoice;
+using ::jepalab::config::ChooseBranch;
+using ::jepalab::config::FindStage;
+using ::jepalab::config::LoadTrainerConfigFile;
+using ::jepalab::config::ParsePlan;
+using ::jepalab::config::PlanValidationOptions;
+using ::jepalab::config::RunConfigPath;
+using ::jepalab::config::RunSeeds;
+using ::jepalab::config::ValidatePlan;
 namespace {
 
 using ::jepalab::common::v1::RunState;
@@ -171,7 +182,7 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   validation.check_files = true;
   validation.check_run_config = [](const std::string& path,
                                    const std::vector<std::string>& overrides) {
-    return trainer::LoadTrainerConfigFile(path, overrides).status();
+    return LoadTrainerConfigFile(path, overrides).status();
   };
   absl::Status valid = ValidatePlan(config, validation);
   if (!valid.ok()) {

@@ -8,11 +8,23 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "proto/config/plan_config.pb.h"
-#include "scheduler_service/core/plan.h"
-#include "scheduler_service/core/sweep.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/plan.h"
+#include "config/sweep.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::scheduler {
+
+using ::jepalab::config::ApplySubmission;
+using ::jepalab::config::ExpandSweep;
+using ::jepalab::config::LoadTrainerConfig;
+using ::jepalab::config::LoadTrainerConfigFile;
+using ::jepalab::config::ParsePlan;
+using ::jepalab::config::PlanConfig;
+using ::jepalab::config::PlanValidationOptions;
+using ::jepalab::config::SweepPoint;
+using ::jepalab::config::SweepSpecFromRequest;
+using ::jepalab::config::TrainerConfig;
+using ::jepalab::config::ValidatePlan;
 namespace {
 
 // Due windows counted per firing at most (an every-minute schedule down for a week is 10080).
@@ -35,8 +47,8 @@ absl::Status ValidateSweepTarget(const v1::SubmitSweepRequest& sweep) {
   }
   const std::string source = sweep.config_path().empty() ? "<sweep config>" : sweep.config_path();
   for (const SweepPoint& point : *points) {
-    absl::StatusOr<trainer::TrainerConfig> config =
-        trainer::LoadTrainerConfig(sweep.config_yaml(), source, point.overrides);
+    absl::StatusOr<TrainerConfig> config =
+        LoadTrainerConfig(sweep.config_yaml(), source, point.overrides);
     if (!config.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("sweep: ", point.field, ": ", config.status().message()));
@@ -134,7 +146,7 @@ absl::Status ScheduleRunner::ValidateTarget(const v1::CreateScheduleRequest& req
       validation.check_files = true;
       validation.check_run_config = [](const std::string& path,
                                        const std::vector<std::string>& overrides) {
-        return trainer::LoadTrainerConfigFile(path, overrides).status();
+        return LoadTrainerConfigFile(path, overrides).status();
       };
       if (absl::Status valid = ValidatePlan(*config, validation); !valid.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("plan: ", source, ": ", valid.message()));

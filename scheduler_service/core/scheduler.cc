@@ -10,10 +10,18 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "scheduler_service/core/sweep.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/sweep.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::scheduler {
+
+using ::jepalab::config::ConfigHash;
+using ::jepalab::config::ExpandSweep;
+using ::jepalab::config::LoadTrainerConfig;
+using ::jepalab::config::ResolvedConfigYaml;
+using ::jepalab::config::SweepPoint;
+using ::jepalab::config::SweepSpec;
+using ::jepalab::config::SweepSpecFromRequest;
 namespace {
 
 using ::jepalab::common::v1::RunState;
@@ -235,7 +243,7 @@ absl::StatusOr<Scheduler::Plan> Scheduler::PlanExperiment(
   JEPALAB_RETURN_IF_ERROR(ValidateName("name", name));
   if (config_yaml.empty()) return absl::InvalidArgumentError("config_yaml: must not be empty");
   const std::string source = config_path.empty() ? "<request>" : config_path;
-  absl::StatusOr<TrainerConfig> base = trainer::LoadTrainerConfig(config_yaml, source, overrides);
+  absl::StatusOr<TrainerConfig> base = LoadTrainerConfig(config_yaml, source, overrides);
   if (!base.ok()) return absl::InvalidArgumentError(base.status().message());
 
   Plan plan;
@@ -252,14 +260,14 @@ absl::StatusOr<Scheduler::Plan> Scheduler::PlanExperiment(
     std::vector<std::string> run_overrides = overrides;
     run_overrides.push_back(absl::StrCat("seed=", seed));
     absl::StatusOr<TrainerConfig> run =
-        trainer::LoadTrainerConfig(config_yaml, source, run_overrides);
+        LoadTrainerConfig(config_yaml, source, run_overrides);
     if (!run.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("seeds: ", seed, ": ", run.status().message()));
     }
   }
-  plan.resolved_config_yaml = trainer::ResolvedConfigYaml(*base);
-  plan.config_hash = trainer::ConfigHash(*base);
+  plan.resolved_config_yaml = ResolvedConfigYaml(*base);
+  plan.config_hash = ConfigHash(*base);
   return plan;
 }
 
@@ -689,7 +697,7 @@ absl::StatusOr<TrainerConfig> Scheduler::RunConfig(const Experiment& experiment,
   // Rebuilt from the stored inputs (validated at submission) plus the run's seed.
   std::vector<std::string> overrides(experiment.overrides().begin(), experiment.overrides().end());
   overrides.push_back(absl::StrCat("seed=", seed));
-  return trainer::LoadTrainerConfig(experiment.config_yaml(), experiment.id(), overrides);
+  return LoadTrainerConfig(experiment.config_yaml(), experiment.id(), overrides);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,9 +12,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/metric_names.h"
-#include "scheduler_service/core/plan.h"
+#include "config/plan.h"
 
 namespace jepalab::scheduler {
+
+using ::jepalab::config::BranchChoice;
+using ::jepalab::config::ChooseBranch;
+using ::jepalab::config::FindStage;
+using ::jepalab::config::PlanRun;
+using ::jepalab::config::PlanStage;
+using ::jepalab::config::ValidatePlan;
 namespace {
 
 using ::jepalab::common::v1::RunState;

@@ -8,9 +8,13 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "scheduler_service/core/plan.h"
+#include "config/plan.h"
 
 namespace jepalab::scheduler {
+
+using ::jepalab::config::LoadPlanFile;
+using ::jepalab::config::PlanConfig;
+using ::jepalab::config::PlanValidationOptions;
 namespace {
 
 using ::jepalab::common::v1::RunState;

@@ -8,9 +8,11 @@
 #include "gtest/gtest.h"
 #include "trainer_service/core/data/training_samples.h"
 #include "trainer_service/core/model/jepa_model.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::LoadTrainerConfig;
 namespace {
 
 namespace names = ::jepalab::metric_names;

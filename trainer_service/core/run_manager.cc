@@ -23,12 +23,15 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 #include "trainer_service/core/worker_events.h"
 
 extern char** environ;
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::ConfigHash;
+using ::jepalab::config::ValidateTrainerConfig;
 
 using common::v1::RunState;
 

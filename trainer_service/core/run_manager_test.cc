@@ -10,9 +10,12 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::ConfigHash;
+using ::jepalab::config::LoadTrainerConfig;
 namespace {
 
 using common::v1::RunState;

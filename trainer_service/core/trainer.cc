@@ -42,9 +42,12 @@
 #include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/model/parallel_linear.h"
 #include "trainer_service/core/objective.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::PlannedOptimizerSteps;
+using ::jepalab::config::ValidateTrainerConfig;
 namespace {
 
 namespace names = ::jepalab::metric_names;

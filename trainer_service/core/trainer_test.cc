@@ -14,9 +14,12 @@
 #include "gtest/gtest.h"
 #include "trainer_service/core/checkpoint.h"
 #include "trainer_service/core/model/jepa_model.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::LoadTrainerConfig;
+using ::jepalab::config::TrainerConfig;
 namespace {
 
 namespace names = ::jepalab::metric_names;

@@ -8,9 +8,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/trainer.grpc.pb.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
+
+using ::jepalab::config::LoadTrainerConfig;
 namespace {
 
 using ::testing::HasSubstr;

@@ -1,4 +1,4 @@
-#include "scheduler_service/core/plan.h"
+#include "config/plan.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,9 +13,9 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 using ::testing::ElementsAre;
@@ -27,7 +27,7 @@ constexpr char kShippedPlan[] = "configs/plans/vq_diagnostic.yaml";
 
 // Loads every run config with its overrides, as the scheduler will.
 absl::Status LoadRunConfig(const std::string& path, const std::vector<std::string>& overrides) {
-  return trainer::LoadTrainerConfigFile(path, overrides).status();
+  return LoadTrainerConfigFile(path, overrides).status();
 }
 
 std::vector<std::string> RunNames(const PlanStage& stage) {
@@ -131,13 +131,13 @@ TEST(ShippedPlanTest, EncodesTheSeedPlan) {
 TEST(ShippedPlanTest, SingleLossAdditionsReverseExactlyTheMinimalConfigsChange) {
   // Each addition must give back the baseline's value of what it adds.
   JEPALAB_ASSERT_OK_AND_ASSIGN(
-      auto baseline, trainer::LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000.yaml"));
+      auto baseline, LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000.yaml"));
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig plan, LoadPlanFile(kShippedPlan, options));
   auto load = [&](const std::string& name) {
     const PlanRun* run = FindRun(plan, name);
     EXPECT_NE(run, nullptr) << name;
-    return trainer::LoadTrainerConfigFile(run->config(),
+    return LoadTrainerConfigFile(run->config(),
                                           {run->overrides().begin(), run->overrides().end()});
   };
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto sigreg, load("minimal_plus_sigreg"));
@@ -484,4 +484,4 @@ TEST(PlanTest, ChooseBranchTakesTheFirstMatchElseNext) {
 }
 
 }  // namespace
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

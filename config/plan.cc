@@ -1,4 +1,4 @@
-#include "scheduler_service/core/plan.h"
+#include "config/plan.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -14,7 +14,7 @@
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 using ::jepalab::config::v1::PlanCriteria;
@@ -387,4 +387,4 @@ absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
   return choice;
 }
 
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

@@ -1,4 +1,4 @@
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 #include <cmath>
 #include <fstream>
@@ -11,7 +11,7 @@
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
 
-namespace jepalab::trainer {
+namespace jepalab::config {
 namespace {
 
 using ::jepalab::common::FormatDouble;
@@ -283,4 +283,4 @@ int64_t PlannedOptimizerSteps(const TrainerConfig& config, int64_t batches_per_e
   return total;
 }
 
-}  // namespace jepalab::trainer
+}  // namespace jepalab::config

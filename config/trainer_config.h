@@ -1,7 +1,7 @@
 // Loading and validating a run's TrainerConfig (torch-free; the scheduler validates with it
 // too, before anything is queued).
-#ifndef JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_
-#define JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_
+#ifndef JEPALAB_CONFIG_TRAINER_CONFIG_H_
+#define JEPALAB_CONFIG_TRAINER_CONFIG_H_
 
 #include <string>
 #include <vector>
@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/config/trainer_config.pb.h"
 
-namespace jepalab::trainer {
+namespace jepalab::config {
 
 using ::jepalab::config::v1::TrainerConfig;
 
@@ -39,6 +39,6 @@ std::string ConfigHash(const TrainerConfig& config);
 // §1.5), capped by training.max_steps when that is set.
 int64_t PlannedOptimizerSteps(const TrainerConfig& config, int64_t batches_per_epoch);
 
-}  // namespace jepalab::trainer
+}  // namespace jepalab::config
 
-#endif  // JEPALAB_TRAINER_SERVICE_CORE_TRAINER_CONFIG_H_
+#endif  // JEPALAB_CONFIG_TRAINER_CONFIG_H_

@@ -1,8 +1,8 @@
 // Diagnostic plan files (configs/plans/*.yaml, schema proto/config/plan_config.proto): loading,
 // validation that names the bad field, and the pure decision-tree helpers (config path of a run
 // in full or mini mode, which branch a finished stage takes).
-#ifndef JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_
-#define JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_
+#ifndef JEPALAB_CONFIG_PLAN_H_
+#define JEPALAB_CONFIG_PLAN_H_
 
 #include <functional>
 #include <map>
@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/config/plan_config.pb.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 
 using ::jepalab::config::v1::PlanBranch;
 using ::jepalab::config::v1::PlanConfig;
@@ -29,7 +29,7 @@ struct PlanValidationOptions {
   // Check that every run config file exists.
   bool check_files = true;
   // Optional deeper check of one run: its config file (full path, as read) and overrides, e.g.
-  // loading it with trainer::LoadTrainerConfig. A non-OK status is reported for that run.
+  // loading it with LoadTrainerConfig. A non-OK status is reported for that run.
   std::function<absl::Status(const std::string& config_path,
                              const std::vector<std::string>& overrides)>
       check_run_config;
@@ -91,6 +91,6 @@ struct BranchChoice {
 absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
                                           const std::map<std::string, bool>& stable);
 
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config
 
-#endif  // JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_H_
+#endif  // JEPALAB_CONFIG_PLAN_H_

@@ -1,4 +1,4 @@
-#include "scheduler_service/core/sweep_file.h"
+#include "config/sweep_file.h"
 
 #include <fstream>
 #include <sstream>
@@ -7,9 +7,9 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
-#include "scheduler_service/core/sweep.h"
+#include "config/sweep.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 bool ReadText(const std::string& path, std::string* text) {
@@ -35,7 +35,7 @@ absl::StatusOr<SweepFileConfig> ParseSweepFile(absl::string_view yaml,
   return sweep;
 }
 
-absl::StatusOr<v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfig& sweep,
+absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfig& sweep,
                                                             const std::string& config_yaml) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId("name", sweep.name()));
   if (sweep.config().empty()) return absl::InvalidArgumentError("config: must be set");
@@ -44,25 +44,25 @@ absl::StatusOr<v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfi
         absl::StrCat("stop_on_collapse.confirm_events: must be >= 1, got ",
                      sweep.stop_on_collapse().confirm_events()));
   }
-  v1::SubmitSweepRequest request;
+  scheduler::v1::SubmitSweepRequest request;
   request.set_name(sweep.name());
   request.set_config_yaml(config_yaml);
   request.set_config_path(sweep.config());
   for (const std::string& o : sweep.overrides()) request.add_overrides(o);
   for (const auto& variant : sweep.variants()) {
-    v1::SweepVariant* v = request.add_variants();
+    scheduler::v1::SweepVariant* v = request.add_variants();
     v->set_name(variant.name());
     for (const std::string& o : variant.overrides()) v->add_overrides(o);
   }
   for (const auto& axis : sweep.grid()) {
-    v1::SweepAxis* a = request.add_grid();
+    scheduler::v1::SweepAxis* a = request.add_grid();
     a->set_key(axis.key());
     for (const std::string& value : axis.values()) a->add_values(value);
   }
   for (int64_t seed : sweep.seeds()) request.add_seeds(seed);
   for (const std::string& tag : sweep.tags()) request.add_tags(tag);
   if (sweep.stop_on_collapse().enabled()) {
-    v1::StopOnCollapsePolicy* policy = request.mutable_stop_on_collapse();
+    scheduler::v1::StopOnCollapsePolicy* policy = request.mutable_stop_on_collapse();
     policy->set_enabled(true);
     for (const std::string& i : sweep.stop_on_collapse().indicators()) policy->add_indicators(i);
     policy->set_confirm_events(sweep.stop_on_collapse().confirm_events());
@@ -72,7 +72,7 @@ absl::StatusOr<v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfi
   return request;
 }
 
-absl::StatusOr<v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
+absl::StatusOr<scheduler::v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
                                                      const std::string& base_dir) {
   std::string text;
   if (!ReadText(path, &text)) {
@@ -87,9 +87,9 @@ absl::StatusOr<v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
         absl::InvalidArgumentError(absl::StrCat("config: file not found: ", sweep.config())), path,
         lines);
   }
-  absl::StatusOr<v1::SubmitSweepRequest> request = SweepRequestFromFile(sweep, config_yaml);
+  absl::StatusOr<scheduler::v1::SubmitSweepRequest> request = SweepRequestFromFile(sweep, config_yaml);
   if (!request.ok()) return common::AnnotateWithLine(request.status(), path, lines);
   return request;
 }
 
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

@@ -1,4 +1,4 @@
-#include "scheduler_service/core/sweep_file.h"
+#include "config/sweep_file.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,10 +8,10 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "scheduler_service/core/sweep.h"
-#include "trainer_service/core/trainer_config.h"
+#include "config/sweep.h"
+#include "config/trainer_config.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 using ::testing::ElementsAre;
@@ -23,7 +23,7 @@ constexpr char kBaseConfig[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
 
 // Tests run in the runfiles tree, whose root is the repository root.
 void ExpectShippedSweepLoads(const std::string& path, const std::string& expected_config) {
-  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::SubmitSweepRequest request, LoadSweepFile(path, ""));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(scheduler::v1::SubmitSweepRequest request, LoadSweepFile(path, ""));
   EXPECT_EQ(request.config_path(), expected_config);
   EXPECT_FALSE(request.config_yaml().empty());
   EXPECT_THAT(request.seeds(), ElementsAre(123, 124));
@@ -35,7 +35,7 @@ void ExpectShippedSweepLoads(const std::string& path, const std::string& expecte
   std::vector<std::string> variants;
   for (const SweepPoint& point : points) {
     variants.push_back(point.variant);
-    EXPECT_THAT(trainer::LoadTrainerConfig(request.config_yaml(), path, point.overrides), IsOk())
+    EXPECT_THAT(LoadTrainerConfig(request.config_yaml(), path, point.overrides), IsOk())
         << point.field;
   }
   EXPECT_THAT(variants, ElementsAre("baseline", "vq_no_refresh", "commitment_015", "refresh_2000",
@@ -53,7 +53,7 @@ TEST(ShippedSweepTest, VqFixesMiniUsesTheMiniConfig) {
 
 TEST(ShippedSweepTest, VariantOverridesMatchTheDiagnosticConfigs) {
   // Each variant must equal the plan's hand-written config for that fix.
-  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::SubmitSweepRequest request,
+  JEPALAB_ASSERT_OK_AND_ASSIGN(scheduler::v1::SubmitSweepRequest request,
                                LoadSweepFile("configs/sweeps/vq_fixes_mini.yaml", ""));
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<SweepPoint> points,
                                ExpandSweep(SweepSpecFromRequest(request)));
@@ -70,11 +70,11 @@ TEST(ShippedSweepTest, VariantOverridesMatchTheDiagnosticConfigs) {
     }
     ASSERT_NE(point, nullptr) << variant;
     JEPALAB_ASSERT_OK_AND_ASSIGN(
-        trainer::TrainerConfig swept,
-        trainer::LoadTrainerConfig(request.config_yaml(), "sweep", point->overrides));
-    JEPALAB_ASSERT_OK_AND_ASSIGN(trainer::TrainerConfig written,
-                                 trainer::LoadTrainerConfigFile(config_path));
-    EXPECT_EQ(trainer::ConfigHash(swept), trainer::ConfigHash(written)) << variant;
+        TrainerConfig swept,
+        LoadTrainerConfig(request.config_yaml(), "sweep", point->overrides));
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig written,
+                                 LoadTrainerConfigFile(config_path));
+    EXPECT_EQ(ConfigHash(swept), ConfigHash(written)) << variant;
   }
 }
 
@@ -90,7 +90,7 @@ seeds: [1]
 tags: [grid]
 )",
                                                                      "grid.yaml"));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::SubmitSweepRequest request,
+  JEPALAB_ASSERT_OK_AND_ASSIGN(scheduler::v1::SubmitSweepRequest request,
                                SweepRequestFromFile(sweep, "seed: 1\n"));
   EXPECT_EQ(request.name(), "lr_grid");
   EXPECT_EQ(request.config_yaml(), "seed: 1\n");
@@ -138,4 +138,4 @@ TEST(SweepFileTest, MissingFilesAreReported) {
 }
 
 }  // namespace
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

@@ -1,7 +1,7 @@
 // Loading metrics_service's YAML config (--config) with its --config_override entries, and
 // errors that name where a bad value came from: the file and line, or the override.
-#ifndef JEPALAB_METRICS_SERVICE_CORE_METRICS_SERVICE_CONFIG_H_
-#define JEPALAB_METRICS_SERVICE_CORE_METRICS_SERVICE_CONFIG_H_
+#ifndef JEPALAB_CONFIG_METRICS_SERVICE_CONFIG_H_
+#define JEPALAB_CONFIG_METRICS_SERVICE_CONFIG_H_
 
 #include <string>
 #include <vector>
@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "proto/config/metrics_service_config.pb.h"
 
-namespace jepalab::metrics {
+namespace jepalab::config {
 
 // Parses `yaml` (read from `source_name`, e.g. the --config path; empty text: every default),
 // applies `overrides` ("dotted.key=value", in order) and validates the collapse detectors.
@@ -26,6 +26,6 @@ absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfig(
 absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfigFile(
     const std::string& path, const std::vector<std::string>& overrides);
 
-}  // namespace jepalab::metrics
+}  // namespace jepalab::config
 
-#endif  // JEPALAB_METRICS_SERVICE_CORE_METRICS_SERVICE_CONFIG_H_
+#endif  // JEPALAB_CONFIG_METRICS_SERVICE_CONFIG_H_

@@ -1,4 +1,4 @@
-#include "metrics_service/core/metrics_service_config.h"
+#include "config/metrics_service_config.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace jepalab::metrics {
+namespace jepalab::config {
 namespace {
 
 using ::testing::StatusIs;
@@ -94,4 +94,4 @@ TEST(MetricsServiceConfigTest, UnreadableFileIsInvalidArgument) {
 }
 
 }  // namespace
-}  // namespace jepalab::metrics
+}  // namespace jepalab::config

@@ -1,4 +1,4 @@
-#include "metrics_service/core/metrics_service_config.h"
+#include "config/metrics_service_config.h"
 
 #include <fstream>
 #include <sstream>
@@ -10,9 +10,9 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
-#include "metrics_service/core/collapse_detectors.h"
+#include "config/collapse_detectors_config.h"
 
-namespace jepalab::metrics {
+namespace jepalab::config {
 namespace {
 
 // Stands in for the file name when there is no --config; only override errors can occur then,
@@ -95,4 +95,4 @@ absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfigFile(
   return LoadMetricsServiceConfig(text.str(), path, overrides);
 }
 
-}  // namespace jepalab::metrics
+}  // namespace jepalab::config

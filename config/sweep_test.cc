@@ -1,4 +1,4 @@
-#include "scheduler_service/core/sweep.h"
+#include "config/sweep.h"
 
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 using ::testing::ElementsAre;
@@ -107,7 +107,7 @@ TEST(ExpandSweepTest, InvalidSpecsNameTheField) {
 }
 
 TEST(ExpandSweepTest, FromRequest) {
-  v1::SubmitSweepRequest request;
+  scheduler::v1::SubmitSweepRequest request;
   request.add_overrides("training.epochs=1");
   auto* axis = request.add_grid();
   axis->set_key("optimizer.lr");
@@ -122,4 +122,4 @@ TEST(ExpandSweepTest, FromRequest) {
 }
 
 }  // namespace
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

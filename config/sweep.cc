@@ -1,4 +1,4 @@
-#include "scheduler_service/core/sweep.h"
+#include "config/sweep.h"
 
 #include <map>
 #include <set>
@@ -8,7 +8,7 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 namespace {
 
 constexpr char kDefaultSweepName[] = "sweep";
@@ -142,19 +142,19 @@ absl::StatusOr<std::vector<SweepPoint>> ExpandSweep(const SweepSpec& spec) {
   return points;
 }
 
-SweepSpec SweepSpecFromRequest(const v1::SubmitSweepRequest& request) {
+SweepSpec SweepSpecFromRequest(const scheduler::v1::SubmitSweepRequest& request) {
   SweepSpec spec;
   spec.name = request.name().empty() ? kDefaultSweepName : request.name();
   spec.overrides.assign(request.overrides().begin(), request.overrides().end());
-  for (const v1::SweepVariant& variant : request.variants()) {
+  for (const scheduler::v1::SweepVariant& variant : request.variants()) {
     spec.variants.push_back(
         SweepVariantSpec{variant.name(), {variant.overrides().begin(), variant.overrides().end()}});
   }
-  for (const v1::SweepAxis& axis : request.grid()) {
+  for (const scheduler::v1::SweepAxis& axis : request.grid()) {
     spec.grid.push_back(SweepAxis{axis.key(), {axis.values().begin(), axis.values().end()}});
   }
   spec.seeds.assign(request.seeds().begin(), request.seeds().end());
   return spec;
 }
 
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config

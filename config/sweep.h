@@ -1,7 +1,7 @@
 // Sweep expansion: a grid (cartesian product of key -> values) or a list of named variants,
 // each repeated over seeds, into experiments with stable, readable names. Pure functions.
-#ifndef JEPALAB_SCHEDULER_SERVICE_CORE_SWEEP_H_
-#define JEPALAB_SCHEDULER_SERVICE_CORE_SWEEP_H_
+#ifndef JEPALAB_CONFIG_SWEEP_H_
+#define JEPALAB_CONFIG_SWEEP_H_
 
 #include <cstdint>
 #include <string>
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "proto/scheduler.pb.h"
 
-namespace jepalab::scheduler {
+namespace jepalab::config {
 
 // One grid dimension: a dotted config key and the values (YAML text) it takes.
 struct SweepAxis {
@@ -55,8 +55,8 @@ inline constexpr size_t kMaxSweepPoints = 10000;
 absl::StatusOr<std::vector<SweepPoint>> ExpandSweep(const SweepSpec& spec);
 
 // The spec of a SubmitSweep request (name defaulting to "sweep").
-SweepSpec SweepSpecFromRequest(const v1::SubmitSweepRequest& request);
+SweepSpec SweepSpecFromRequest(const scheduler::v1::SubmitSweepRequest& request);
 
-}  // namespace jepalab::scheduler
+}  // namespace jepalab::config
 
-#endif  // JEPALAB_SCHEDULER_SERVICE_CORE_SWEEP_H_
+#endif  // JEPALAB_CONFIG_SWEEP_H_

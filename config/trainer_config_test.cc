@@ -1,4 +1,4 @@
-#include "trainer_service/core/trainer_config.h"
+#include "config/trainer_config.h"
 
 #include <fstream>
 #include <sstream>
@@ -8,7 +8,7 @@
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
-namespace jepalab::trainer {
+namespace jepalab::config {
 namespace {
 
 using ::testing::HasSubstr;
@@ -45,13 +45,13 @@ TEST(TrainerConfigTest, MiniConfigLoads) {
 }
 
 TEST(TrainerConfigTest, ErrorsNameFileAndLine) {
-  EXPECT_THAT(LoadTrainerConfigFile("trainer_service/core/testdata/bad_lr.yaml"),
+  EXPECT_THAT(LoadTrainerConfigFile("config/testdata/bad_lr.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("optimizer.lr: must be > 0, got -0.1 (trainer_service/core/testdata/bad_lr.yaml:4)")));
-  EXPECT_THAT(LoadTrainerConfigFile("trainer_service/core/testdata/unknown_key.yaml"),
+                       HasSubstr("optimizer.lr: must be > 0, got -0.1 (config/testdata/bad_lr.yaml:4)")));
+  EXPECT_THAT(LoadTrainerConfigFile("config/testdata/unknown_key.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("training.learning_rate: unknown key (training has no field named \"learning_rate\") "
-                                 "(trainer_service/core/testdata/unknown_key.yaml:5)")));
+                                 "(config/testdata/unknown_key.yaml:5)")));
   EXPECT_THAT(LoadTrainerConfigFile("no/such/file.yaml"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such/file.yaml")));
 }
@@ -192,9 +192,9 @@ TEST(TrainerConfigTest, PlannedStepsFollowReferenceBookkeeping) {
 }
 
 }  // namespace
-}  // namespace jepalab::trainer
+}  // namespace jepalab::config
 
-namespace jepalab::trainer {
+namespace jepalab::config {
 namespace {
 
 std::string ReadText(const std::string& path) {
@@ -242,10 +242,10 @@ INSTANTIATE_TEST_SUITE_P(Plan, DiagnosticPlanConfigTest,
                                            "jepa_diag_minimal"));
 
 }  // namespace
-}  // namespace jepalab::trainer
+}  // namespace jepalab::config
 
 // Reference-compatibility switches (compat.*, docs/reference_compat.md).
-namespace jepalab::trainer {
+namespace jepalab::config {
 namespace {
 
 using ::testing::HasSubstr;
@@ -316,4 +316,4 @@ INSTANTIATE_TEST_SUITE_P(
                   "relative_to_mean, got 1"}));
 
 }  // namespace
-}  // namespace jepalab::trainer
+}  // namespace jepalab::config
