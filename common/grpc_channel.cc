@@ -1,13 +1,35 @@
 #include "common/grpc_channel.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "absl/base/attributes.h"
+#include "absl/base/const_init.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/rpc_auth.h"
 
 namespace jepalab::common {
 namespace {
+
+ABSL_CONST_INIT absl::Mutex keepalive_mu(absl::kConstInit);
+ABSL_CONST_INIT KeepaliveOptions client_keepalive ABSL_GUARDED_BY(keepalive_mu);
+
+int Millis(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
+}
+
+bool HasArg(const grpc::ChannelArguments& args, const char* key) {
+  const grpc_channel_args c_args = args.c_channel_args();
+  for (size_t i = 0; i < c_args.num_args; ++i) {
+    if (std::strcmp(c_args.args[i].key, key) == 0) return true;
+  }
+  return false;
+}
 
 class BearerTokenInterceptor : public grpc::experimental::Interceptor {
  public:
@@ -42,6 +64,26 @@ class BearerTokenInterceptorFactory
 
 }  // namespace
 
+absl::Status ValidateKeepalive(const KeepaliveOptions& keepalive) {
+  if (keepalive.time < kMinKeepaliveTime) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keepalive_time: must be >= ", absl::FormatDuration(kMinKeepaliveTime),
+                     ", got ", absl::FormatDuration(keepalive.time)));
+  }
+  if (keepalive.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("keepalive_timeout: must be > 0, got ",
+                                                   absl::FormatDuration(keepalive.timeout)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetClientKeepalive(const KeepaliveOptions& keepalive) {
+  if (absl::Status valid = ValidateKeepalive(keepalive); !valid.ok()) return valid;
+  absl::MutexLock lock(&keepalive_mu);
+  client_keepalive = keepalive;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ClientSecurity> LoadClientSecurity(const ClientSecurityOptions& options) {
   ClientSecurity security;
   if (!options.tls_ca_file.empty()) {
@@ -66,7 +108,21 @@ BearerTokenInterceptors(const std::string& token) {
 
 std::shared_ptr<grpc::Channel> CreateClientChannel(const std::string& address,
                                                    const ClientSecurity& security,
-                                                   const grpc::ChannelArguments& args) {
+                                                   const grpc::ChannelArguments& caller_args) {
+  grpc::ChannelArguments args = caller_args;
+  if (!HasArg(args, GRPC_ARG_KEEPALIVE_TIME_MS)) {
+    KeepaliveOptions keepalive;
+    {
+      absl::MutexLock lock(&keepalive_mu);
+      keepalive = client_keepalive;
+    }
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(keepalive.time));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(keepalive.timeout));
+    // Idle channels too, so a dead connection is replaced before the next call needs it.
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // gRPC's default stops after 2 pings with no data sent: a quiet stream would go unwatched.
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (security.tls_ca_pem.empty()) {
     credentials = grpc::InsecureChannelCredentials();

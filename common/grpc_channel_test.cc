@@ -65,6 +65,15 @@ TEST(LoadClientSecurityTest, BadFilesNameTheFlag) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("auth_token_file")));
 }
 
+TEST(KeepaliveTest, DefaultsAreValidAndBadValuesNameTheFlag) {
+  EXPECT_THAT(ValidateKeepalive({}), IsOk());
+  EXPECT_THAT(ValidateKeepalive({absl::Milliseconds(999), absl::Seconds(5)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("keepalive_time: must be >= 1s, got 999ms")));
+  EXPECT_THAT(SetClientKeepalive({absl::Seconds(10), absl::ZeroDuration()}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keepalive_timeout")));
+}
+
 // A server whose every method answers with RpcAuthorizer::Authorize's verdict on the call.
 class AuthorizingService : public grpc::CallbackGenericService {
  public:

@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <fstream>
 
@@ -17,6 +19,28 @@
 #include "common/rpc_auth.h"
 
 namespace jepalab::common {
+namespace {
+
+int Millis(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
+}
+
+void AddKeepalive(const KeepaliveOptions& keepalive, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(keepalive.time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(keepalive.timeout));
+  // Without this gRPC stops pinging after 2 pings with no data sent, e.g. on a ReportMetrics
+  // stream the server only reads from.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Clients ping idle connections (see CreateClientChannel) as often as every
+  // kMinKeepaliveTime: allow that with margin for jitter; faster pings still earn strikes and,
+  // past the limit, GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Millis(kMinKeepaliveTime / 2));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
@@ -35,6 +59,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.max_threads < 4) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_threads: must be >= 4, got ", options.max_threads));
+  }
+  if (absl::Status keepalive = ValidateKeepalive(options.keepalive); !keepalive.ok()) {
+    return keepalive;
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
@@ -59,6 +86,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  AddKeepalive(options.keepalive, builder);
   grpc::ResourceQuota quota("jepalab_server");
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);

@@ -1,5 +1,6 @@
 // Starting a gRPC server the way every jepa-lab service does: loopback by default, port 0
-// allowed, bound port written to a file, standard health service and server reflection on.
+// allowed, bound port written to a file, standard health service and server reflection on,
+// keepalive pings both ways.
 #ifndef JEPALAB_COMMON_GRPC_SERVER_H_
 #define JEPALAB_COMMON_GRPC_SERVER_H_
 
@@ -12,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/grpc_channel.h"
 
 namespace grpc {
 class Service;
@@ -33,6 +35,9 @@ struct GrpcServerOptions {
   // Both set: TLS with this PEM certificate chain and private key; both empty: plaintext.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Server-side pings: a client that froze or vanished mid-stream has its calls cancelled.
+  // Client pings are accepted down to kMinKeepaliveTime whatever this says.
+  KeepaliveOptions keepalive;
 };
 
 // Owns a started grpc::Server. Thread-safe.
@@ -40,7 +45,7 @@ class GrpcServer {
  public:
   // Registers `services` (not owned; they must outlive the server), binds and starts.
   // Unavailable if the address cannot be bound; InvalidArgument / NotFound naming the option
-  // for a bad limit or an unreadable or half-given TLS file pair.
+  // for a bad limit or keepalive or an unreadable or half-given TLS file pair.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
                                                            const std::vector<grpc::Service*>& services);
   ~GrpcServer();

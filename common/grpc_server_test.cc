@@ -57,6 +57,9 @@ TEST(GrpcServerOptionsTest, BadLimitsNameTheOption) {
   options = {};
   options.max_threads = 3;
   EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_threads: must be >= 4, got 3")));
+  options = {};
+  options.keepalive.time = absl::ZeroDuration();
+  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keepalive_time")));
 }
 
 TEST(GrpcServerOptionsTest, TlsFilesMustComeAsAReadablePair) {

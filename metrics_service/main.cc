@@ -53,6 +53,11 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::vector<std::string>, config_override, {},
           "Comma-separated dotted.key=value overrides of --config, e.g. "
           "collapse_detectors.rank.collapsed_below=1.5.");
+ABSL_FLAG(absl::Duration, keepalive_time, jepalab::common::KeepaliveOptions().time,
+          "Keepalive: ping a client after this long without traffic (>= 1s), so that a frozen "
+          "or lost client's open streams are cancelled.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, jepalab::common::KeepaliveOptions().timeout,
+          "An unanswered keepalive ping drops the connection, and its calls, after this long.");
 
 namespace jepalab::metrics {
 
@@ -160,6 +165,7 @@ int Run() {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.keepalive = {absl::GetFlag(FLAGS_keepalive_time), absl::GetFlag(FLAGS_keepalive_timeout)};
   absl::StatusOr<std::unique_ptr<common::GrpcServer>> server =
       common::GrpcServer::Start(options, {&service});
   if (!server.ok()) {

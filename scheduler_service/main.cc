@@ -62,6 +62,11 @@ ABSL_FLAG(absl::Duration, trainer_lost_timeout, absl::Minutes(2),
           "How long a running run's trainer may stay unreachable before the run is retried.");
 ABSL_FLAG(absl::Duration, run_hang_timeout, absl::Minutes(15),
           "A run without a new step or state for this long is cancelled and retried; 0: never.");
+ABSL_FLAG(absl::Duration, keepalive_time, jepalab::common::KeepaliveOptions().time,
+          "Keepalive of this server and of its channels to trainers and metrics_service: ping "
+          "after this long without traffic (>= 1s), so that a frozen or lost peer's streams end.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, jepalab::common::KeepaliveOptions().timeout,
+          "An unanswered keepalive ping drops the connection, and its calls, after this long.");
 
 namespace jepalab::scheduler {
 namespace {
@@ -109,6 +114,10 @@ absl::Status Run() {
   absl::StatusOr<std::vector<TrainerSpec>> trainers = ParseTrainers(absl::GetFlag(FLAGS_trainers));
   if (!trainers.ok()) return trainers.status();
 
+  // Before any client exists: its channels to trainers and metrics_service use it.
+  const common::KeepaliveOptions keepalive{absl::GetFlag(FLAGS_keepalive_time),
+                                           absl::GetFlag(FLAGS_keepalive_timeout)};
+  if (absl::Status set = common::SetClientKeepalive(keepalive); !set.ok()) return set;
   absl::StatusOr<common::ClientSecurity> security = common::LoadClientSecurity(
       {absl::GetFlag(FLAGS_tls_ca_file), absl::GetFlag(FLAGS_auth_token_file)});
   if (!security.ok()) return security.status();
@@ -189,6 +198,7 @@ absl::Status Run() {
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  server_options.keepalive = keepalive;
   absl::StatusOr<std::unique_ptr<common::GrpcServer>> server =
       common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return server.status();

@@ -35,6 +35,11 @@ ABSL_FLAG(std::string, tls_ca_file, "",
 ABSL_FLAG(int, max_concurrent_runs, 1, "runs training at the same time");
 ABSL_FLAG(std::string, worker_binary, "", "trainer_worker path; default: next to this binary");
 ABSL_FLAG(double, cancel_grace_seconds, 10, "SIGTERM -> SIGKILL grace for cancelled workers");
+ABSL_FLAG(absl::Duration, keepalive_time, jepalab::common::KeepaliveOptions().time,
+          "Keepalive: ping a client after this long without traffic (>= 1s), so that a frozen "
+          "or lost client's open streams are cancelled.");
+ABSL_FLAG(absl::Duration, keepalive_timeout, jepalab::common::KeepaliveOptions().timeout,
+          "An unanswered keepalive ping drops the connection, and its calls, after this long.");
 
 namespace {
 
@@ -104,6 +109,8 @@ int main(int argc, char** argv) {
   server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  server_options.keepalive = {absl::GetFlag(FLAGS_keepalive_time),
+                              absl::GetFlag(FLAGS_keepalive_timeout)};
   auto server = jepalab::common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) return Fail(server.status().ToString());
   LOG(INFO) << "trainer_server listening on " << (*server)->address() << "; data_dir "
