@@ -86,4 +86,6 @@ absl::StatusOr<std::string> SharedDataPath(absl::string_view relative) {
   return path;
 }
 
+bool SharedDataRequired() { return GetEnv("JEPALAB_REQUIRE_SHARED") == "1"; }
+
 }  // namespace testing

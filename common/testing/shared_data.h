@@ -23,17 +23,31 @@ absl::StatusOr<std::string> SharedDataDir();
 // NotFound, naming the path, when the directory or the file/folder under it does not exist.
 absl::StatusOr<std::string> SharedDataPath(absl::string_view relative);
 
+// True when $JEPALAB_REQUIRE_SHARED is "1": tools/test.sh sets it where ../shared exists (as in
+// CI), so that a fidelity test that cannot find its data fails instead of passing as skipped.
+bool SharedDataRequired();
+
 }  // namespace testing
 
+// Skips the current test (in a TEST body or SetUp) because shared data is missing, `why` (an
+// absl::Status) saying what; fails it instead when SharedDataRequired().
+#define JEPALAB_SKIP_WITHOUT_SHARED(why)                                                     \
+  do {                                                                                       \
+    if (::testing::SharedDataRequired()) {                                                   \
+      GTEST_FAIL() << "shared data required ($JEPALAB_REQUIRE_SHARED=1) but unavailable: "   \
+                   << (why).ToString();                                                      \
+    }                                                                                        \
+    GTEST_SKIP() << "shared data unavailable, skipping: " << (why).ToString();               \
+  } while (0)
+
 // Declares `std::string var` holding SharedDataPath(relative), or skips the current test (in a
-// TEST body or SetUp) with a message naming the missing path. Never fails the test.
+// TEST body or SetUp) with a message naming the missing path; fails it when SharedDataRequired().
 #define JEPALAB_SHARED_PATH_OR_SKIP(var, relative)                                            \
   std::string var;                                                                            \
   do {                                                                                        \
     ::absl::StatusOr<std::string> jepalab_shared_path_ = ::testing::SharedDataPath(relative); \
     if (!jepalab_shared_path_.ok()) {                                                         \
-      GTEST_SKIP() << "../shared/" << (relative)                                              \
-                   << " not found, skipping: " << jepalab_shared_path_.status().message();    \
+      JEPALAB_SKIP_WITHOUT_SHARED(jepalab_shared_path_.status());                             \
     }                                                                                         \
     var = *std::move(jepalab_shared_path_);                                                   \
   } while (0)

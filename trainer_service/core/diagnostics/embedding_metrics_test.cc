@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/testing/golden_data.h"
 #include "trainer_service/core/testing/golden_tensor.h"
@@ -26,7 +27,7 @@ class DiagnosticsGoldenTest : public ::testing::TestWithParam<int> {
   void SetUp() override {
     at::set_num_threads(1);
     auto golden = LoadGolden("diagnostics.json");
-    if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+    if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
     golden_ = *std::move(golden);
   }
   double Rtol(const std::string& field) const { return golden_["compare"][field]["rtol"].get<double>(); }
@@ -104,7 +105,7 @@ TEST_F(DiagnosticsGoldenTest, TrackerSequenceMatchesReferenceEvents) {
 
 TEST(DiagnosticsGoldenFileTest, HasTheExpectedCases) {
   auto golden = LoadGolden("diagnostics.json");
-  if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+  if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
   EXPECT_EQ((*golden)["cases"].size(), static_cast<size_t>(kGoldenCases));
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/losses/info_nce.h"
 #include "trainer_service/core/losses/negative_queue.h"
@@ -87,7 +88,7 @@ class InfoNceGoldenTest : public ::testing::TestWithParam<int> {
   void SetUp() override {
     at::set_num_threads(1);
     auto golden = LoadGolden("losses.json");
-    if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+    if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
     golden_ = *std::move(golden);
   }
   json golden_;
@@ -137,7 +138,7 @@ INSTANTIATE_TEST_SUITE_P(AllCases, InfoNceGoldenTest, ::testing::Range(0, 6), In
 
 TEST_F(InfoNceTest, QueueMechanicsMatchReference) {
   auto golden = LoadGolden("losses.json");
-  if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+  if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
   const json& g = (*golden)["infonce"]["queue_mechanics"];
   NegativeQueue queue(g["size"].get<int64_t>(), g["dim"].get<int64_t>(), torch::kCPU);
   int step = 0;

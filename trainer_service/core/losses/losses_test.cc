@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/losses/invariance.h"
 #include "trainer_service/core/losses/relational_loss.h"
@@ -30,7 +31,7 @@ class LossesGoldenTest : public ::testing::Test {
   void SetUp() override {
     at::set_num_threads(1);
     auto golden = LoadGolden("losses.json");
-    if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+    if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
     golden_ = *std::move(golden);
   }
   json golden_;

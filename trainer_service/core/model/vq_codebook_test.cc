@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/testing/golden_data.h"
 #include "trainer_service/core/testing/golden_tensor.h"
@@ -32,7 +33,7 @@ class VqGoldenTest : public ::testing::TestWithParam<int> {
     torch::manual_seed(0);
     at::set_num_threads(1);
     auto golden = LoadGolden("vq.json");
-    if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+    if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
     golden_ = *std::move(golden);
   }
 
@@ -144,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(AllCases, VqGoldenTest, ::testing::Range(0, kGoldenCase
 
 TEST(VqGoldenFileTest, HasTheExpectedCases) {
   auto golden = LoadGolden("vq.json");
-  if (!golden.ok()) GTEST_SKIP() << "golden data unavailable: " << golden.status().ToString();
+  if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
   EXPECT_EQ((*golden)["cases"].size(), static_cast<size_t>(kGoldenCases));
 }
 
