@@ -66,7 +66,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       }
       parsed.flags[name].push_back(value);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see jepalab help)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     }
   }
   return parsed;

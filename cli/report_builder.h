@@ -1,5 +1,5 @@
 // Turns what `jepalab report` fetched (a plan or experiments, each run's metric history and
-// collapse status) into the renderer's plain input. Pure; the RPCs live in commands.cc.
+// collapse status) into the renderer's plain input. Pure; the RPCs live in report_commands.cc.
 #ifndef JEPALAB_CLI_REPORT_BUILDER_H_
 #define JEPALAB_CLI_REPORT_BUILDER_H_
 

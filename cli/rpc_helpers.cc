@@ -4,7 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "cli/command_spec.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 
@@ -21,16 +23,15 @@ void SetDeadline(grpc::ClientContext& context, double seconds) {
                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
-int ReportRpcError(std::ostream& err, const std::string& what, const std::string& address,
-                   const grpc::Status& status) {
+absl::Status RpcError(const std::string& what, const std::string& address, const grpc::Status& status) {
   const absl::Status s = common::FromGrpcStatus(status);
-  err << "jepalab: " << what << " (" << address << "): " << absl::StatusCodeToString(s.code()) << ": "
-      << s.message() << "\n";
+  std::string message =
+      absl::StrCat(what, " (", address, "): ", absl::StatusCodeToString(s.code()), ": ", s.message());
   if (s.code() == absl::StatusCode::kUnavailable) {
-    err << "  is the service running? Start all three with tools/quickstart.sh, or pass --"
-        << (what.find("metrics") != std::string::npos ? "metrics" : "scheduler") << "=HOST:PORT\n";
+    absl::StrAppend(&message, "\n  is the service running? Start all three with tools/quickstart.sh, or pass --",
+                    what.find("metrics") != std::string::npos ? "metrics" : "scheduler", "=HOST:PORT");
   }
-  return 1;
+  return absl::Status(s.code(), message);
 }
 
 bool ReadFile(const std::string& path, std::string* text) {
@@ -42,14 +43,30 @@ bool ReadFile(const std::string& path, std::string* text) {
   return true;
 }
 
-bool ParsePriority(const ParsedArgs& args, std::ostream& err, int* priority) {
+absl::StatusOr<int> ParsePriority(const ParsedArgs& args) {
   absl::StatusOr<int> value = args.GetInt("priority", 0);
-  if (!value.ok()) {
-    err << "jepalab: " << value.status().message() << "\n";
-    return false;
+  if (!value.ok()) return UsageError(std::string(value.status().message()));
+  return value;
+}
+
+absl::StatusOr<std::vector<int64_t>> ParseSeeds(const ParsedArgs& args) {
+  std::vector<int64_t> seeds;
+  for (const std::string& text : args.GetAll("seed")) {
+    int64_t seed = 0;
+    if (!absl::SimpleAtoi(text, &seed)) {
+      return UsageError(absl::StrCat("--seed: expected an integer, got \"", text, "\""));
+    }
+    seeds.push_back(seed);
   }
-  *priority = *value;
-  return true;
+  return seeds;
+}
+
+absl::StatusOr<int> ParseMaxPoints(const ParsedArgs& args, int fallback) {
+  int max_points = 0;
+  if (!absl::SimpleAtoi(args.Get("max_points", absl::StrCat(fallback)), &max_points) || max_points < 0) {
+    return UsageError("--max_points: expected a non-negative integer");
+  }
+  return max_points;
 }
 
 }  // namespace jepalab::cli

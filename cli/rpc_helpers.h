@@ -1,14 +1,17 @@
-// Plumbing shared by the CLI's command files: channels, deadlines, RPC error reports, file
-// reads, shared flags.
+// Plumbing shared by the CLI's command files: channels, deadlines, RPC errors, file reads,
+// shared flags.
 #ifndef JEPALAB_CLI_RPC_HELPERS_H_
 #define JEPALAB_CLI_RPC_HELPERS_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <memory>
-#include <ostream>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "cli/arg_parser.h"
 #include "cli/endpoints.h"
 
@@ -19,16 +22,19 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address, const Endpoin
 
 void SetDeadline(grpc::ClientContext& context, double seconds);
 
-// Prints "<what> (<address>): <CODE>: <message>" (and a hint when the service is down) and
-// returns exit code 1.
-int ReportRpcError(std::ostream& err, const std::string& what, const std::string& address,
-                   const grpc::Status& status);
+// The failed RPC as a status of its code: "<what> (<address>): <CODE>: <message>", and a hint on a
+// second line when the service is down.
+absl::Status RpcError(const std::string& what, const std::string& address, const grpc::Status& status);
 
 // The whole file; false if it cannot be read.
 bool ReadFile(const std::string& path, std::string* text);
 
-// --priority (0 when absent) into `*priority`; false after printing why a value is not one.
-bool ParsePriority(const ParsedArgs& args, std::ostream& err, int* priority);
+// --priority (0 when absent). A UsageError when the value is not an integer.
+absl::StatusOr<int> ParsePriority(const ParsedArgs& args);
+// Every --seed, in order. A UsageError naming the first that is not an integer.
+absl::StatusOr<std::vector<int64_t>> ParseSeeds(const ParsedArgs& args);
+// --max_points, `fallback` when absent. A UsageError unless a non-negative integer.
+absl::StatusOr<int> ParseMaxPoints(const ParsedArgs& args, int fallback);
 
 }  // namespace jepalab::cli
 

@@ -1,17 +1,15 @@
-// `jepalab schedule ...`: cron schedules over the scheduler's RPCs. Same contract as commands.h: results to `out`, errors to `err`, exit code.
+// The schedules area of the command table: schedule add|list|show|pause|resume|delete, cron
+// schedules over the scheduler's RPCs.
 #ifndef JEPALAB_CLI_SCHEDULE_COMMANDS_H_
 #define JEPALAB_CLI_SCHEDULE_COMMANDS_H_
 
-#include <ostream>
+#include <vector>
 
-#include "cli/arg_parser.h"
-#include "cli/endpoints.h"
+#include "cli/command_spec.h"
 
 namespace jepalab::cli {
 
-// schedule add NAME --cron EXPR (--plan FILE [--mini] [--seed N ...] | --sweep FILE
-//   [--stop_on_collapse]) [--paused]; schedule list|show NAME|pause NAME|resume NAME|delete NAME.
-int ScheduleCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err);
+std::vector<CommandSpec> ScheduleCommands();
 
 }  // namespace jepalab::cli
 

@@ -1,4 +1,4 @@
-// The `schedule`, `sweep submit` and `compare` commands end to end through RunCommand, against
+// The `schedule`, `sweep submit` and `compare` commands in process through RunJepalab, against
 // fake scheduler and metrics services on a local port: what each command sends and prints.
 #include <grpcpp/grpcpp.h>
 
@@ -9,8 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "cli/arg_parser.h"
-#include "cli/commands.h"
+#include "cli/fake_services.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/metrics.grpc.pb.h"
@@ -26,7 +25,7 @@ namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
 
 // Records what the CLI sent; answers like the real scheduler would for valid input.
-class FakeScheduler final : public sched::SchedulerService::Service {
+class SweepScheduleFake final : public sched::SchedulerService::Service {
  public:
   grpc::Status SubmitSweep(grpc::ServerContext*, const sched::SubmitSweepRequest* request,
                            sched::SubmitSweepResponse* response) override {
@@ -82,17 +81,36 @@ class FakeScheduler final : public sched::SchedulerService::Service {
   grpc::Status PauseSchedule(grpc::ServerContext*, const sched::PauseScheduleRequest* request,
                              sched::PauseScheduleResponse* response) override {
     absl::MutexLock lock(&mu_);
-    if (request->name() != stored.name()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "schedule \"" + request->name() + "\" not found");
+    if (request->name() != stored.name()) return Unknown(request->name());
     stored.set_paused(true);
+    *response->mutable_schedule() = stored;
+    return grpc::Status::OK;
+  }
+  grpc::Status GetSchedule(grpc::ServerContext*, const sched::GetScheduleRequest* request,
+                           sched::GetScheduleResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    if (request->name() != stored.name()) return Unknown(request->name());
+    *response->mutable_schedule() = stored;
+    return grpc::Status::OK;
+  }
+  grpc::Status ResumeSchedule(grpc::ServerContext*, const sched::ResumeScheduleRequest* request,
+                              sched::ResumeScheduleResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    if (request->name() != stored.name()) return Unknown(request->name());
+    stored.set_paused(false);
     *response->mutable_schedule() = stored;
     return grpc::Status::OK;
   }
   grpc::Status DeleteSchedule(grpc::ServerContext*, const sched::DeleteScheduleRequest* request,
                               sched::DeleteScheduleResponse*) override {
     absl::MutexLock lock(&mu_);
-    if (request->name() != stored.name()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "schedule \"" + request->name() + "\" not found");
+    if (request->name() != stored.name()) return Unknown(request->name());
     stored.Clear();
     return grpc::Status::OK;
+  }
+
+  static grpc::Status Unknown(const std::string& name) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "schedule \"" + name + "\" not found");
   }
 
   absl::Mutex mu_;
@@ -102,7 +120,7 @@ class FakeScheduler final : public sched::SchedulerService::Service {
   bool fail_last = false;
 };
 
-class FakeMetrics final : public met::MetricsService::Service {
+class CompareFake final : public met::MetricsService::Service {
  public:
   grpc::Status CompareRuns(grpc::ServerContext*, const met::CompareRunsRequest* request,
                            met::CompareRunsResponse* response) override {
@@ -122,34 +140,19 @@ class FakeMetrics final : public met::MetricsService::Service {
 
 class CliCommandsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&scheduler_);
-    builder.RegisterService(&metrics_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    endpoints_.scheduler = endpoints_.metrics = absl::StrCat("127.0.0.1:", port);
-    endpoints_.timeout_seconds = 10;
-  }
-  void TearDown() override { server_->Shutdown(); }
+  CliCommandsTest() : server_({&scheduler_, &metrics_}) {}
 
   // Runs `jepalab ARGS...`; returns the exit code, fills out_ and err_.
   int Run(const std::vector<std::string>& args) {
-    absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, ValueFlags(), SwitchFlags(), ShortFlags());
-    EXPECT_TRUE(parsed.ok()) << parsed.status();
-    std::ostringstream out, err;
-    const int code = RunCommand(*parsed, endpoints_, /*tty=*/false, out, err);
-    out_ = out.str();
-    err_ = err.str();
-    return code;
+    const CliResult result = RunCli(args, server_.address());
+    out_ = result.out;
+    err_ = result.err;
+    return result.code;
   }
 
-  FakeScheduler scheduler_;
-  FakeMetrics metrics_;
-  std::unique_ptr<grpc::Server> server_;
-  Endpoints endpoints_;
+  SweepScheduleFake scheduler_;
+  CompareFake metrics_;
+  LocalServer server_;
   std::string out_, err_;
 };
 
@@ -199,6 +202,11 @@ TEST_F(CliCommandsTest, ScheduleAddListPauseDelete) {
   EXPECT_THAT(out_, HasSubstr("nightly  0 2 * * *  active  2024-03-17 02:00"));
   ASSERT_EQ(Run({"schedule", "pause", "nightly"}), 0) << err_;
   EXPECT_EQ(out_, "schedule nightly paused\n");
+  ASSERT_EQ(Run({"schedule", "show", "nightly"}), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("nightly"));
+  EXPECT_THAT(out_, HasSubstr("paused"));
+  ASSERT_EQ(Run({"schedule", "resume", "nightly"}), 0) << err_;
+  EXPECT_EQ(out_, "schedule nightly resumed, next: 2024-03-17 02:00 UTC\n");
   ASSERT_EQ(Run({"schedule", "delete", "nightly"}), 0) << err_;
   EXPECT_EQ(out_, "schedule nightly deleted\n");
   EXPECT_EQ(Run({"schedule", "delete", "nightly"}), 1);
@@ -215,6 +223,10 @@ TEST_F(CliCommandsTest, ScheduleAddPlanCarriesTheFileAndMiniFlag) {
   EXPECT_TRUE(sent.plan().mini());
   EXPECT_TRUE(sent.paused());
   EXPECT_THAT(sent.plan().plan_yaml(), HasSubstr("name: vq_diagnostic"));
+  // The _mini run configs travel with the schedule: its firings need no checkout.
+  EXPECT_GT(sent.plan().config_files().count("configs/training/jepa_pretrain_a6000_mini.yaml"),
+            0u);
+  EXPECT_EQ(sent.plan().config_files().count("configs/training/jepa_pretrain_a6000.yaml"), 0u);
   EXPECT_THAT(out_, HasSubstr("-> plan configs/plans/vq_diagnostic.yaml (mini)\n  next: paused\n"));
 }
 

@@ -10,14 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
-#include "proto/scheduler.grpc.pb.h"
+#include "common/status_macros.h"
 #include "config/sweep_file.h"
+#include "proto/scheduler.grpc.pb.h"
 
 namespace jepalab::cli {
-
-using ::jepalab::config::LoadSweepFile;
 namespace {
 
+using ::jepalab::config::LoadSweepFile;
 namespace sched = ::jepalab::scheduler::v1;
 
 bool IsFinished(sched::ExperimentState state) {
@@ -25,8 +25,9 @@ bool IsFinished(sched::ExperimentState state) {
          state == sched::EXPERIMENT_STATE_CANCELLED;
 }
 
-// Polls the sweep's experiments, printing each state change, until all finished.
-int WatchSweep(const std::string& sweep_id, const Endpoints& e, std::ostream& out, std::ostream& err) {
+// Polls the sweep's experiments, printing each state change, until all finished; OK iff every one
+// succeeded.
+absl::Status WatchSweep(const std::string& sweep_id, const Endpoints& e, std::ostream& out) {
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   std::map<std::string, int> printed;  // experiment id -> last printed state
   while (true) {
@@ -36,7 +37,7 @@ int WatchSweep(const std::string& sweep_id, const Endpoints& e, std::ostream& ou
     request.set_sweep_id(sweep_id);
     sched::ListExperimentsResponse response;
     grpc::Status status = stub->ListExperiments(&context, request, &response);
-    if (!status.ok()) return ReportRpcError(err, "scheduler ListExperiments", e.scheduler, status);
+    if (!status.ok()) return RpcError("scheduler ListExperiments", e.scheduler, status);
     int finished = 0;
     std::map<std::string, int> counts;
     for (const sched::Experiment& x : response.experiments()) {
@@ -52,43 +53,48 @@ int WatchSweep(const std::string& sweep_id, const Endpoints& e, std::ostream& ou
       out << "sweep " << sweep_id << " finished:";
       for (const auto& [state, count] : counts) out << " " << count << " " << state;
       out << "\n";
-      return counts.size() == 1 && counts.count("SUCCEEDED") > 0 ? 0 : 1;
+      return counts.size() == 1 && counts.count("SUCCEEDED") > 0 ? absl::OkStatus() : Unsuccessful();
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
 }
 
-}  // namespace
-
-int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err) {
-  if (args.positional.size() != 2 || args.positional[0] != "submit") {
-    err << "usage: jepalab sweep submit SWEEP.yaml [--priority N] [--watch]   (sweep files: configs/sweeps/)\n";
-    return 2;
-  }
-  const std::string& path = args.positional[1];
-  absl::StatusOr<sched::SubmitSweepRequest> request = LoadSweepFile(path, "");
+// The base config path in the file is read relative to the working directory.
+absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  absl::StatusOr<sched::SubmitSweepRequest> request = LoadSweepFile(args.positional[0], "");
   if (!request.ok()) {
-    err << "jepalab: sweep submit: " << request.status().message() << "\n";
-    return 1;
+    return absl::Status(request.status().code(), absl::StrCat("sweep submit: ", request.status().message()));
   }
-  int priority = 0;
-  if (!ParsePriority(args, err, &priority)) return 2;
+  JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
   request->set_priority(priority);
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::SubmitSweepResponse response;
   grpc::Status status = stub->SubmitSweep(&context, *request, &response);
-  if (!status.ok()) return ReportRpcError(err, "scheduler SubmitSweep", e.scheduler, status);
+  if (!status.ok()) return RpcError("scheduler SubmitSweep", e.scheduler, status);
   int runs = 0;
   for (const sched::Experiment& x : response.experiments()) runs += x.runs_size();
-  out << "submitted sweep " << response.sweep_id() << " (" << response.experiments_size() << " experiments, "
-      << runs << " runs)\n";
+  io.out << "submitted sweep " << response.sweep_id() << " (" << response.experiments_size() << " experiments, "
+         << runs << " runs)\n";
   for (const sched::Experiment& x : response.experiments()) {
-    out << "  " << x.id() << "  " << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s") << "\n";
+    io.out << "  " << x.id() << "  " << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s") << "\n";
   }
-  if (args.Has("watch")) return WatchSweep(response.sweep_id(), e, out, err);
-  return 0;
+  if (args.Has("watch")) return WatchSweep(response.sweep_id(), e, io.out);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<CommandSpec> SweepCommands() {
+  return {
+      {"sweep submit", "SWEEP.yaml",
+       "submit a sweep file (configs/sweeps/): base config, variants\n"
+       "or a grid, seeds",
+       {{"priority", "N", "higher runs first (default 0)"},
+        {"watch", "", "follow its experiments until all finished (exit 0 iff all succeeded)"}},
+       1, 1, Submit},
+  };
 }
 
 }  // namespace jepalab::cli

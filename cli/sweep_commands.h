@@ -1,18 +1,15 @@
-// `jepalab sweep submit FILE [--watch]`: a sweep file (configs/sweeps/, schema
-// proto/config/sweep_config.proto) becomes one SubmitSweep. Same contract as commands.h.
+// The sweeps area of the command table: `sweep submit FILE [--watch]`, a sweep file
+// (configs/sweeps/, schema proto/config/sweep_config.proto) as one SubmitSweep.
 #ifndef JEPALAB_CLI_SWEEP_COMMANDS_H_
 #define JEPALAB_CLI_SWEEP_COMMANDS_H_
 
-#include <ostream>
+#include <vector>
 
-#include "cli/arg_parser.h"
-#include "cli/endpoints.h"
+#include "cli/command_spec.h"
 
 namespace jepalab::cli {
 
-// The base config path in the file is read relative to the working directory. --watch follows
-// the sweep's experiments until all finished; exit 0 iff every one succeeded.
-int SweepCommand(const ParsedArgs& args, const Endpoints& e, std::ostream& out, std::ostream& err);
+std::vector<CommandSpec> SweepCommands();
 
 }  // namespace jepalab::cli
 

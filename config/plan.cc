@@ -95,11 +95,6 @@ absl::Status ValidateEffect(const PlanEffectConfig& e) {
   return absl::OkStatus();
 }
 
-std::string JoinPath(const std::string& base_dir, const std::string& path) {
-  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).string();
-}
-
 absl::Status ValidateRun(const PlanRun& run, const std::string& field,
                          const PlanValidationOptions& options) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId(absl::StrCat(field, ".name"), run.name()));
@@ -117,8 +112,8 @@ absl::Status ValidateRun(const PlanRun& run, const std::string& field,
   const std::string path_field =
       absl::StrCat(field, options.mini && run.has_mini_config() ? ".mini_config" : ".config");
   if (!path.ok()) return Invalid(path_field, path.status().message());
-  // Submitted plans are read relative to the config root and stored (and served by GetPlan):
-  // no request may make the scheduler read a file outside that root.
+  // A scheduler without the submission's files reads them relative to its config root: no
+  // request may make it read a file outside that root.
   const std::filesystem::path relative(*path);
   bool escapes = relative.is_absolute();
   for (const std::filesystem::path& part : relative) escapes = escapes || part == "..";
@@ -126,16 +121,12 @@ absl::Status ValidateRun(const PlanRun& run, const std::string& field,
     return Invalid(path_field,
                    absl::StrCat("must be a relative path without \"..\", got \"", *path, "\""));
   }
-  const std::string full_path = JoinPath(options.base_dir, *path);
-  if (options.check_files) {
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(full_path, error)) {
-      return Invalid(path_field, absl::StrCat("file not found: ", *path));
-    }
-  }
+  if (!options.read_config) return absl::OkStatus();
+  absl::StatusOr<std::string> config_yaml = options.read_config(*path);
+  if (!config_yaml.ok()) return Invalid(path_field, config_yaml.status().message());
   if (options.check_run_config) {
-    absl::Status status =
-        options.check_run_config(full_path, {run.overrides().begin(), run.overrides().end()});
+    absl::Status status = options.check_run_config(
+        *path, *config_yaml, {run.overrides().begin(), run.overrides().end()});
     if (!status.ok()) {
       return Invalid(field,
                      absl::StrCat("run \"", run.name(), "\" (", *path, "): ", status.message()));
@@ -321,6 +312,51 @@ absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
   absl::Status status = ValidatePlan(plan, options);
   if (!status.ok()) return WithPlanLine(status, path, lines);
   return plan;
+}
+
+ConfigReader ConfigsUnder(std::string base_dir) {
+  return [base_dir = std::move(base_dir)](const std::string& path) -> absl::StatusOr<std::string> {
+    const std::filesystem::path full =
+        base_dir.empty() ? std::filesystem::path(path) : std::filesystem::path(base_dir) / path;
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(full, error)) {
+      return absl::NotFoundError(absl::StrCat("file not found: ", path));
+    }
+    std::ifstream in(full);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", full.string()));
+    return text.str();
+  };
+}
+
+ConfigReader ConfigsFromMap(const google::protobuf::Map<std::string, std::string>& files) {
+  return [&files](const std::string& path) -> absl::StatusOr<std::string> {
+    auto found = files.find(path);
+    if (found == files.end()) {
+      return absl::NotFoundError(absl::StrCat("not among the submitted config files: ", path));
+    }
+    return found->second;
+  };
+}
+
+absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfigs(
+    const PlanConfig& plan, bool mini, const ConfigReader& read_config) {
+  google::protobuf::Map<std::string, std::string> files;
+  for (int s = 0; s < plan.stages_size(); ++s) {
+    for (int r = 0; r < plan.stages(s).runs_size(); ++r) {
+      const PlanRun& run = plan.stages(s).runs(r);
+      const std::string field = absl::StrCat("stages[", s, "].runs[", r, "].",
+                                             mini && run.has_mini_config() ? "mini_config" : "config");
+      absl::StatusOr<std::string> path = RunConfigPath(run, mini);
+      if (!path.ok()) return Invalid(field, path.status().message());
+      if (files.count(*path) > 0) continue;
+      absl::StatusOr<std::string> text = read_config(*path);
+      if (!text.ok()) return Invalid(field, text.status().message());
+      files[*path] = *std::move(text);
+    }
+  }
+  return files;
 }
 
 absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini) {

@@ -21,16 +21,24 @@ using ::jepalab::config::v1::PlanConfig;
 using ::jepalab::config::v1::PlanRun;
 using ::jepalab::config::v1::PlanStage;
 
+// Reads one run config by its path as written in the plan: from the files a submission carried
+// (ConfigsFromMap) or from a directory (ConfigsUnder). NotFound naming the path when absent.
+using ConfigReader = std::function<absl::StatusOr<std::string>(const std::string& path)>;
+
+// Files under `base_dir` (empty: the working directory).
+ConfigReader ConfigsUnder(std::string base_dir);
+// The entries of `files` (path -> YAML text), which must outlive the reader.
+ConfigReader ConfigsFromMap(const google::protobuf::Map<std::string, std::string>& files);
+
 struct PlanValidationOptions {
-  // Run config paths are relative to this directory; empty: the working directory.
-  std::string base_dir;
   // Validate the configs the mini plan uses (mini_config, or config with "_mini").
   bool mini = false;
-  // Check that every run config file exists.
-  bool check_files = true;
-  // Optional deeper check of one run: its config file (full path, as read) and overrides, e.g.
-  // loading it with LoadTrainerConfig. A non-OK status is reported for that run.
-  std::function<absl::Status(const std::string& config_path,
+  // Where run configs are read from; empty: their presence is not checked.
+  ConfigReader read_config;
+  // Optional deeper check of one run (needs read_config): its config's path (as in the plan),
+  // text and overrides, e.g. loading it with LoadTrainerConfig. A non-OK status is reported for
+  // that run.
+  std::function<absl::Status(const std::string& config_path, const std::string& config_yaml,
                              const std::vector<std::string>& overrides)>
       check_run_config;
 };
@@ -42,7 +50,7 @@ absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view s
 
 // Every rule of a plan; the first violation is InvalidArgument naming the field path and value:
 //   name/stage/run names: [A-Za-z0-9][A-Za-z0-9._-]*, unique (runs unique across the plan);
-//   stages and each stage's runs non-empty; run config set and (check_files) present:
+//   stages and each stage's runs non-empty; run config set and (read_config) present:
 //     "stages[1].runs[0].config: file not found: configs/training/x.yaml";
 //   overrides "key=value"; seeds without duplicates; criteria and effect values in range;
 //   branches name runs of their own stage and known stages ("unknown stage"); the stage graph
@@ -69,6 +77,12 @@ absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
 // mini mode `mini_config` if set, else `config` with "_mini" inserted before ".yaml"/".yml".
 // InvalidArgument if no mini path can be derived.
 absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini);
+
+// The text of every config the plan's runs use in `mini` mode or not, keyed by path as written in
+// the plan: what a submission carries so that the scheduler needs no checkout. InvalidArgument
+// naming the run's field when a config cannot be read.
+absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfigs(
+    const PlanConfig& plan, bool mini, const ConfigReader& read_config);
 
 // The seeds a run uses: its own, else the plan's (empty: the config's own seed).
 std::vector<int64_t> RunSeeds(const PlanConfig& plan, const PlanRun& run);

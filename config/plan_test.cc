@@ -26,8 +26,9 @@ using ::testing::StatusIs;
 constexpr char kShippedPlan[] = "configs/plans/vq_diagnostic.yaml";
 
 // Loads every run config with its overrides, as the scheduler will.
-absl::Status LoadRunConfig(const std::string& path, const std::vector<std::string>& overrides) {
-  return LoadTrainerConfigFile(path, overrides).status();
+absl::Status LoadRunConfig(const std::string& path, const std::string& yaml,
+                           const std::vector<std::string>& overrides) {
+  return LoadTrainerConfig(yaml, path, overrides).status();
 }
 
 std::vector<std::string> RunNames(const PlanStage& stage) {
@@ -40,6 +41,7 @@ TEST(ShippedPlanTest, ParsesAndValidatesWithEveryConfigLoading) {
   for (bool mini : {false, true}) {
     PlanValidationOptions options;
     options.mini = mini;
+    options.read_config = ConfigsUnder("");
     options.check_run_config = LoadRunConfig;
     EXPECT_THAT(LoadPlanFile(kShippedPlan, options), IsOk()) << "mini=" << mini;
   }
@@ -47,7 +49,6 @@ TEST(ShippedPlanTest, ParsesAndValidatesWithEveryConfigLoading) {
 
 TEST(ShippedPlanTest, EveryConfigItNamesExistsInBothModes) {
   PlanValidationOptions options;
-  options.check_files = false;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig plan, LoadPlanFile(kShippedPlan, options));
   int runs = 0;
   for (const PlanStage& stage : plan.stages()) {
@@ -168,7 +169,7 @@ class PlanValidationTest : public ::testing::Test {
     for (const char* name : {"a.yaml", "a_mini.yaml", "b.yaml"}) {
       std::ofstream(std::filesystem::path(dir_) / name) << "seed: 1\n";
     }
-    options_.base_dir = dir_;
+    options_.read_config = ConfigsUnder(dir_);
   }
 
   absl::Status Validate(const std::string& yaml) {
@@ -417,7 +418,8 @@ TEST_F(PlanValidationTest, UnknownKeyNamesPathAndLine) {
 }
 
 TEST_F(PlanValidationTest, RunConfigCheckFailureNamesTheRun) {
-  options_.check_run_config = [](const std::string& path, const std::vector<std::string>&) {
+  options_.check_run_config = [](const std::string& path, const std::string&,
+                                 const std::vector<std::string>&) {
     return absl::InvalidArgumentError(absl::StrCat("optimizer.lr: must be > 0 (", path, ")"));
   };
   EXPECT_THAT(

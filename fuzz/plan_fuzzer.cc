@@ -47,7 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const bool mini : {false, true}) {
     jepalab::config::PlanValidationOptions options;
     options.mini = mini;
-    options.check_files = false;
     if (!jepalab::config::ValidatePlan(*plan, options).ok()) continue;
     WalkValidPlan(*plan, mini, /*all_stable=*/true);
     WalkValidPlan(*plan, mini, /*all_stable=*/false);

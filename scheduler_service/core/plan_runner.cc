@@ -1,10 +1,7 @@
 #include "scheduler_service/core/plan_runner.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +10,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "config/plan.h"
+#include "config/plan_submission.h"
 #include "config/trainer_config.h"
 
 namespace jepalab::scheduler {
@@ -21,12 +19,12 @@ using ::jepalab::config::ApplySubmission;
 using ::jepalab::config::BranchChoice;
 using ::jepalab::config::ChooseBranch;
 using ::jepalab::config::FindStage;
-using ::jepalab::config::LoadTrainerConfigFile;
 using ::jepalab::config::ParsePlan;
-using ::jepalab::config::PlanValidationOptions;
 using ::jepalab::config::RunConfigPath;
 using ::jepalab::config::RunSeeds;
-using ::jepalab::config::ValidatePlan;
+using ::jepalab::config::ResolvedPlan;
+using ::jepalab::config::ResolvePlanSubmission;
+using ::jepalab::config::ToPlanSubmission;
 namespace {
 
 using ::jepalab::common::v1::RunState;
@@ -38,19 +36,6 @@ using ::jepalab::scheduler::v1::PlanRunStatus;
 using ::jepalab::scheduler::v1::PlanState;
 
 constexpr size_t kMaxExperimentName = 64;  // scheduler.proto: name is [A-Za-z0-9._-]{1,64}
-
-std::string JoinPath(const std::string& base_dir, const std::string& path) {
-  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).string();
-}
-
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string PlanTag(const std::string& plan_id) { return absl::StrCat("plan:", plan_id); }
 std::string RunTag(const std::string& run_name) { return absl::StrCat("plan_run:", run_name); }
@@ -169,25 +154,12 @@ void PlanRunner::Loop() {
 // Submission
 
 absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request) {
-  if (request.plan_yaml().empty()) return absl::InvalidArgumentError("plan_yaml: must not be empty");
   JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
   const std::string source = request.plan_path().empty() ? "<request>" : request.plan_path();
-  absl::StatusOr<PlanConfig> parsed = ParsePlan(request.plan_yaml(), source);
-  if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
-  PlanConfig config = *std::move(parsed);
-  ApplySubmission(request.mini(), request.seeds(), request.overrides(), &config);
-  PlanValidationOptions validation;
-  validation.base_dir = options_.config_root;
-  validation.mini = request.mini();
-  validation.check_files = true;
-  validation.check_run_config = [](const std::string& path,
-                                   const std::vector<std::string>& overrides) {
-    return LoadTrainerConfigFile(path, overrides).status();
-  };
-  absl::Status valid = ValidatePlan(config, validation);
-  if (!valid.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
-  }
+  JEPALAB_ASSIGN_OR_RETURN(
+      ResolvedPlan resolved,
+      ResolvePlanSubmission(ToPlanSubmission(request, options_.config_root)));
+  const PlanConfig& config = resolved.config;
 
   Plan plan;
   plan.set_name(config.name());
@@ -198,20 +170,11 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   plan.set_priority(request.priority());
   *plan.mutable_seeds() = request.seeds();
   *plan.mutable_overrides() = request.overrides();
-  // Copy every config the plan may use, so a restart runs exactly what was accepted.
+  *plan.mutable_config_files() = std::move(resolved.config_files);
   size_t longest_run_name = 0;
-  for (int s = 0; s < config.stages_size(); ++s) {
-    for (int r = 0; r < config.stages(s).runs_size(); ++r) {
-      const PlanRun& run = config.stages(s).runs(r);
+  for (const PlanStage& stage : config.stages()) {
+    for (const PlanRun& run : stage.runs()) {
       longest_run_name = std::max(longest_run_name, run.name().size());
-      JEPALAB_ASSIGN_OR_RETURN(std::string path, RunConfigPath(run, request.mini()));
-      if (plan.config_files().count(path) > 0) continue;
-      absl::StatusOr<std::string> text = ReadText(JoinPath(options_.config_root, path));
-      if (!text.ok()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s: stages[%d].runs[%d].config: %s", source, s, r, text.status().message()));
-      }
-      (*plan.mutable_config_files())[path] = *std::move(text);
     }
   }
   // Experiment names "<plan id>.<run name>" must fit the scheduler's limit.

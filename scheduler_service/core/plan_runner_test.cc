@@ -183,6 +183,28 @@ TEST_F(PlanRunnerTest, SubmitsTheFirstStageAsNamedExperiments) {
   EXPECT_EQ(Submit().id(), "micro-0002");
 }
 
+// A scheduler without a checkout: the run configs come with the request, are stored with the
+// plan and are what its experiments run.
+TEST_F(PlanRunnerTest, RunConfigsSentWithThePlanAreTheOnesRun) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(
+      "name: remote\nseeds: [7]\nstages:\n  - name: one\n    runs: [{name: r1, config: x/a.yaml}]\n");
+  request.set_plan_path("remote.yaml");
+  (*request.mutable_config_files())["x/a.yaml"] = "seed: 1\ntraining:\n  epochs: 3\n";
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan plan, runner_->SubmitPlan(request));
+  EXPECT_EQ(plan.config_files().at("x/a.yaml"), request.config_files().at("x/a.yaml"));
+  ASSERT_THAT(plan.runs(), SizeIs(1));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Experiment experiment,
+                               scheduler_->GetExperiment(plan.runs(0).experiment_id()));
+  EXPECT_EQ(experiment.config_yaml(), request.config_files().at("x/a.yaml"));
+
+  request.mutable_config_files()->clear();
+  (*request.mutable_config_files())["x/other.yaml"] = "seed: 1\n";
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not among the submitted config files: x/a.yaml")));
+}
+
 TEST_F(PlanRunnerTest, StableAblationTakesScenarioA) {
   const std::string id = Submit().id();
   FinishRun(id, "baseline", /*stable=*/false);

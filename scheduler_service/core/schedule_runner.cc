@@ -7,24 +7,21 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "proto/config/plan_config.pb.h"
 #include "config/plan.h"
+#include "config/plan_submission.h"
 #include "config/sweep.h"
 #include "config/trainer_config.h"
 
 namespace jepalab::scheduler {
 
-using ::jepalab::config::ApplySubmission;
 using ::jepalab::config::ExpandSweep;
+using ::jepalab::config::ResolvedPlan;
+using ::jepalab::config::ResolvePlanSubmission;
 using ::jepalab::config::LoadTrainerConfig;
-using ::jepalab::config::LoadTrainerConfigFile;
-using ::jepalab::config::ParsePlan;
-using ::jepalab::config::PlanConfig;
-using ::jepalab::config::PlanValidationOptions;
 using ::jepalab::config::SweepPoint;
 using ::jepalab::config::SweepSpecFromRequest;
+using ::jepalab::config::ToPlanSubmission;
 using ::jepalab::config::TrainerConfig;
-using ::jepalab::config::ValidatePlan;
 namespace {
 
 // Due windows counted per firing at most (an every-minute schedule down for a week is 10080).
@@ -134,22 +131,10 @@ absl::Status ScheduleRunner::ValidateTarget(const v1::CreateScheduleRequest& req
       if (plan.plan_yaml().empty()) {
         return absl::InvalidArgumentError("plan.plan_yaml: must not be empty");
       }
-      const std::string source = plan.plan_path().empty() ? "<plan>" : plan.plan_path();
-      absl::StatusOr<PlanConfig> config = ParsePlan(plan.plan_yaml(), source);
-      if (!config.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("plan: ", config.status().message()));
-      }
-      ApplySubmission(plan.mini(), plan.seeds(), plan.overrides(), &*config);
-      PlanValidationOptions validation;
-      validation.base_dir = options_.config_root;
-      validation.mini = plan.mini();
-      validation.check_files = true;
-      validation.check_run_config = [](const std::string& path,
-                                       const std::vector<std::string>& overrides) {
-        return LoadTrainerConfigFile(path, overrides).status();
-      };
-      if (absl::Status valid = ValidatePlan(*config, validation); !valid.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("plan: ", source, ": ", valid.message()));
+      absl::StatusOr<ResolvedPlan> resolved =
+          ResolvePlanSubmission(ToPlanSubmission(plan, options_.config_root));
+      if (!resolved.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("plan: ", resolved.status().message()));
       }
       return absl::OkStatus();
     }
@@ -313,6 +298,7 @@ void ScheduleRunner::FireLocked(Entry& entry, int64_t now_ms) {
     request.set_mini(updated.plan().mini());
     *request.mutable_seeds() = updated.plan().seeds();
     *request.mutable_overrides() = updated.plan().overrides();
+    *request.mutable_config_files() = updated.plan().config_files();
     absl::StatusOr<std::string> id = options_.submit_plan(request);
     if (id.ok()) recorded->set_plan_id(*id);
     if (!id.ok()) recorded->set_error(id.status().ToString());

@@ -280,7 +280,7 @@ TEST_F(ScheduleRunnerTest, BadRequestsNameTheFieldAndStoreNothing) {
       "        config: configs/training/nope.yaml\n");
   EXPECT_THAT(code_and_message(request),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("plan: <plan>: stages[0].runs[0].config: file not found")));
+                       HasSubstr("plan: <request>: stages[0].runs[0].config: file not found")));
   request = SweepSchedule("x", "@daily");
   request.mutable_plan()->set_plan_yaml(ReadFile("configs/plans/vq_diagnostic.yaml"));
   request.mutable_plan()->add_overrides("training.batch_size=0");  // checked against every run config

@@ -1,0 +1,238 @@
+#include "cli/run_commands.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/compare_format.h"
+#include "cli/progress_format.h"
+#include "cli/rpc_helpers.h"
+#include "common/status_macros.h"
+#include "proto/metrics.grpc.pb.h"
+#include "proto/scheduler.grpc.pb.h"
+
+namespace jepalab::cli {
+namespace {
+
+namespace sched = ::jepalab::scheduler::v1;
+namespace met = ::jepalab::metrics::v1;
+
+void PrintExperiment(const sched::Experiment& x, std::ostream& out) {
+  out << "experiment " << x.id() << "  " << ExperimentStateName(x.state()) << "\n";
+  out << "  config hash " << x.config_hash().substr(0, 12);
+  if (!x.overrides().empty()) out << "  overrides: " << absl::StrJoin(x.overrides(), " ");
+  out << "\n";
+  for (const auto& run : x.runs()) {
+    out << "  " << FormatRunLine(run, /*bar_width=*/0);
+    if (!run.trainer().empty()) out << "  @" << run.trainer();
+    out << "\n";
+  }
+}
+
+// Follows the experiment's event stream: redrawn in place on a terminal, plain lines otherwise.
+// OK iff it ended SUCCEEDED.
+absl::Status WatchExperiment(const std::string& id, const Endpoints& e, CommandIo& io) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  grpc::ClientContext context;
+  sched::WatchExperimentRequest request;
+  request.set_id(id);
+  auto reader = stub->WatchExperiment(&context, request);
+  sched::ExperimentEvent event;
+  sched::Experiment last;
+  int drawn_lines = 0;
+  std::map<std::string, std::string> last_plain;  // run id -> last printed line key
+  std::ostream& out = io.out;
+  while (reader->Read(&event)) {
+    last = event.experiment();
+    if (io.stdout_is_tty) {
+      if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";  // back to the first line
+      out << "\x1b[2K" << "experiment " << last.id() << "  " << ExperimentStateName(last.state()) << "\n";
+      for (const auto& run : last.runs()) out << "\x1b[2K" << FormatRunLine(run, 30) << "\n";
+      drawn_lines = 1 + last.runs_size();
+      out.flush();
+    } else {
+      // Plain lines for logs: on a state change, a new epoch, or every 10% of steps.
+      for (const auto& run : last.runs()) {
+        const auto& p = run.progress();
+        const int64_t decile = p.total_steps() > 0 ? p.step() * 10 / p.total_steps() : 0;
+        const std::string key = absl::StrCat(run.state(), "/", p.epoch(), "/", decile);
+        if (last_plain[run.run_id()] == key) continue;
+        last_plain[run.run_id()] = key;
+        out << FormatRunLine(run, /*bar_width=*/0) << "\n";
+      }
+      out.flush();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return RpcError("scheduler WatchExperiment", e.scheduler, status);
+  out << "experiment " << last.id() << " finished: " << ExperimentStateName(last.state()) << "\n";
+  return last.state() == sched::EXPERIMENT_STATE_SUCCEEDED ? absl::OkStatus() : Unsuccessful();
+}
+
+absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  sched::SubmitExperimentRequest request;
+  const std::string& path = args.positional[0];
+  if (!ReadFile(path, request.mutable_config_yaml())) {
+    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  }
+  request.set_config_path(path);
+  request.set_name(args.Get("name"));
+  if (args.Has("stop_on_collapse")) request.mutable_stop_on_collapse()->set_enabled(true);
+  JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
+  request.set_priority(priority);
+  for (const auto& o : args.GetAll("set")) request.add_overrides(o);
+  for (const auto& t : args.GetAll("tag")) request.add_tags(t);
+  JEPALAB_ASSIGN_OR_RETURN(const std::vector<int64_t> seeds, ParseSeeds(args));
+  for (int64_t seed : seeds) request.add_seeds(seed);
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::SubmitExperimentResponse response;
+  grpc::Status status = stub->SubmitExperiment(&context, request, &response);
+  if (!status.ok()) return RpcError("scheduler SubmitExperiment", e.scheduler, status);
+  const sched::Experiment& x = response.experiment();
+  io.out << "submitted " << x.id() << " (" << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s") << ")\n";
+  for (const auto& run : x.runs()) io.out << "  run " << run.run_id() << "\n";
+  if (args.Has("watch")) return WatchExperiment(x.id(), e, io);
+  return absl::OkStatus();
+}
+
+absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::ListExperimentsResponse response;
+  grpc::Status status = stub->ListExperiments(&context, sched::ListExperimentsRequest(), &response);
+  if (!status.ok()) return RpcError("scheduler ListExperiments", e.scheduler, status);
+  io.out << absl::StrFormat("%-32s %-10s %5s  %s\n", "EXPERIMENT", "STATE", "RUNS", "CONFIG");
+  for (const auto& x : response.experiments()) {
+    io.out << absl::StrFormat("%-32s %-10s %5d  %s\n", x.id(), ExperimentStateName(x.state()), x.runs_size(),
+                              x.config_hash().substr(0, 12));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::GetExperimentRequest request;
+  request.set_id(args.positional[0]);
+  sched::GetExperimentResponse response;
+  grpc::Status status = stub->GetExperiment(&context, request, &response);
+  if (!status.ok()) return RpcError("scheduler GetExperiment", e.scheduler, status);
+  PrintExperiment(response.experiment(), io.out);
+  for (const auto& run : response.experiment().runs()) {
+    if (run.last_metrics().empty()) continue;
+    io.out << "  " << run.run_id() << " latest:";
+    for (const auto& [name, value] : std::map<std::string, double>(run.last_metrics().begin(), run.last_metrics().end())) {
+      io.out << " " << name << "=" << absl::StrFormat("%.6g", value);
+    }
+    io.out << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Watch(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  return WatchExperiment(args.positional[0], e, io);
+}
+
+absl::Status Cancel(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  sched::CancelExperimentRequest request;
+  request.set_id(args.positional[0]);
+  sched::CancelExperimentResponse response;
+  grpc::Status status = stub->CancelExperiment(&context, request, &response);
+  if (!status.ok()) return RpcError("scheduler CancelExperiment", e.scheduler, status);
+  io.out << "cancel requested: " << response.experiment().id() << " "
+         << ExperimentStateName(response.experiment().state()) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Metrics(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  met::GetRunHistoryRequest request;
+  request.set_run_id(args.positional[0]);
+  for (const auto& n : args.GetAll("name")) request.add_names(n);
+  JEPALAB_ASSIGN_OR_RETURN(const int max_points, ParseMaxPoints(args, 0));
+  request.set_max_points(max_points);
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  met::GetRunHistoryResponse response;
+  grpc::Status status = stub->GetRunHistory(&context, request, &response);
+  if (!status.ok()) return RpcError("metrics GetRunHistory", e.metrics, status);
+  std::ostream& out = io.out;
+  if (args.Has("summary")) {
+    out << absl::StrFormat("%-36s %7s %12s %12s %12s\n", "METRIC", "POINTS", "FIRST", "LAST", "MIN");
+    for (const auto& series : response.series()) {
+      if (series.points().empty()) continue;
+      double lo = series.points(0).value();
+      for (const auto& p : series.points()) lo = std::min(lo, p.value());
+      out << absl::StrFormat("%-36s %7d %12.6g %12.6g %12.6g\n", series.name(), series.points_size(),
+                             series.points(0).value(), series.points(series.points_size() - 1).value(), lo);
+    }
+    return absl::OkStatus();
+  }
+  out << "run,name,step,epoch,value\n";
+  for (const auto& series : response.series()) {
+    for (const auto& p : series.points()) {
+      out << response.run_id() << "," << series.name() << "," << p.step() << "," << p.epoch() << ","
+          << absl::StrFormat("%.9g", p.value()) << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Compare(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
+  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
+  met::CompareRunsRequest request;
+  for (const auto& r : args.positional) request.add_run_ids(r);
+  for (const auto& n : args.GetAll("name")) request.add_names(n);
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  met::CompareRunsResponse response;
+  grpc::Status status = stub->CompareRuns(&context, request, &response);
+  if (!status.ok()) return RpcError("metrics CompareRuns", e.metrics, status);
+  io.out << FormatComparison(response);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<CommandSpec> RunCommands() {
+  const FlagSpec name_filter{"name", "NAME", "only this metric (repeatable; default: all)", true};
+  return {
+      {"submit", "CONFIG.yaml",
+       "queue an experiment (one run per seed) through the scheduler",
+       {{"set", "key=value", "override a config key (repeatable)", true},
+        {"seed", "N", "one run per seed (repeatable; default: the config's)", true},
+        {"name", "NAME", "the experiment's name"},
+        {"tag", "T", "a tag (repeatable)", true},
+        {"priority", "N", "higher runs first (default 0)"},
+        {"stop_on_collapse", "", "stop a run once its collapse is confirmed"},
+        {"watch", "", "follow it to its end (exit 0 iff it succeeded)"}},
+       1, 1, Submit},
+      {"list", "", "experiments and their states", {}, 0, 0, List},
+      {"status", "EXPERIMENT_ID", "an experiment's runs, progress and latest metrics", {}, 1, 1, Status},
+      {"watch", "EXPERIMENT_ID", "live progress until it finishes (exit 0 iff it succeeded)", {}, 1, 1, Watch},
+      {"cancel", "EXPERIMENT_ID", "cancel queued and running runs", {}, 1, 1, Cancel},
+      {"metrics", "RUN_ID", "a run's metric history as CSV (or a summary table)",
+       {name_filter,
+        {"max_points", "N", "downsample each series to at most N points (0: all)"},
+        {"summary", "", "one line per metric: points, first, last, min"}},
+       1, 1, Metrics},
+      {"compare", "RUN_ID [RUN_ID ...]",
+       "final/best/worst of each metric, side by side, then a config\n"
+       "diff: only the resolved config keys that differ between runs",
+       {name_filter}, 1, -1, Compare},
+  };
+}
+
+}  // namespace jepalab::cli
