@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
@@ -95,11 +94,6 @@ absl::Status ValidateEffect(const PlanEffectConfig& e) {
   return absl::OkStatus();
 }
 
-std::string JoinPath(const std::string& base_dir, const std::string& path) {
-  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).string();
-}
-
 absl::Status ValidateRun(const PlanRun& run, const std::string& field,
                          const PlanValidationOptions& options) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId(absl::StrCat(field, ".name"), run.name()));
@@ -126,7 +120,7 @@ absl::Status ValidateRun(const PlanRun& run, const std::string& field,
     return Invalid(path_field,
                    absl::StrCat("must be a relative path without \"..\", got \"", *path, "\""));
   }
-  const std::string full_path = JoinPath(options.base_dir, *path);
+  const std::string full_path = common::JoinPath(options.base_dir, *path);
   if (options.check_files) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(full_path, error)) {
@@ -312,12 +306,9 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
 
 absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
                                         const PlanValidationOptions& options) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the plan file"));
-  std::stringstream text;
-  text << in.rdbuf();
+  JEPALAB_ASSIGN_OR_RETURN(const std::string text, common::ReadFile(path));
   common::FieldLines lines;
-  JEPALAB_ASSIGN_OR_RETURN(PlanConfig plan, ParsePlan(text.str(), path, &lines));
+  JEPALAB_ASSIGN_OR_RETURN(PlanConfig plan, ParsePlan(text, path, &lines));
   absl::Status status = ValidatePlan(plan, options);
   if (!status.ok()) return WithPlanLine(status, path, lines);
   return plan;

@@ -1,14 +1,12 @@
 #include "scheduler_service/core/plan_runner.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -38,19 +36,6 @@ using ::jepalab::scheduler::v1::PlanRunStatus;
 using ::jepalab::scheduler::v1::PlanState;
 
 constexpr size_t kMaxExperimentName = 64;  // scheduler.proto: name is [A-Za-z0-9._-]{1,64}
-
-std::string JoinPath(const std::string& base_dir, const std::string& path) {
-  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / path).string();
-}
-
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string PlanTag(const std::string& plan_id) { return absl::StrCat("plan:", plan_id); }
 std::string RunTag(const std::string& run_name) { return absl::StrCat("plan_run:", run_name); }
@@ -206,7 +191,7 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
       longest_run_name = std::max(longest_run_name, run.name().size());
       JEPALAB_ASSIGN_OR_RETURN(std::string path, RunConfigPath(run, request.mini()));
       if (plan.config_files().count(path) > 0) continue;
-      absl::StatusOr<std::string> text = ReadText(JoinPath(options_.config_root, path));
+      absl::StatusOr<std::string> text = common::ReadFile(common::JoinPath(options_.config_root, path));
       if (!text.ok()) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "%s: stages[%d].runs[%d].config: %s", source, s, r, text.status().message()));
