@@ -10,9 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "common/metric_names.h"
 #include "common/testing/service_process.h"
 #include "proto/common.pb.h"
@@ -103,10 +102,8 @@ absl::StatusOr<Server> StartServer(const std::string& binary, const std::string&
       {"--data_dir=" + dir + "/data", "--http_port=0", "--http_port_file=" + http_port_file});
   if (!process.ok()) return process.status();
   server.process = *std::move(process);
-  std::ifstream in(http_port_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text.str()), &server.http_port)) {
+  const std::string text = jepalab::common::ReadFile(http_port_file).value_or("");
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &server.http_port)) {
     return absl::InternalError("no HTTP port file");
   }
   return server;

@@ -15,10 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +31,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "common/testing/service_process.h"
 #include "proto/scheduler.grpc.pb.h"
 #include "proto/trainer.grpc.pb.h"
@@ -152,10 +151,8 @@ void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Ru
 absl::Status Run() {
   const std::string plan_file = absl::GetFlag(FLAGS_plan);
   const std::string plan_path = RunfilePath(plan_file);
-  std::ifstream in(plan_path);
-  if (!in) return absl::NotFoundError(absl::StrCat(plan_path, ": cannot read"));
-  std::stringstream yaml;
-  yaml << in.rdbuf();
+  absl::StatusOr<std::string> yaml = jepalab::common::ReadFile(plan_path);
+  if (!yaml.ok()) return yaml.status();
   // The runfiles tree holds configs/ at its root: the scheduler's --config_root.
   const std::string config_root(absl::StripSuffix(plan_path, plan_file));
 
@@ -177,7 +174,7 @@ absl::Status Run() {
   auto sched_stub = sched::SchedulerService::NewStub(
       grpc::CreateChannel((*scheduler)->address(), grpc::InsecureChannelCredentials()));
   sched::SubmitPlanRequest submit;
-  submit.set_plan_yaml(yaml.str());
+  submit.set_plan_yaml(*yaml);
   submit.set_plan_path(plan_file);
   submit.set_mini(absl::GetFlag(FLAGS_mini));
   for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {

@@ -1,23 +1,22 @@
 #include "common/rpc_auth.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <grpcpp/server_context.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 
 namespace jepalab::common {
 namespace {
 
 absl::StatusOr<std::string> ReadWholeFile(absl::string_view field, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(field, ": cannot read ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat(field, ": ", text.status().message()));
+  }
+  return text;
 }
 
 // Equal-length comparison that does not stop at the first difference.

@@ -1,13 +1,12 @@
 #include "config/metrics_service_config.h"
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
 #include "config/collapse_detectors_config.h"
@@ -88,11 +87,11 @@ absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfig(
 absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfigFile(
     const std::string& path, const std::vector<std::string>& overrides) {
   if (path.empty()) return LoadMetricsServiceConfig("", kNoFile, overrides);
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("config: cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return LoadMetricsServiceConfig(text.str(), path, overrides);
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", text.status().message()));
+  }
+  return LoadMetricsServiceConfig(*text, path, overrides);
 }
 
 }  // namespace jepalab::config

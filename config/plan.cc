@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
@@ -303,12 +302,9 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
 
 absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
                                         const PlanValidationOptions& options) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the plan file"));
-  std::stringstream text;
-  text << in.rdbuf();
+  JEPALAB_ASSIGN_OR_RETURN(const std::string text, common::ReadFile(path));
   common::FieldLines lines;
-  JEPALAB_ASSIGN_OR_RETURN(PlanConfig plan, ParsePlan(text.str(), path, &lines));
+  JEPALAB_ASSIGN_OR_RETURN(PlanConfig plan, ParsePlan(text, path, &lines));
   absl::Status status = ValidatePlan(plan, options);
   if (!status.ok()) return WithPlanLine(status, path, lines);
   return plan;
@@ -316,17 +312,11 @@ absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
 
 ConfigReader ConfigsUnder(std::string base_dir) {
   return [base_dir = std::move(base_dir)](const std::string& path) -> absl::StatusOr<std::string> {
-    const std::filesystem::path full =
-        base_dir.empty() ? std::filesystem::path(path) : std::filesystem::path(base_dir) / path;
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(full, error)) {
+    absl::StatusOr<std::string> text = common::ReadFile(common::JoinPath(base_dir, path));
+    if (absl::IsNotFound(text.status())) {
       return absl::NotFoundError(absl::StrCat("file not found: ", path));
     }
-    std::ifstream in(full);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", full.string()));
-    return text.str();
+    return text;
   };
 }
 

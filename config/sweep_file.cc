@@ -1,9 +1,9 @@
 #include "config/sweep_file.h"
 
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
@@ -11,20 +11,6 @@
 
 namespace jepalab::config {
 namespace {
-
-bool ReadText(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *text = buffer.str();
-  return true;
-}
-
-std::string JoinPath(const std::string& base_dir, const std::string& path) {
-  if (base_dir.empty() || (!path.empty() && path[0] == '/')) return path;
-  return absl::StrCat(base_dir, base_dir.back() == '/' ? "" : "/", path);
-}
 
 }  // namespace
 
@@ -74,18 +60,23 @@ absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(const Swe
 
 absl::StatusOr<scheduler::v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
                                                      const std::string& base_dir) {
-  std::string text;
-  if (!ReadText(path, &text)) {
-    return absl::NotFoundError(absl::StrCat("cannot read sweep file ", path));
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat("cannot read sweep file ", path));
   }
   common::FieldLines lines;
   SweepFileConfig sweep;
-  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(text, path, {}, &sweep, &lines));
+  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(*text, path, {}, &sweep, &lines));
   std::string config_yaml;
-  if (!sweep.config().empty() && !ReadText(JoinPath(base_dir, sweep.config()), &config_yaml)) {
-    return common::AnnotateWithLine(
-        absl::InvalidArgumentError(absl::StrCat("config: file not found: ", sweep.config())), path,
-        lines);
+  if (!sweep.config().empty()) {
+    absl::StatusOr<std::string> config =
+        common::ReadFile(common::JoinPath(base_dir, sweep.config()));
+    if (!config.ok()) {
+      return common::AnnotateWithLine(
+          absl::InvalidArgumentError(absl::StrCat("config: file not found: ", sweep.config())),
+          path, lines);
+    }
+    config_yaml = *std::move(config);
   }
   absl::StatusOr<scheduler::v1::SubmitSweepRequest> request = SweepRequestFromFile(sweep, config_yaml);
   if (!request.ok()) return common::AnnotateWithLine(request.status(), path, lines);

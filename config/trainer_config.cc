@@ -1,12 +1,11 @@
 #include "config/trainer_config.h"
 
 #include <cmath>
-#include <fstream>
 #include <initializer_list>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/hash.h"
 #include "common/status_macros.h"
 #include "common/yaml_proto.h"
@@ -260,11 +259,8 @@ absl::StatusOr<TrainerConfig> LoadTrainerConfig(absl::string_view yaml_text, abs
 
 absl::StatusOr<TrainerConfig> LoadTrainerConfigFile(const std::string& path,
                                                     const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return LoadTrainerConfig(text.str(), path, overrides);
+  JEPALAB_ASSIGN_OR_RETURN(const std::string text, common::ReadFile(path));
+  return LoadTrainerConfig(text, path, overrides);
 }
 
 std::string ResolvedConfigYaml(const TrainerConfig& config) { return common::MessageToYaml(config); }

@@ -1,10 +1,10 @@
 #include "config/trainer_config.h"
 
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
@@ -197,13 +197,6 @@ TEST(TrainerConfigTest, PlannedStepsFollowReferenceBookkeeping) {
 namespace jepalab::config {
 namespace {
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The diagnostic plan's configs claim, in their header, to be a base config with exactly the
 // listed changes. Check that claim: base + listed overrides resolves to the very same config.
 class DiagnosticPlanConfigTest : public ::testing::TestWithParam<std::string> {};
@@ -211,7 +204,7 @@ class DiagnosticPlanConfigTest : public ::testing::TestWithParam<std::string> {}
 TEST_P(DiagnosticPlanConfigTest, IsItsBaseWithExactlyTheListedChanges) {
   for (const std::string suffix : {"", "_mini"}) {
     const std::string path = "configs/training/" + GetParam() + suffix + ".yaml";
-    const std::string text = ReadText(path);
+    JEPALAB_ASSERT_OK_AND_ASSIGN(const std::string text, common::ReadFile(path));
     ASSERT_FALSE(text.empty()) << path;
     std::istringstream lines(text);
     std::string line, base;

@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "proto/trainer.pb.h"
@@ -108,8 +108,8 @@ int WorkerMain() {
     spec.set_run_id(absl::GetFlag(FLAGS_run_id));
     *spec.mutable_config() = *std::move(config);
   } else {
-    std::ifstream in(absl::GetFlag(FLAGS_run_spec), std::ios::binary);
-    if (!in || !spec.ParseFromIstream(&in)) {
+    const absl::StatusOr<std::string> bytes = common::ReadFile(absl::GetFlag(FLAGS_run_spec));
+    if (!bytes.ok() || !spec.ParseFromString(*bytes)) {
       EventWriter events(event_fd, "");
       const std::string message = absl::StrCat("cannot read --run_spec=", absl::GetFlag(FLAGS_run_spec));
       LOG(ERROR) << message;

@@ -12,8 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/file_util.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
 extern char** environ;
@@ -45,8 +44,7 @@ std::string MakeTempDir(const std::string& prefix) {
 namespace {
 
 absl::StatusOr<int> ReadPortFile(const std::string& path) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = common::ReadFile(path).value_or("");
   int port = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &port) || port <= 0) {
     return absl::NotFoundError("no port yet");
@@ -167,12 +165,7 @@ absl::Status ServiceProcess::WaitForServing(const std::string& address, absl::Du
   return absl::DeadlineExceededError(absl::StrCat(address, " not SERVING: ", last_error));
 }
 
-std::string ReadTextFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadTextFile(const std::string& path) { return common::ReadFile(path).value_or(""); }
 
 std::pair<int, std::string> RunCommand(const std::string& binary, const std::vector<std::string>& args,
                                        const std::string& env) {

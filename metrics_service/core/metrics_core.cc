@@ -16,6 +16,7 @@
 #include "common/ids.h"
 #include "common/metric_names.h"
 #include "common/status_macros.h"
+#include "proto/common_states.h"
 
 namespace jepalab::metrics {
 namespace {
@@ -147,7 +148,7 @@ absl::Status MetricsCore::RestoreRuns() {
   const int64_t now_ms = clock_->NowUnixMillis();
   for (const v1::RunInfo& run : runs) {
     // A finished run's last update is when it finished: its retention runs from there.
-    metrics_->ObserveRun(run, IsTerminalState(run.state()) ? run.updated_unix_ms() : now_ms);
+    metrics_->ObserveRun(run, common::IsTerminal(run.state()) ? run.updated_unix_ms() : now_ms);
     HistoryQuery query;
     query.run_id = run.run_id();
     query.names = CollapseDetectorInputs(monitor_->config());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/metric_names.h"
+#include "proto/common_states.h"
 
 namespace jepalab::metrics {
 namespace {
@@ -52,19 +53,6 @@ bool IsDiagnosticsStat(absl::string_view stat) {
 }
 
 }  // namespace
-
-bool IsTerminalState(common::v1::RunState state) {
-  switch (state) {
-    case common::v1::RUN_STATE_SUCCEEDED:
-    case common::v1::RUN_STATE_EARLY_STOPPED:
-    case common::v1::RUN_STATE_DIVERGED:
-    case common::v1::RUN_STATE_FAILED:
-    case common::v1::RUN_STATE_CANCELLED:
-      return true;
-    default:
-      return false;
-  }
-}
 
 PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
                                      const PrometheusMetricsOptions& options)
@@ -240,7 +228,7 @@ void PrometheusMetrics::RemoveAll(RunSeries& series) {
 
 void PrometheusMetrics::ObserveRun(const v1::RunInfo& run, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  const bool terminal = IsTerminalState(run.state());
+  const bool terminal = common::IsTerminal(run.state());
   if (expired_.contains(run.run_id())) {
     if (terminal) return;  // still finished: stays removed
     expired_.erase(run.run_id());

@@ -31,9 +31,6 @@ struct PrometheusMetricsOptions {
   int64_t finished_run_retention_ms = 300 * 1000;
 };
 
-// True for SUCCEEDED, EARLY_STOPPED, DIVERGED, FAILED and CANCELLED.
-bool IsTerminalState(common::v1::RunState state);
-
 // Translates stored runs and points into Prometheus series on `registry` (not owned; it must
 // outlive this object). Only known metric names are exported, so label values stay bounded;
 // every other name lives in history only. Per-run series carry {run, experiment}.

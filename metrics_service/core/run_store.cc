@@ -1,7 +1,5 @@
 #include "metrics_service/core/run_store.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -57,166 +55,30 @@ SELECT r.run_id, r.experiment, r.config_yaml, r.config_hash, r.state, r.message,
 FROM runs r
 )sql";
 
-absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
-  std::string message = absl::StrCat("sqlite: ", what, ": ", sqlite3_errstr(rc));
-  if (db != nullptr && sqlite3_errcode(db) == rc) {
-    absl::StrAppend(&message, " (", sqlite3_errmsg(db), ")");
-  }
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL:
-      return absl::UnavailableError(message);
-    case SQLITE_FULL:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-// RAII prepared statement. Bind errors (only possible for a wrong index: a programming error)
-// are kept and reported by the next Step().
-class Statement {
- public:
-  static absl::StatusOr<Statement> Prepare(sqlite3* db, absl::string_view sql) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(stmt);
-      return SqliteError(db, rc, "prepare");
-    }
-    return Statement(db, stmt);
-  }
-  Statement(Statement&& other) noexcept
-      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
-  Statement& operator=(Statement&&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-
-  void BindText(int index, absl::string_view value) {
-    Check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                            SQLITE_TRANSIENT));
-  }
-  void BindInt(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
-  void BindDouble(int index, double value) { Check(sqlite3_bind_double(stmt_, index, value)); }
-
-  // True when a row is available, false when the statement is done.
-  absl::StatusOr<bool> Step() {
-    if (bind_rc_ != SQLITE_OK) return SqliteError(db_, bind_rc_, "bind");
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return SqliteError(db_, rc, "step");
-  }
-
-  // Runs a statement that returns no rows we need.
-  absl::Status Run() {
-    while (true) {
-      JEPALAB_ASSIGN_OR_RETURN(bool row, Step());
-      if (!row) return absl::OkStatus();
-    }
-  }
-
-  // Ready to be bound and run again.
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    bind_rc_ = SQLITE_OK;
-  }
-
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  double Double(int column) const { return sqlite3_column_double(stmt_, column); }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    if (text == nullptr) return "";
-    return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  void Check(int rc) {
-    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  }
-
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;
-  int bind_rc_ = SQLITE_OK;
-};
-
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back if it or the commit fails, so a
-// batch is written completely or not at all.
-template <typename Body>
-absl::Status InTransaction(sqlite3* db, Body body) {
-  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, "begin");
-  absl::Status status = body();
-  if (status.ok()) {
-    rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK) return absl::OkStatus();
-    status = SqliteError(db, rc, "commit");
-  }
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-  return status;
-}
+using common::InSqliteTransaction;
+using common::SqliteStatement;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Create(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    absl::Status error = absl::UnavailableError(
-        absl::StrCat("cannot open metrics database ", path, ": ", sqlite3_errstr(rc)));
-    sqlite3_close(db);
-    return error;
-  }
-  std::unique_ptr<SqliteRunStore> store(new SqliteRunStore(db));
-  absl::Status initialized = store->Initialize();
-  if (!initialized.ok()) {
-    return absl::Status(initialized.code(),
-                        absl::StrCat("metrics database ", path, ": ", initialized.message()));
-  }
-  return store;
-}
-
-absl::Status SqliteRunStore::Initialize() {
-  absl::MutexLock lock(&mu_);
-  // Another process (a backup, the sqlite3 CLI) may hold the lock briefly; wait, don't fail.
-  sqlite3_busy_timeout(db_, /*ms=*/5000);
-  {
-    JEPALAB_ASSIGN_OR_RETURN(Statement wal, Statement::Prepare(db_, "PRAGMA journal_mode=WAL"));
-    JEPALAB_ASSIGN_OR_RETURN(bool row, wal.Step());
-    const std::string mode = row ? wal.Text(0) : "";
-    // An in-memory database (":memory:") reports "memory"; it has nothing to make durable.
-    if (mode != "wal" && mode != "memory") {
-      return absl::UnavailableError(absl::StrCat("cannot enable WAL, journal_mode=", mode));
-    }
-  }
+  common::SqliteDbOptions options;
+  options.name = "metrics store";
   // FULL (not WAL's usual NORMAL): each commit is fsynced, so an acknowledged batch survives
   // power loss, which the ReportMetrics contract promises.
-  JEPALAB_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
-  JEPALAB_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
-  return Exec(kSchema);
+  options.synchronous = "FULL";
+  options.foreign_keys = true;
+  options.schema = kSchema;
+  JEPALAB_ASSIGN_OR_RETURN(std::unique_ptr<common::SqliteDb> db,
+                           common::SqliteDb::Open(path, options));
+  return std::unique_ptr<SqliteRunStore>(new SqliteRunStore(std::move(db)));
 }
 
-SqliteRunStore::~SqliteRunStore() {
-  absl::MutexLock lock(&mu_);
-  sqlite3_close_v2(db_);
-}
-
-absl::Status SqliteRunStore::Exec(absl::string_view sql) {
-  const std::string copy(sql);
-  int rc = sqlite3_exec(db_, copy.c_str(), nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db_, rc, "exec");
-  return absl::OkStatus();
-}
+SqliteRunStore::~SqliteRunStore() = default;
 
 absl::Status SqliteRunStore::PutRun(const v1::RunInfo& run) {
   absl::MutexLock lock(&mu_);
-  return InTransaction(db_, [&]() -> absl::Status {
-    JEPALAB_ASSIGN_OR_RETURN(Statement upsert, Statement::Prepare(db_, R"sql(
+  return InSqliteTransaction(*db_, [&]() -> absl::Status {
+    JEPALAB_ASSIGN_OR_RETURN(SqliteStatement upsert, db_->Prepare(R"sql(
         INSERT INTO runs (run_id, experiment, config_yaml, config_hash, state, message,
                           created_unix_ms, updated_unix_ms)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -235,13 +97,13 @@ absl::Status SqliteRunStore::PutRun(const v1::RunInfo& run) {
     upsert.BindInt(8, run.updated_unix_ms());
     JEPALAB_RETURN_IF_ERROR(upsert.Run());
 
-    JEPALAB_ASSIGN_OR_RETURN(Statement clear,
-                             Statement::Prepare(db_, "DELETE FROM run_labels WHERE run_id = ?1"));
+    JEPALAB_ASSIGN_OR_RETURN(SqliteStatement clear,
+                             db_->Prepare("DELETE FROM run_labels WHERE run_id = ?1"));
     clear.BindText(1, run.run_id());
     JEPALAB_RETURN_IF_ERROR(clear.Run());
     JEPALAB_ASSIGN_OR_RETURN(
-        Statement label,
-        Statement::Prepare(db_, "INSERT INTO run_labels (run_id, key, value) VALUES (?1, ?2, ?3)"));
+        SqliteStatement label,
+        db_->Prepare("INSERT INTO run_labels (run_id, key, value) VALUES (?1, ?2, ?3)"));
     for (const auto& [key, value] : run.labels()) {
       label.Reset();
       label.BindText(1, run.run_id());
@@ -256,9 +118,8 @@ absl::Status SqliteRunStore::PutRun(const v1::RunInfo& run) {
 absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_view where,
                                                                    absl::string_view arg) {
   JEPALAB_ASSIGN_OR_RETURN(
-      Statement select,
-      Statement::Prepare(
-          db_, absl::StrCat(kSelectRuns, where, " ORDER BY r.created_unix_ms, r.run_id")));
+      SqliteStatement select,
+      db_->Prepare(absl::StrCat(kSelectRuns, where, " ORDER BY r.created_unix_ms, r.run_id")));
   if (!where.empty()) select.BindText(1, arg);
   std::vector<v1::RunInfo> runs;
   while (true) {
@@ -282,9 +143,8 @@ absl::StatusOr<std::vector<v1::RunInfo>> SqliteRunStore::QueryRuns(absl::string_
     run.set_num_points(stats.num_points);
     run.set_last_step(stats.last_step);
   }
-  JEPALAB_ASSIGN_OR_RETURN(
-      Statement labels,
-      Statement::Prepare(db_, "SELECT key, value FROM run_labels WHERE run_id = ?1"));
+  JEPALAB_ASSIGN_OR_RETURN(SqliteStatement labels,
+                           db_->Prepare("SELECT key, value FROM run_labels WHERE run_id = ?1"));
   for (v1::RunInfo& run : runs) {
     labels.Reset();
     labels.BindText(1, run.run_id());
@@ -301,9 +161,8 @@ absl::StatusOr<SqliteRunStore::RunStats> SqliteRunStore::StatsOf(const std::stri
   if (auto it = stats_.find(run_id); it != stats_.end()) return it->second;
   // Once per run and process; from then on CommitGroup keeps the figures up to date.
   JEPALAB_ASSIGN_OR_RETURN(
-      Statement count,
-      Statement::Prepare(
-          db_, "SELECT COUNT(*), COALESCE(MAX(step), 0) FROM points WHERE run_id = ?1"));
+      SqliteStatement count,
+      db_->Prepare("SELECT COUNT(*), COALESCE(MAX(step), 0) FROM points WHERE run_id = ?1"));
   count.BindText(1, run_id);
   JEPALAB_ASSIGN_OR_RETURN(bool row, count.Step());
   RunStats stats;
@@ -317,8 +176,8 @@ void SqliteRunStore::ApplyStats(const RunStatsDelta& delta) {
     auto it = stats_.find(run_id);
     if (it == stats_.end()) continue;  // never read yet: StatsOf will count it from the table
     RunStats& stats = it->second;
-    stats.last_step = stats.num_points == 0 ? added.last_step
-                                            : std::max(stats.last_step, added.last_step);
+    stats.last_step =
+        stats.num_points == 0 ? added.last_step : std::max(stats.last_step, added.last_step);
     stats.num_points += added.num_points;
   }
 }
@@ -367,7 +226,7 @@ absl::Status SqliteRunStore::WritePoints(const MetricPoints& points, int64_t now
 void SqliteRunStore::CommitGroup(const std::vector<PendingWrite*>& group) {
   absl::MutexLock lock(&mu_);
   RunStatsDelta added;
-  absl::Status together = InTransaction(db_, [&]() -> absl::Status {
+  absl::Status together = InSqliteTransaction(*db_, [&]() -> absl::Status {
     for (const PendingWrite* write : group) {
       JEPALAB_RETURN_IF_ERROR(InsertPoints(*write->points, write->now_ms, &added));
     }
@@ -381,15 +240,15 @@ void SqliteRunStore::CommitGroup(const std::vector<PendingWrite*>& group) {
     }
     // On failure, retry alone so that one batch's error never fails another's.
     RunStatsDelta alone;
-    write->status = InTransaction(
-        db_, [&] { return InsertPoints(*write->points, write->now_ms, &alone); });
+    write->status = InSqliteTransaction(
+        *db_, [&] { return InsertPoints(*write->points, write->now_ms, &alone); });
     if (write->status.ok()) ApplyStats(alone);
   }
 }
 
 absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t now_ms,
                                           RunStatsDelta* added) {
-  JEPALAB_ASSIGN_OR_RETURN(Statement run, Statement::Prepare(db_, R"sql(
+  JEPALAB_ASSIGN_OR_RETURN(SqliteStatement run, db_->Prepare(R"sql(
       INSERT INTO runs (run_id, created_unix_ms, updated_unix_ms) VALUES (?1, ?2, ?2)
       ON CONFLICT (run_id) DO NOTHING)sql"));
   absl::flat_hash_set<std::string> seen_runs;
@@ -402,11 +261,11 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
   }
   // Insert, and replace only on conflict (a re-sent point), so that the new points of each run
   // are known and its cached count stays exact.
-  JEPALAB_ASSIGN_OR_RETURN(Statement insert, Statement::Prepare(db_, R"sql(
+  JEPALAB_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare(R"sql(
       INSERT INTO points (run_id, name, step, epoch, value, unix_ms)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
       ON CONFLICT (run_id, name, step) DO NOTHING)sql"));
-  JEPALAB_ASSIGN_OR_RETURN(Statement replace, Statement::Prepare(db_, R"sql(
+  JEPALAB_ASSIGN_OR_RETURN(SqliteStatement replace, db_->Prepare(R"sql(
       UPDATE points SET epoch = ?4, value = ?5, unix_ms = ?6
       WHERE run_id = ?1 AND name = ?2 AND step = ?3)sql"));
   for (const v1::MetricPoint& point : points) {
@@ -419,7 +278,7 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
     insert.BindDouble(5, point.value());
     insert.BindInt(6, unix_ms);
     JEPALAB_RETURN_IF_ERROR(insert.Run());
-    const bool is_new = sqlite3_changes(db_) == 1;
+    const bool is_new = db_->Changes() == 1;
     if (!is_new) {
       replace.Reset();
       replace.BindText(1, point.run_id());
@@ -441,8 +300,8 @@ absl::Status SqliteRunStore::InsertPoints(const MetricPoints& points, int64_t no
 absl::StatusOr<std::vector<std::string>> SqliteRunStore::QuerySeriesNames(
     absl::string_view run_id) {
   JEPALAB_ASSIGN_OR_RETURN(
-      Statement select,
-      Statement::Prepare(db_, "SELECT DISTINCT name FROM points WHERE run_id = ?1 ORDER BY name"));
+      SqliteStatement select,
+      db_->Prepare("SELECT DISTINCT name FROM points WHERE run_id = ?1 ORDER BY name"));
   select.BindText(1, run_id);
   std::vector<std::string> names;
   while (true) {
@@ -455,7 +314,7 @@ absl::StatusOr<std::vector<std::string>> SqliteRunStore::QuerySeriesNames(
 
 absl::StatusOr<std::vector<v1::SeriesPoint>> SqliteRunStore::QuerySeries(const HistoryQuery& query,
                                                                          const std::string& name) {
-  JEPALAB_ASSIGN_OR_RETURN(Statement select, Statement::Prepare(db_, R"sql(
+  JEPALAB_ASSIGN_OR_RETURN(SqliteStatement select, db_->Prepare(R"sql(
       SELECT step, epoch, value, unix_ms FROM points
       WHERE run_id = ?1 AND name = ?2 AND step >= ?3 AND step <= ?4 ORDER BY step)sql"));
   select.BindText(1, query.run_id);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -14,9 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/sqlite_db.h"
 #include "proto/metrics.pb.h"
-
-struct sqlite3;
 
 namespace jepalab::metrics {
 
@@ -34,7 +34,8 @@ struct HistoryQuery {
 
 // Storage of runs and their metric points. Implementations are thread-safe. Callers validate
 // input first (the core does); a store only reports storage failures: Unavailable (busy, I/O),
-// ResourceExhausted (disk full), Internal (anything else), NotFound (unknown run).
+// ResourceExhausted (disk full), DataLoss (corrupt database), Internal (anything else),
+// NotFound (unknown run).
 class RunStore {
  public:
   virtual ~RunStore() = default;
@@ -72,7 +73,7 @@ class RunStore {
 class SqliteRunStore : public RunStore {
  public:
   // Opens or creates the database at `path` and its schema. Unavailable if it cannot be
-  // opened, Internal if the schema cannot be created.
+  // opened, DataLoss if it is not a database, Internal if the schema cannot be created.
   static absl::StatusOr<std::unique_ptr<SqliteRunStore>> Create(const std::string& path);
   ~SqliteRunStore() override;
 
@@ -89,11 +90,8 @@ class SqliteRunStore : public RunStore {
       absl::string_view run_id, const std::vector<std::string>& names) override;
 
  private:
-  explicit SqliteRunStore(sqlite3* db) : db_(db) {}
+  explicit SqliteRunStore(std::unique_ptr<common::SqliteDb> db) : db_(std::move(db)) {}
 
-  // Pragmas (WAL, synchronous=FULL) and schema.
-  absl::Status Initialize();
-  absl::Status Exec(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::RunInfo>> QueryRuns(absl::string_view where, absl::string_view arg)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::SeriesPoint>> QuerySeries(const HistoryQuery& query,
@@ -127,7 +125,7 @@ class SqliteRunStore : public RunStore {
   void CommitGroup(const std::vector<PendingWrite*>& group);
 
   absl::Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);  // owned
+  const std::unique_ptr<common::SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, RunStats> stats_ ABSL_GUARDED_BY(mu_);  // runs read so far
 
   absl::Mutex queue_mu_;

@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/proto_blob_table.h"
+#include "common/sqlite_db.h"
 #include "proto/scheduler.pb.h"
-
-struct sqlite3;
 
 namespace jepalab::scheduler {
 
@@ -24,7 +24,8 @@ using ::jepalab::scheduler::v1::Experiment;
 class ExperimentStore {
  public:
   // Opens (creating if needed) `<data_dir>/scheduler.db`; `data_dir` must exist.
-  // Unavailable if the database cannot be opened or its schema created.
+  // Unavailable if the database cannot be opened or is locked, DataLoss if it is corrupt.
+  // Every method's SQLite errors follow common::SqliteStatus (Unavailable only when busy).
   static absl::StatusOr<std::unique_ptr<ExperimentStore>> Open(const std::string& data_dir);
   ~ExperimentStore();
   ExperimentStore(const ExperimentStore&) = delete;
@@ -44,11 +45,11 @@ class ExperimentStore {
   absl::StatusOr<int64_t> NextSequence();
 
  private:
-  explicit ExperimentStore(sqlite3* db) : db_(db) {}
-  absl::Status PutLocked(const Experiment& experiment) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  explicit ExperimentStore(std::unique_ptr<common::SqliteDb> db);
 
   absl::Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<common::SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  common::ProtoBlobTable<Experiment> experiments_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace jepalab::scheduler

@@ -6,12 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "config/plan.h"
 #include "config/plan_submission.h"
 #include "config/trainer_config.h"
+#include "proto/scheduler_states.h"
 
 namespace jepalab::scheduler {
 
@@ -62,11 +64,6 @@ Plan Summary(const Plan& plan) {
 
 }  // namespace
 
-bool IsTerminalPlanState(PlanState state) {
-  return state == PlanState::PLAN_STATE_SUCCEEDED || state == PlanState::PLAN_STATE_FAILED ||
-         state == PlanState::PLAN_STATE_CANCELLED;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Construction and restart
 
@@ -96,7 +93,7 @@ absl::StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(const PlanRunnerO
         // Again what the submission changed, so later stages run as accepted.
         ApplySubmission(plan.mini(), plan.seeds(), plan.overrides(), &entry.config);
       }
-      if (!IsTerminalPlanState(plan.state())) ++running;
+      if (!IsTerminal(plan.state())) ++running;
       entry.plan = std::move(plan);
       entry.version = 1;
     }
@@ -133,7 +130,7 @@ void PlanRunner::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.poll_interval);
       if (stopping_) return;
       for (const std::string& id : order_) {
-        if (!IsTerminalPlanState(plans_.at(id).plan.state())) running.push_back(id);
+        if (!IsTerminal(plans_.at(id).plan.state())) running.push_back(id);
       }
     }
     for (const std::string& id : running) {
@@ -224,7 +221,7 @@ absl::Status PlanRunner::Advance(const std::string& id) {
     absl::MutexLock lock(&mu_);
     auto it = plans_.find(id);
     if (it == plans_.end()) return absl::NotFoundError(absl::StrCat("plan ", id, " not found"));
-    if (IsTerminalPlanState(it->second.plan.state())) return absl::OkStatus();
+    if (IsTerminal(it->second.plan.state())) return absl::OkStatus();
     plan = it->second.plan;
     config = it->second.config;
   }
@@ -478,7 +475,7 @@ absl::StatusOr<Plan> PlanRunner::CancelPlan(const std::string& id) {
       if (it == plans_.end()) return absl::NotFoundError(absl::StrCat("plan ", id, " not found"));
       plan = it->second.plan;
     }
-    if (IsTerminalPlanState(plan.state())) {
+    if (IsTerminal(plan.state())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "plan ", id, " already finished (", v1::PlanState_Name(plan.state()), ")"));
     }
@@ -516,7 +513,7 @@ absl::StatusOr<PlanSnapshot> PlanRunner::WaitForChange(const std::string& id,
   };
   mu_.AwaitWithDeadline(absl::Condition(&changed), deadline);
   if (stopping_) return absl::UnavailableError("scheduler is shutting down");
-  return PlanSnapshot{entry->plan, entry->version, IsTerminalPlanState(entry->plan.state())};
+  return PlanSnapshot{entry->plan, entry->version, IsTerminal(entry->plan.state())};
 }
 
 }  // namespace jepalab::scheduler

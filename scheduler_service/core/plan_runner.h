@@ -129,8 +129,6 @@ class PlanRunner {
   absl::Mutex shutdown_mu_;
 };
 
-bool IsTerminalPlanState(v1::PlanState state);
-
 }  // namespace jepalab::scheduler
 
 #endif  // JEPALAB_SCHEDULER_SERVICE_CORE_PLAN_RUNNER_H_

@@ -13,9 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/proto_blob_table.h"
+#include "common/sqlite_db.h"
 #include "proto/scheduler.pb.h"
-
-struct sqlite3;
 
 namespace jepalab::scheduler {
 
@@ -23,7 +23,8 @@ namespace jepalab::scheduler {
 class PlanStore {
  public:
   // Opens (creating if needed) `<data_dir>/scheduler.db`; `data_dir` must exist.
-  // Unavailable if the database cannot be opened or its schema created.
+  // Unavailable if the database cannot be opened or is locked, DataLoss if it is corrupt.
+  // Every method's SQLite errors follow common::SqliteStatus (Unavailable only when busy).
   static absl::StatusOr<std::unique_ptr<PlanStore>> Open(const std::string& data_dir);
   ~PlanStore();
   PlanStore(const PlanStore&) = delete;
@@ -37,10 +38,11 @@ class PlanStore {
   absl::StatusOr<int64_t> NextSequence();
 
  private:
-  explicit PlanStore(sqlite3* db) : db_(db) {}
+  explicit PlanStore(std::unique_ptr<common::SqliteDb> db);
 
   absl::Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<common::SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  common::ProtoBlobTable<v1::Plan> plans_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace jepalab::scheduler

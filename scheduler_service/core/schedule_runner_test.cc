@@ -2,15 +2,14 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/file_util.h"
 #include "common/testing/fake_clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -49,13 +48,6 @@ v1::CreateScheduleRequest SweepSchedule(const std::string& name, const std::stri
   request.set_cron(cron);
   *request.mutable_sweep() = Sweep();
   return request;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 class ScheduleRunnerTest : public ::testing::Test {
@@ -231,7 +223,8 @@ TEST_F(ScheduleRunnerTest, PlanTargetSubmitsThePlanWithItsMiniFlagAndOverrides) 
   v1::CreateScheduleRequest request;
   request.set_name("weekly-plan");
   request.set_cron("@weekly");
-  request.mutable_plan()->set_plan_yaml(ReadFile("configs/plans/vq_diagnostic.yaml"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(*request.mutable_plan()->mutable_plan_yaml(),
+                               common::ReadFile("configs/plans/vq_diagnostic.yaml"));
   request.mutable_plan()->set_plan_path("configs/plans/vq_diagnostic.yaml");
   request.mutable_plan()->set_mini(true);
   request.mutable_plan()->add_overrides("training.max_steps=10");
@@ -282,7 +275,8 @@ TEST_F(ScheduleRunnerTest, BadRequestsNameTheFieldAndStoreNothing) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("plan: <request>: stages[0].runs[0].config: file not found")));
   request = SweepSchedule("x", "@daily");
-  request.mutable_plan()->set_plan_yaml(ReadFile("configs/plans/vq_diagnostic.yaml"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(*request.mutable_plan()->mutable_plan_yaml(),
+                               common::ReadFile("configs/plans/vq_diagnostic.yaml"));
   request.mutable_plan()->add_overrides("training.batch_size=0");  // checked against every run config
   EXPECT_THAT(code_and_message(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.batch_size")));

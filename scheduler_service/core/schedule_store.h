@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/proto_blob_table.h"
+#include "common/sqlite_db.h"
 #include "proto/scheduler.pb.h"
-
-struct sqlite3;
 
 namespace jepalab::scheduler {
 
@@ -22,7 +22,8 @@ namespace jepalab::scheduler {
 class ScheduleStore {
  public:
   // Opens (creating if needed) `<data_dir>/scheduler.db`; `data_dir` must exist.
-  // Unavailable if the database cannot be opened or its schema created.
+  // Unavailable if the database cannot be opened or is locked, DataLoss if it is corrupt.
+  // Every method's SQLite errors follow common::SqliteStatus (Unavailable only when busy).
   static absl::StatusOr<std::unique_ptr<ScheduleStore>> Open(const std::string& data_dir);
   ~ScheduleStore();
   ScheduleStore(const ScheduleStore&) = delete;
@@ -36,10 +37,11 @@ class ScheduleStore {
   absl::StatusOr<std::vector<v1::Schedule>> List();
 
  private:
-  explicit ScheduleStore(sqlite3* db) : db_(db) {}
+  explicit ScheduleStore(std::unique_ptr<common::SqliteDb> db);
 
   absl::Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<common::SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  common::ProtoBlobTable<v1::Schedule> schedules_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace jepalab::scheduler

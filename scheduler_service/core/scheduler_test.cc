@@ -2,15 +2,14 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/file_util.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,13 +33,6 @@ using ::testing::StatusIs;
 constexpr absl::Duration kWait = absl::Seconds(20);
 constexpr char kMiniConfig[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -48,7 +40,7 @@ class SchedulerTest : public ::testing::Test {
     data_dir_ = (std::filesystem::path(std::getenv("TEST_TMPDIR")) / info->name()).string();
     std::filesystem::remove_all(data_dir_);
     std::filesystem::create_directories(data_dir_);
-    config_yaml_ = ReadFile(kMiniConfig);
+    JEPALAB_ASSERT_OK_AND_ASSIGN(config_yaml_, common::ReadFile(kMiniConfig));
     ASSERT_FALSE(config_yaml_.empty()) << kMiniConfig;
     trainer_ = std::make_shared<FakeTrainerClient>("trainer-a:50052", /*capacity=*/1);
   }

@@ -1,7 +1,5 @@
 #include "scheduler_service/core/verdict.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/metric_names.h"
+#include "common/yaml_flatten.h"
 #include "config/plan.h"
 
 namespace jepalab::scheduler {
@@ -216,11 +215,10 @@ RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria) {
     // Confirmed by the scheduler's stop_on_collapse policy, whatever allow_collapse_events says:
     // the run did not get to finish.
     failures.Collapse(run.collapse_stop_step);
-    verdict.reasons.push_back(absl::StrCat("stopped on collapse",
-                                           run.collapse_stop_indicator.empty() ? "" : " (",
-                                           run.collapse_stop_indicator,
-                                           run.collapse_stop_indicator.empty() ? "" : ")",
-                                           " at step ", run.collapse_stop_step));
+    verdict.reasons.push_back(
+        absl::StrCat("stopped on collapse", run.collapse_stop_indicator.empty() ? "" : " (",
+                     run.collapse_stop_indicator, run.collapse_stop_indicator.empty() ? "" : ")",
+                     " at step ", run.collapse_stop_step));
   }
   const bool early_stopped =
       run.state == RunState::RUN_STATE_EARLY_STOPPED && !criteria.allow_early_stop();
@@ -482,9 +480,10 @@ PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
   if (auto reference = by_name.find(plan.reference_run());
       !plan.reference_run().empty() && reference != by_name.end() && reference->second->stable) {
     verdict.reference_stable = true;
-    absl::StrAppend(&text, "Caution: the reference run ", plan.reference_run(),
-                    " met the criteria (the failure was not reproduced), so the branch below follows "
-                    "the plan's tree but is no evidence of a cause. ");
+    absl::StrAppend(
+        &text, "Caution: the reference run ", plan.reference_run(),
+        " met the criteria (the failure was not reproduced), so the branch below follows "
+        "the plan's tree but is no evidence of a cause. ");
   }
   if (!verdict.scenario.empty()) absl::StrAppend(&text, "Scenario ", verdict.scenario, ". ");
   absl::StrAppend(&text, verdict.scenario_conclusion.empty() ? "No scenario decided"
@@ -530,47 +529,8 @@ PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
   return verdict;
 }
 
-namespace {
-
-void Flatten(const YAML::Node& node, const std::string& prefix,
-             std::map<std::string, std::string>& out) {
-  if (node.IsMap()) {
-    for (const auto& entry : node) {
-      const std::string key = entry.first.as<std::string>();
-      Flatten(entry.second, prefix.empty() ? key : absl::StrCat(prefix, ".", key), out);
-    }
-    return;
-  }
-  if (node.IsScalar()) {
-    out[prefix] = node.Scalar();
-    return;
-  }
-  if (node.IsNull()) {
-    out[prefix] = "null";
-    return;
-  }
-  YAML::Emitter emitter;
-  emitter << YAML::Flow << node;
-  out[prefix] = emitter.c_str();
-}
-
-}  // namespace
-
 absl::StatusOr<std::map<std::string, std::string>> FlattenConfigYaml(absl::string_view yaml) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.msg));
-  }
-  if (!root.IsMap()) return absl::InvalidArgumentError("config: expected a YAML mapping");
-  std::map<std::string, std::string> out;
-  try {
-    Flatten(root, "", out);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config: ", e.msg));
-  }
-  return out;
+  return common::FlattenYaml(yaml);
 }
 
 }  // namespace jepalab::scheduler

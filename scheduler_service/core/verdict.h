@@ -136,7 +136,8 @@ struct PlanVerdict {
 PlanVerdict EvaluatePlan(const ::jepalab::config::v1::PlanConfig& plan, const PlanResults& results);
 
 // A resolved config's YAML as dotted key -> value text ("optimizer.lr" -> "5e-05"); lists are
-// kept whole in flow style. InvalidArgument if the text is not a YAML mapping.
+// kept whole in flow style. common::FlattenYaml, which documents the details; InvalidArgument if
+// the text is not a YAML mapping.
 absl::StatusOr<std::map<std::string, std::string>> FlattenConfigYaml(absl::string_view yaml);
 
 }  // namespace jepalab::scheduler

@@ -14,16 +14,17 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "config/trainer_config.h"
+#include "proto/common_states.h"
 #include "trainer_service/core/worker_events.h"
 
 extern char** environ;
@@ -39,11 +40,7 @@ namespace {
 
 constexpr size_t kMaxQueuedEventsPerSubscriber = 10000;
 
-bool IsTerminal(RunState state) {
-  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
-         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
-         state == RunState::RUN_STATE_CANCELLED;
-}
+using ::jepalab::common::IsTerminal;
 
 absl::Status MakeDirs(const std::string& path) {
   std::string partial;
@@ -59,10 +56,8 @@ absl::Status MakeDirs(const std::string& path) {
 
 // The last `lines` non-empty lines of a file, joined with " | ".
 std::string TailOfFile(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::string> all = absl::StrSplit(text.str(), '\n', absl::SkipWhitespace());
+  const std::string text = common::ReadFile(path).value_or("");
+  std::vector<std::string> all = absl::StrSplit(text, '\n', absl::SkipWhitespace());
   if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(lines));
   return absl::StrJoin(all, " | ");
 }
@@ -426,18 +421,13 @@ void RunManager::MarkInterrupted(RunRecord* record) {
 
 void RunManager::PersistLocked(const RunRecord& record) const {
   // Written whole and renamed, so a crash leaves the old or the new record, never half of one.
-  const std::string path = record.dir + "/run.pb";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!record.run.SerializeToOstream(&out) || !(out.flush())) {
-      LOG(ERROR) << "run " << record.run.run_id() << ": cannot write " << tmp;
-      return;
-    }
+  std::string bytes;
+  if (!record.run.SerializeToString(&bytes)) {
+    LOG(ERROR) << "run " << record.run.run_id() << ": cannot serialize the run record";
+    return;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    LOG(ERROR) << "run " << record.run.run_id() << ": cannot rename " << tmp << ": " << std::strerror(errno);
-  }
+  absl::Status written = common::WriteFileAtomically(record.dir + "/run.pb", bytes);
+  if (!written.ok()) LOG(ERROR) << "run " << record.run.run_id() << ": " << written.message();
 }
 
 void RunManager::ReloadRuns() {
@@ -451,10 +441,11 @@ void RunManager::ReloadRuns() {
     auto record = std::make_unique<RunRecord>();
     record->dir = absl::StrCat(root, "/", name);
     record->log_path = record->dir + "/worker.log";
-    std::ifstream in(record->dir + "/run.pb", std::ios::binary);
-    std::ifstream spec(record->dir + "/spec.pb", std::ios::binary);
-    if (!in || !record->run.ParseFromIstream(&in) || record->run.run_id() != name ||
-        !spec || !record->request.ParseFromIstream(&spec)) {
+    const absl::StatusOr<std::string> run_bytes = common::ReadFile(record->dir + "/run.pb");
+    const absl::StatusOr<std::string> spec_bytes = common::ReadFile(record->dir + "/spec.pb");
+    if (!run_bytes.ok() || !record->run.ParseFromString(*run_bytes) ||
+        record->run.run_id() != name || !spec_bytes.ok() ||
+        !record->request.ParseFromString(*spec_bytes)) {
       LOG(WARNING) << "ignoring " << record->dir << ": no readable run record";
       continue;
     }
@@ -491,11 +482,10 @@ void RunManager::KillStaleWorker(const RunRecord& record) const {
   std::ifstream pid_file(record.dir + "/worker.pid");
   pid_t pid = 0;
   if (!(pid_file >> pid) || pid <= 0) return;
-  std::ifstream cmdline(absl::StrCat("/proc/", pid, "/cmdline"));
-  std::stringstream text;
-  text << cmdline.rdbuf();
-  if (!absl::StrContains(text.str(), "trainer_worker") ||
-      !absl::StrContains(text.str(), record.dir + "/spec.pb")) {
+  const std::string cmdline =
+      common::ReadFile(absl::StrCat("/proc/", pid, "/cmdline")).value_or("");
+  if (!absl::StrContains(cmdline, "trainer_worker") ||
+      !absl::StrContains(cmdline, record.dir + "/spec.pb")) {
     return;  // gone, or the pid now belongs to someone else
   }
   LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid " << pid;

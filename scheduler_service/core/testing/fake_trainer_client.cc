@@ -3,17 +3,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "proto/common_states.h"
 
 namespace jepalab::scheduler::testing {
 namespace {
 
+using ::jepalab::common::IsTerminal;
 using ::jepalab::common::v1::RunState;
-
-bool IsTerminal(RunState state) {
-  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
-         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
-         state == RunState::RUN_STATE_CANCELLED;
-}
 
 TrainerClient::RunEvent StateEvent(const TrainerClient::Run& run) {
   TrainerClient::RunEvent event;
