@@ -35,7 +35,8 @@ struct RunManagerOptions {
   std::string metrics_auth_token_file;  // passed to workers: bearer token file; empty: none
   int max_concurrent_runs = 1;     // QUEUED + RUNNING runs at a time
   absl::Duration cancel_grace = absl::Seconds(10);  // SIGTERM -> SIGKILL
-  const common::Clock* clock = nullptr;             // not owned; null: the system clock
+  // Timestamps and the cancel grace deadline. Not owned; null: the system clock.
+  const common::Clock* clock = nullptr;
 };
 
 // A live feed of one run's events. Thread-compatible (one reader).

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/fake_clock.h"
 #include "common/testing/service_process.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -71,6 +72,7 @@ class RunManagerTest : public ::testing::Test {
   }
 
   std::string data_dir_;
+  jepalab::testing::FakeClock clock_;  // outlives manager_
   RunManagerOptions options_;
   std::unique_ptr<RunManager> manager_;
 };
@@ -291,6 +293,7 @@ TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
 TEST_F(RunManagerTest, AHungWorkerIsKilledAfterTheGraceAndItsRetryFinishes) {
   manager_.reset();
   options_.cancel_grace = absl::Seconds(1);
+  options_.clock = &clock_;  // the grace ends when the test moves the clock past it
   manager_ = *RunManager::Create(options_);
   const StartRunRequest request =
       Request("hang", {"debug.fault=hang", "debug.fault_at_step=6", "debug.fault_on_attempt=1"});
@@ -299,6 +302,7 @@ TEST_F(RunManagerTest, AHungWorkerIsKilledAfterTheGraceAndItsRetryFinishes) {
   absl::SleepFor(absl::Milliseconds(500));  // at step 6 it stops reporting for good
   EXPECT_EQ(manager_->GetRun("hang")->progress().step(), 5);
   ASSERT_THAT(manager_->CancelRun("hang"), IsOk());
+  clock_.Advance(absl::Seconds(1));
   const v1::Run killed = Wait("hang");
   EXPECT_EQ(killed.state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_THAT(killed.message(), HasSubstr("worker killed after 1s grace"));
