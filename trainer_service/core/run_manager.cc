@@ -1,5 +1,6 @@
 #include "trainer_service/core/run_manager.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,8 +9,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include <algorithm>
 #include <cstring>
@@ -51,7 +50,8 @@ absl::Status MakeDirs(const std::string& path) {
     partial += std::string(part) + "/";
     if (part.empty()) continue;
     if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::UnavailableError(absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
     }
   }
   return absl::OkStatus();
@@ -102,7 +102,8 @@ struct RunSubscription::Queue {
     absl::MutexLock lock(&mu);
     if (closed) return;
     // A slow reader loses progress/metrics events beyond the cap, never state changes.
-    if (event.has_state_change() || events.size() < kMaxQueuedEventsPerSubscriber) events.push_back(event);
+    if (event.has_state_change() || events.size() < kMaxQueuedEventsPerSubscriber)
+      events.push_back(event);
     if (close) closed = true;
   }
 };
@@ -111,11 +112,12 @@ RunSubscription::~RunSubscription() = default;
 
 RunSubscription::Result RunSubscription::Next(RunEvent* event, absl::Duration timeout) {
   absl::MutexLock lock(&queue_->mu);
-  queue_->mu.AwaitWithTimeout(
-      absl::Condition(
-          +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) { return !q->events.empty() || q->closed; },
-          queue_.get()),
-      timeout);
+  queue_->mu.AwaitWithTimeout(absl::Condition(
+                                  +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
+                                    return !q->events.empty() || q->closed;
+                                  },
+                                  queue_.get()),
+                              timeout);
   if (!queue_->events.empty()) {
     *event = std::move(queue_->events.front());
     queue_->events.pop_front();
@@ -175,10 +177,12 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
     RunRecord* existing = it->second.get();
     const RunState state = existing->run.state();
     // Only a run that ended without a result may start again, and only once its worker is gone.
-    const bool restartable = request.resume() && existing->reaped &&
-                             (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
+    const bool restartable =
+        request.resume() && existing->reaped &&
+        (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
     if (!restartable) {
-      return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(), "\" already exists (",
+      return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(),
+                                                   "\" already exists (",
                                                    common::v1::RunState_Name(state), ")"));
     }
     restart = existing;
@@ -186,8 +190,9 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   int active = 0;
   for (const auto& [id, record] : runs_) active += IsTerminal(record->run.state()) ? 0 : 1;
   if (active >= options_.max_concurrent_runs) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "trainer is busy: ", active, " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("trainer is busy: ", active,
+                     " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
   }
 
   if (restart != nullptr) {
@@ -250,7 +255,8 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
                                    "--metrics_address=" + options_.metrics_address,
                                    "--checkpoint_dir=" + record->dir + "/checkpoints",
@@ -270,13 +276,15 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   for (auto& entry : env) envp.push_back(entry.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), envp.data());
+  const int rc =
+      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
-    return absl::InternalError(absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
+    return absl::InternalError(
+        absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
   }
   std::ofstream(record->dir + "/worker.pid", std::ios::trunc) << pid << "\n";
 
@@ -296,8 +304,9 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   record->kill_deadline = absl::InfiniteFuture();
   record->killed = false;
   record->reaped = false;
-  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (attempt " << attempt
-            << (request.resume() ? ", resuming" : "") << "; log " << record->log_path << ")";
+  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (attempt "
+            << attempt << (request.resume() ? ", resuming" : "") << "; log " << record->log_path
+            << ")";
   Publish(record, StateEvent(RunState::RUN_STATE_QUEUED, ""));
   record->supervisor = std::thread([this, record, fd = fds[0]] { Supervise(record, fd); });
   return absl::OkStatus();
@@ -320,9 +329,11 @@ void RunManager::Supervise(RunRecord* record, int fd) {
         RunEvent event;
         EventDecoder::Result result;
         absl::MutexLock lock(&mu_);
-        while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent) HandleEvent(record, event);
+        while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent)
+          HandleEvent(record, event);
         if (result == EventDecoder::Result::kCorrupt) {
-          LOG(ERROR) << "run " << record->run.run_id() << ": corrupt event stream from worker; ignoring the rest";
+          LOG(ERROR) << "run " << record->run.run_id()
+                     << ": corrupt event stream from worker; ignoring the rest";
           open = false;
         }
       } else if (n == 0 || errno != EINTR) {
@@ -350,8 +361,7 @@ void RunManager::Supervise(RunRecord* record, int fd) {
 }
 
 void RunManager::MaybeEscalate(RunRecord* record) {
-  if (record->run.cancel_requested() && !record->killed &&
-      clock_->Now() >= record->kill_deadline) {
+  if (record->run.cancel_requested() && !record->killed && clock_->Now() >= record->kill_deadline) {
     LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
                  << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
     kill(record->pid, SIGKILL);
@@ -375,7 +385,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       run.set_message(change.message());
       if (IsTerminal(change.state())) {
         run.set_finished_unix_ms(NowMs());
-        if (record->interrupted && change.state() == RunState::RUN_STATE_CANCELLED) MarkInterrupted(record);
+        if (record->interrupted && change.state() == RunState::RUN_STATE_CANCELLED)
+          MarkInterrupted(record);
         event.mutable_state_change()->set_message(run.message());
       }
       break;
@@ -388,7 +399,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       *run.mutable_progress() = event.progress();
       break;
     case RunEvent::kMetrics:
-      for (const auto& value : event.metrics().values()) (*run.mutable_last_metrics())[value.name()] = value.value();
+      for (const auto& value : event.metrics().values())
+        (*run.mutable_last_metrics())[value.name()] = value.value();
       break;
     default:
       return;
@@ -401,7 +413,8 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
   // worker's.
   event.set_run_id(record->run.run_id());
   event.set_sequence(++record->sequence);
-  if (event.has_state_change() && record->run.retryable()) event.mutable_state_change()->set_retryable(true);
+  if (event.has_state_change() && record->run.retryable())
+    event.mutable_state_change()->set_retryable(true);
   if (event.unix_ms() == 0) event.set_unix_ms(NowMs());
   const bool terminal = event.has_state_change() && IsTerminal(event.state_change().state());
   auto& subs = record->subscribers;
@@ -421,7 +434,8 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
 void RunManager::MarkInterrupted(RunRecord* record) {
   Run& run = record->run;
   run.set_retryable(true);
-  run.set_message(absl::StrCat("interrupted: trainer_server shut down at step ", run.progress().step(),
+  run.set_message(absl::StrCat("interrupted: trainer_server shut down at step ",
+                               run.progress().step(),
                                "; a retry resumes from the latest checkpoint"));
 }
 
@@ -437,7 +451,8 @@ void RunManager::PersistLocked(const RunRecord& record) const {
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    LOG(ERROR) << "run " << record.run.run_id() << ": cannot rename " << tmp << ": " << std::strerror(errno);
+    LOG(ERROR) << "run " << record.run.run_id() << ": cannot rename " << tmp << ": "
+               << std::strerror(errno);
   }
 }
 
@@ -454,8 +469,8 @@ void RunManager::ReloadRuns() {
     record->log_path = record->dir + "/worker.log";
     std::ifstream in(record->dir + "/run.pb", std::ios::binary);
     std::ifstream spec(record->dir + "/spec.pb", std::ios::binary);
-    if (!in || !record->run.ParseFromIstream(&in) || record->run.run_id() != name ||
-        !spec || !record->request.ParseFromIstream(&spec)) {
+    if (!in || !record->run.ParseFromIstream(&in) || record->run.run_id() != name || !spec ||
+        !record->request.ParseFromIstream(&spec)) {
       LOG(WARNING) << "ignoring " << record->dir << ": no readable run record";
       continue;
     }
@@ -474,8 +489,9 @@ void RunManager::ReloadRuns() {
       const std::string was = common::v1::RunState_Name(run.state());
       run.set_state(RunState::RUN_STATE_FAILED);
       run.set_retryable(true);
-      run.set_message(absl::StrCat("interrupted: trainer_server stopped while the run was ", was, " (step ",
-                                   run.progress().step(), "); a retry resumes from the latest checkpoint"));
+      run.set_message(absl::StrCat("interrupted: trainer_server stopped while the run was ", was,
+                                   " (step ", run.progress().step(),
+                                   "); a retry resumes from the latest checkpoint"));
       run.set_finished_unix_ms(NowMs());
       PersistLocked(*record);
       LOG(WARNING) << "run " << run.run_id() << ": " << run.message();
@@ -499,7 +515,8 @@ void RunManager::KillStaleWorker(const RunRecord& record) const {
       !absl::StrContains(text.str(), record.dir + "/spec.pb")) {
     return;  // gone, or the pid now belongs to someone else
   }
-  LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid " << pid;
+  LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid "
+               << pid;
   kill(pid, SIGKILL);
 }
 
@@ -528,7 +545,8 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
     message = absl::StrCat("worker exited with code ", WEXITSTATUS(wait_status), ": ",
                            TailOfFile(record->log_path, 5));
   } else {
-    message = absl::StrCat("worker exited without reporting a final state: ", TailOfFile(record->log_path, 5));
+    message = absl::StrCat("worker exited without reporting a final state: ",
+                           TailOfFile(record->log_path, 5));
   }
   LOG(WARNING) << "run " << id << ": " << common::v1::RunState_Name(state) << ": " << message;
   run.set_state(state);
@@ -549,7 +567,8 @@ void RunManager::SignalCancel(RunRecord* record) {
 absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   RunRecord* record = it->second.get();
   if (IsTerminal(record->run.state())) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -563,7 +582,8 @@ absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
 absl::StatusOr<Run> RunManager::GetRun(const std::string& run_id) const {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   return it->second->run;
 }
 
@@ -574,7 +594,8 @@ std::vector<Run> RunManager::ListRuns(const std::string& experiment,
   for (const std::string& id : order_) {
     const Run& run = runs_.at(id)->run;
     if (!experiment.empty() && run.experiment() != experiment) continue;
-    if (!states.empty() && std::find(states.begin(), states.end(), run.state()) == states.end()) continue;
+    if (!states.empty() && std::find(states.begin(), states.end(), run.state()) == states.end())
+      continue;
     out.push_back(run);
   }
   return out;
@@ -584,7 +605,8 @@ absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std
                                                                        bool include_metrics) {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   RunRecord* record = it->second.get();
   auto queue = std::make_shared<RunSubscription::Queue>(include_metrics);
   const Run& run = record->run;
@@ -609,15 +631,17 @@ absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std
   return std::make_unique<RunSubscription>(queue);
 }
 
-absl::StatusOr<Run> RunManager::WaitForRun(const std::string& run_id, absl::Duration timeout) const {
+absl::StatusOr<Run> RunManager::WaitForRun(const std::string& run_id,
+                                           absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   const RunRecord* record = it->second.get();
   auto done = [record]() { return IsTerminal(record->run.state()); };
   if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
-    return absl::DeadlineExceededError(absl::StrCat("run \"", run_id, "\" still ",
-                                                    common::v1::RunState_Name(record->run.state())));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "run \"", run_id, "\" still ", common::v1::RunState_Name(record->run.state())));
   }
   return record->run;
 }

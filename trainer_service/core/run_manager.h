@@ -28,12 +28,12 @@ using ::jepalab::trainer::v1::RunEvent;
 using ::jepalab::trainer::v1::StartRunRequest;
 
 struct RunManagerOptions {
-  std::string data_dir;            // runs live under <data_dir>/runs/<run_id>/
-  std::string worker_binary;       // path of trainer_worker
-  std::string metrics_address;     // passed to workers; empty: they report to no metrics_service
-  std::string metrics_tls_ca_file;      // passed to workers: TLS to metrics_service; empty: none
+  std::string data_dir;             // runs live under <data_dir>/runs/<run_id>/
+  std::string worker_binary;        // path of trainer_worker
+  std::string metrics_address;      // passed to workers; empty: they report to no metrics_service
+  std::string metrics_tls_ca_file;  // passed to workers: TLS to metrics_service; empty: none
   std::string metrics_auth_token_file;  // passed to workers: bearer token file; empty: none
-  int max_concurrent_runs = 1;     // QUEUED + RUNNING runs at a time
+  int max_concurrent_runs = 1;          // QUEUED + RUNNING runs at a time
   absl::Duration cancel_grace = absl::Seconds(10);  // SIGTERM -> SIGKILL
   // Timestamps and the cancel grace deadline. Not owned; null: the system clock.
   const common::Clock* clock = nullptr;

@@ -9,9 +9,9 @@
 #include "common/testing/fake_clock.h"
 #include "common/testing/service_process.h"
 #include "common/testing/status_matchers.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
 
@@ -91,7 +91,8 @@ TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
   int64_t last_sequence = 0;
   RunEvent event;
   RunSubscription::Result result;
-  while ((result = subscription->Next(&event, absl::Seconds(60))) == RunSubscription::Result::kEvent) {
+  while ((result = subscription->Next(&event, absl::Seconds(60))) ==
+         RunSubscription::Result::kEvent) {
     EXPECT_EQ(event.run_id(), "ok-1");
     EXPECT_GE(event.sequence(), last_sequence);
     last_sequence = event.sequence();
@@ -136,8 +137,11 @@ TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
 }
 
 TEST_F(RunManagerTest, CrashingWorkersFailWithTheSignalNamedAndTheManagerKeepsWorking) {
-  ASSERT_THAT(manager_->StartRun(Request("segv", {"debug.fault=segfault", "debug.fault_at_step=2"})), IsOk());
-  ASSERT_THAT(manager_->StartRun(Request("abrt", {"debug.fault=abort", "debug.fault_at_step=1"})), IsOk());
+  ASSERT_THAT(
+      manager_->StartRun(Request("segv", {"debug.fault=segfault", "debug.fault_at_step=2"})),
+      IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("abrt", {"debug.fault=abort", "debug.fault_at_step=1"})),
+              IsOk());
   const v1::Run segv = Wait("segv");
   EXPECT_EQ(segv.state(), RunState::RUN_STATE_FAILED);
   EXPECT_EQ(segv.message(), "worker killed by signal 11 (Segmentation fault)");
@@ -151,8 +155,11 @@ TEST_F(RunManagerTest, CrashingWorkersFailWithTheSignalNamedAndTheManagerKeepsWo
 }
 
 TEST_F(RunManagerTest, TorchErrorAndNanFaults) {
-  ASSERT_THAT(manager_->StartRun(Request("torch", {"debug.fault=torch_error", "debug.fault_at_step=1"})), IsOk());
-  ASSERT_THAT(manager_->StartRun(Request("nan", {"debug.fault=nan", "debug.fault_at_step=3"})), IsOk());
+  ASSERT_THAT(
+      manager_->StartRun(Request("torch", {"debug.fault=torch_error", "debug.fault_at_step=1"})),
+      IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("nan", {"debug.fault=nan", "debug.fault_at_step=3"})),
+              IsOk());
   const v1::Run torch = Wait("torch");
   EXPECT_EQ(torch.state(), RunState::RUN_STATE_FAILED);
   EXPECT_THAT(torch.message(), HasSubstr("debug.fault=torch_error at step 1"));
@@ -168,38 +175,47 @@ TEST_F(RunManagerTest, CancelEndsCancelled) {
   ASSERT_THAT(subscription, IsOk());
   RunEvent event;
   // Wait until the worker trains (RUNNING), so the cancel is the cooperative one.
-  while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
-         !(event.has_state_change() && event.state_change().state() == RunState::RUN_STATE_RUNNING)) {
+  while (
+      (*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
+      !(event.has_state_change() && event.state_change().state() == RunState::RUN_STATE_RUNNING)) {
   }
   ASSERT_THAT(manager_->CancelRun("long"), IsOk());
   const v1::Run run = Wait("long");
   EXPECT_EQ(run.state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_THAT(run.message(), HasSubstr("cancelled at step"));
-  EXPECT_THAT(manager_->CancelRun("long"), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+  EXPECT_THAT(manager_->CancelRun("long"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
 }
 
 TEST_F(RunManagerTest, ValidationDuplicatesAndCapacity) {
-  EXPECT_THAT(manager_->StartRun(Request("../evil")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
+  EXPECT_THAT(manager_->StartRun(Request("../evil")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
   StartRunRequest bad = Request("bad-lr");
   bad.mutable_config()->mutable_optimizer()->set_lr(-0.1);
-  EXPECT_THAT(manager_->StartRun(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
-  EXPECT_THAT(manager_->GetRun("bad-lr"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("bad-lr")));
+  EXPECT_THAT(manager_->StartRun(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  EXPECT_THAT(manager_->GetRun("bad-lr"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("bad-lr")));
 
   ASSERT_THAT(manager_->StartRun(Request("a", {"training.epochs=100000"})), IsOk());
-  EXPECT_THAT(manager_->StartRun(Request("a")), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"a\"")));
+  EXPECT_THAT(manager_->StartRun(Request("a")),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"a\"")));
   ASSERT_THAT(manager_->StartRun(Request("b", {"training.epochs=100000"})), IsOk());
-  EXPECT_THAT(manager_->StartRun(Request("c")), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("max_concurrent_runs=2")));
+  EXPECT_THAT(manager_->StartRun(Request("c")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("max_concurrent_runs=2")));
 
   EXPECT_EQ(manager_->ListRuns("", {}).size(), 2u);
   EXPECT_EQ(manager_->ListRuns("other", {}).size(), 0u);
-  EXPECT_THAT(manager_->CancelRun("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  EXPECT_THAT(manager_->CancelRun("nope"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
 
   // Shutdown cancels both and waits for them.
   manager_->Shutdown();
   EXPECT_EQ(manager_->GetRun("a")->state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_EQ(manager_->GetRun("b")->state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_EQ(manager_->ListRuns("exp", {RunState::RUN_STATE_CANCELLED}).size(), 2u);
-  EXPECT_THAT(manager_->StartRun(Request("d")), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
+  EXPECT_THAT(manager_->StartRun(Request("d")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
 }
 
 // Waits until the run's progress reaches `epoch` (its checkpoint of epoch - 1 exists by then).
@@ -215,7 +231,8 @@ void WaitForEpoch(RunManager& manager, const std::string& run_id, int epoch) {
 
 TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCheckpoint) {
   // 4 steps per epoch; 120 steps: still going when the shutdown comes.
-  const StartRunRequest request = Request("r", {"training.epochs=1000", "training.max_steps=120", "training.early_stopping.enabled=false"});
+  const StartRunRequest request = Request("r", {"training.epochs=1000", "training.max_steps=120",
+                                                "training.early_stopping.enabled=false"});
   ASSERT_THAT(manager_->StartRun(request), IsOk());
   WaitForEpoch(*manager_, "r", 3);
   manager_->Shutdown();
@@ -232,7 +249,8 @@ TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCh
   EXPECT_TRUE(reloaded.retryable());
   EXPECT_EQ(reloaded.attempt(), 1);
   EXPECT_EQ(reloaded.labels().at("k"), "v");
-  EXPECT_THAT(manager_->StartRun(request), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("CANCELLED")));
+  EXPECT_THAT(manager_->StartRun(request),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("CANCELLED")));
 
   StartRunRequest retry = request;
   retry.set_resume(true);
@@ -254,7 +272,8 @@ TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCh
   EXPECT_THAT(text.str(), HasSubstr("resumed from"));
   EXPECT_THAT(text.str(), HasSubstr("worker pid"));  // attempt 1's lines are kept too
   // A finished run does not start again.
-  EXPECT_THAT(manager_->StartRun(retry), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("SUCCEEDED")));
+  EXPECT_THAT(manager_->StartRun(retry),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("SUCCEEDED")));
 }
 
 TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
@@ -276,7 +295,8 @@ TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
   ASSERT_THAT(reloaded, IsOk());
   EXPECT_EQ(reloaded->state(), RunState::RUN_STATE_FAILED);
   EXPECT_TRUE(reloaded->retryable());
-  EXPECT_THAT(reloaded->message(), HasSubstr("stopped while the run was RUN_STATE_RUNNING (step 12)"));
+  EXPECT_THAT(reloaded->message(),
+              HasSubstr("stopped while the run was RUN_STATE_RUNNING (step 12)"));
   EXPECT_THAT(manager_->GetRun("junk"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("junk")));
   EXPECT_EQ(manager_->ListRuns("", {}).size(), 1u);
 
@@ -337,7 +357,8 @@ TEST(RunManagerCreateTest, RejectsMissingWorker) {
   RunManagerOptions options;
   options.data_dir = jepalab::testing::MakeTempDir("runs_");
   options.worker_binary = "/nonexistent/trainer_worker";
-  EXPECT_THAT(RunManager::Create(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("worker_binary")));
+  EXPECT_THAT(RunManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("worker_binary")));
 }
 
 }  // namespace
