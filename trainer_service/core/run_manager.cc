@@ -2,10 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +21,7 @@
 #include "common/status_macros.h"
 #include "config/trainer_config.h"
 #include "trainer_service/core/worker_events.h"
+#include "trainer_service/core/worker_launcher.h"
 
 extern char** environ;
 
@@ -130,15 +128,16 @@ struct RunManager::RunRecord {
   Run run;
   std::string dir;
   std::string log_path;
-  StartRunRequest request;  // as started (the spec a restart re-spawns)
-  pid_t pid = 0;
-  bool resuming = false;     // a restart whose first progress event says where it continued
-  bool interrupted = false;  // cancelled by Shutdown(): the run is retryable
+  StartRunRequest request;         // as started (the spec a restart re-spawns)
+  std::unique_ptr<Worker> worker;  // the current attempt's
+  bool resuming = false;           // a restart whose first progress event says where it continued
+  bool interrupted = false;        // cancelled by Shutdown(): the run is retryable
   int64_t sequence = 0;
   absl::Time kill_deadline = absl::InfiniteFuture();
-  bool killed = false;  // SIGKILL sent
-  bool reaped = false;  // the worker exited and was waited for
-  std::thread supervisor;
+  bool killed = false;     // SIGKILL sent
+  bool reaped = false;     // the worker exited and was waited for
+  std::thread supervisor;  // reads the worker's events, then reaps it
+  std::thread watchdog;    // sends SIGKILL when a cancel's grace is over
   std::vector<std::weak_ptr<RunSubscription::Queue>> subscribers;
 };
 
@@ -161,6 +160,8 @@ absl::StatusOr<std::unique_ptr<RunManager>> RunManager::Create(const RunManagerO
 RunManager::RunManager(const RunManagerOptions& options) : options_(options) {
   if (options.clock == nullptr) own_clock_ = std::make_unique<common::SystemClock>();
   clock_ = options.clock != nullptr ? options.clock : own_clock_.get();
+  if (options.launcher == nullptr) own_launcher_ = std::make_unique<ProcessWorkerLauncher>();
+  launcher_ = options.launcher != nullptr ? options.launcher : own_launcher_.get();
 }
 
 RunManager::~RunManager() { Shutdown(); }
@@ -196,7 +197,9 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   }
 
   if (restart != nullptr) {
-    if (restart->supervisor.joinable()) restart->supervisor.join();  // reaped: it is returning
+    // Reaped: both threads of the last attempt are returning.
+    if (restart->supervisor.joinable()) restart->supervisor.join();
+    if (restart->watchdog.joinable()) restart->watchdog.join();
     restart->request = request;
     JEPALAB_RETURN_IF_ERROR(SpawnWorkerLocked(restart));
     return restart->run;
@@ -230,62 +233,23 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   }
   const int attempt = record->run.attempt() + 1;
 
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  // A restart appends, so the log keeps the earlier attempts.
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, record->log_path.c_str(),
-                                   O_WRONLY | O_CREAT | (attempt > 1 ? O_APPEND : O_TRUNC), 0644);
-  // The server blocks SIGTERM/SIGINT in all its threads; the worker must start with a clean
-  // mask and default handlers, in its own process group (a terminal's Ctrl-C goes to the
-  // server, which cancels runs itself).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
-                                   "--metrics_address=" + options_.metrics_address,
-                                   "--checkpoint_dir=" + record->dir + "/checkpoints",
-                                   absl::StrCat("--attempt=", attempt)};
-  if (request.resume()) args.push_back("--resume");
+  WorkerSpec spec;
+  spec.binary = options_.worker_binary;
+  spec.args = {"--run_spec=" + spec_path, "--metrics_address=" + options_.metrics_address,
+               "--checkpoint_dir=" + record->dir + "/checkpoints",
+               absl::StrCat("--attempt=", attempt)};
+  if (request.resume()) spec.args.push_back("--resume");
   if (!options_.metrics_tls_ca_file.empty()) {
-    args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
+    spec.args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
   }
   if (!options_.metrics_auth_token_file.empty()) {
-    args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
+    spec.args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
   }
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env = WorkerEnvironment();
-  std::vector<char*> envp;
-  for (auto& entry : env) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc =
-      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return absl::InternalError(
-        absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
-  }
+  spec.env = WorkerEnvironment();
+  spec.log_path = record->log_path;
+  spec.append_log = attempt > 1;  // a restart appends, so the log keeps the earlier attempts
+  JEPALAB_ASSIGN_OR_RETURN(std::unique_ptr<Worker> worker, launcher_->Launch(spec));
+  const int pid = worker->pid();
   std::ofstream(record->dir + "/worker.pid", std::ios::trunc) << pid << "\n";
 
   // A fresh attempt: the run's identity, labels and last progress stay.
@@ -298,7 +262,7 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   run.set_cancel_requested(false);
   run.set_started_unix_ms(0);
   run.set_finished_unix_ms(0);
-  record->pid = pid;
+  record->worker = std::move(worker);
   record->resuming = request.resume() && attempt > 1;
   record->interrupted = false;
   record->kill_deadline = absl::InfiniteFuture();
@@ -308,65 +272,54 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
             << attempt << (request.resume() ? ", resuming" : "") << "; log " << record->log_path
             << ")";
   Publish(record, StateEvent(RunState::RUN_STATE_QUEUED, ""));
-  record->supervisor = std::thread([this, record, fd = fds[0]] { Supervise(record, fd); });
+  record->supervisor = std::thread([this, record] { Supervise(record); });
+  record->watchdog = std::thread([this, record] { Watchdog(record); });
   return absl::OkStatus();
 }
 
-void RunManager::Supervise(RunRecord* record, int fd) {
-  // Read events until EOF (the worker exited or closed the pipe), escalating a pending cancel to
-  // SIGKILL after the grace period. Only this thread reaps the child, so its pid cannot be
-  // reused while a signal might still be sent to it.
+void RunManager::Supervise(RunRecord* record) {
+  // Reads events until the channel ends (the worker exited or closed it), then reaps the
+  // worker. record->worker is replaced only after this thread was joined.
+  Worker* worker = record->worker.get();
   EventDecoder decoder;
-  char buffer[1 << 16];
-  bool open = true;
-  while (open) {
-    pollfd p{fd, POLLIN, 0};
-    const int ready = poll(&p, 1, /*timeout_ms=*/100);
-    if (ready > 0) {
-      const ssize_t n = read(fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        decoder.Append(buffer, static_cast<size_t>(n));
-        RunEvent event;
-        EventDecoder::Result result;
-        absl::MutexLock lock(&mu_);
-        while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent)
-          HandleEvent(record, event);
-        if (result == EventDecoder::Result::kCorrupt) {
-          LOG(ERROR) << "run " << record->run.run_id()
-                     << ": corrupt event stream from worker; ignoring the rest";
-          open = false;
-        }
-      } else if (n == 0 || errno != EINTR) {
-        open = false;
-      }
-    } else if (ready < 0 && errno != EINTR) {
-      open = false;
+  bool corrupt = false;
+  std::string bytes;
+  while (worker->ReadEvents(&bytes)) {
+    if (corrupt) {  // drained, so the worker never blocks on a full channel
+      bytes.clear();
+      continue;
     }
+    decoder.Append(bytes.data(), bytes.size());
+    bytes.clear();
+    RunEvent event;
+    EventDecoder::Result result;
     absl::MutexLock lock(&mu_);
-    MaybeEscalate(record);
-  }
-  close(fd);
-  int status = 0;
-  while (true) {
-    const pid_t done = waitpid(record->pid, &status, WNOHANG);
-    if (done == record->pid || (done < 0 && errno != EINTR)) break;
-    {
-      absl::MutexLock lock(&mu_);
-      MaybeEscalate(record);
+    while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent) {
+      HandleEvent(record, event);
     }
-    absl::SleepFor(absl::Milliseconds(20));
+    if (result == EventDecoder::Result::kCorrupt) {
+      LOG(ERROR) << "run " << record->run.run_id()
+                 << ": corrupt event stream from worker; ignoring the rest";
+      corrupt = true;
+    }
   }
+  const int status = worker->Wait();
   absl::MutexLock lock(&mu_);
   FinishFromExit(record, status);
 }
 
-void RunManager::MaybeEscalate(RunRecord* record) {
-  if (record->run.cancel_requested() && !record->killed && clock_->Now() >= record->kill_deadline) {
-    LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
-                 << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
-    kill(record->pid, SIGKILL);
-    record->killed = true;
-  }
+void RunManager::Watchdog(RunRecord* record) {
+  // Escalates a cancel to SIGKILL when the worker is still there after cancel_grace, read on
+  // the injected clock so tests decide when the grace is over.
+  absl::MutexLock lock(&mu_);
+  auto cancelled_or_gone = [record] { return record->reaped || record->run.cancel_requested(); };
+  mu_.Await(absl::Condition(&cancelled_or_gone));
+  auto gone = [record] { return record->reaped; };
+  if (clock_->AwaitWithDeadline(&mu_, absl::Condition(&gone), record->kill_deadline)) return;
+  LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
+               << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
+  record->worker->Signal(SIGKILL);
+  record->killed = true;
 }
 
 void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
@@ -561,7 +514,7 @@ void RunManager::SignalCancel(RunRecord* record) {
   record->run.set_cancel_requested(true);
   // On the injected clock, so tests decide when the grace is over.
   record->kill_deadline = clock_->Now() + options_.cancel_grace;
-  kill(record->pid, SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
+  record->worker->Signal(SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
 }
 
 absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
@@ -667,7 +620,10 @@ void RunManager::Shutdown() {
       return true;
     };
     mu_.Await(absl::Condition(&all_done));
-    for (auto& [id, record] : runs_) supervisors.push_back(&record->supervisor);
+    for (auto& [id, record] : runs_) {
+      supervisors.push_back(&record->supervisor);
+      supervisors.push_back(&record->watchdog);
+    }
   }
   for (std::thread* t : supervisors) {
     if (t->joinable()) t->join();
