@@ -115,7 +115,8 @@ void ScheduleRunner::Loop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.tick_interval);
+      // On the injected clock, so a fake clock's move is what wakes it in tests.
+      clock_->AwaitWithTimeout(&mu_, absl::Condition(&stopping_), options_.tick_interval);
       if (stopping_) return;
     }
     Tick();

@@ -43,7 +43,7 @@ struct ScheduleRunnerOptions {
   std::function<absl::StatusOr<std::string>(const v1::SubmitPlanRequest&)> submit_plan;
   // The time schedules are judged by. Null: the system clock. Not owned.
   const common::Clock* clock = nullptr;
-  // Real time between two checks for due schedules on the runner thread.
+  // Time (on `clock`) between two checks for due schedules on the runner thread.
   absl::Duration tick_interval = absl::Seconds(5);
   // false: no thread; the owner calls Tick() (deterministic tests).
   bool start_thread = true;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/file_util.h"
+#include "common/testing/fake_clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -55,6 +56,19 @@ class SchedulerTest : public ::testing::Test {
     options.poll_interval = absl::Milliseconds(5);
     return options;
   }
+
+  // Timers on clock_, which moves only when the test says so. No hang monitor, so the timer
+  // loops a test counts with BlockUntilWaiters are the ones it sets up.
+  SchedulerOptions FakeClockOptions() {
+    SchedulerOptions options = Options();
+    options.clock = &clock_;
+    options.hang_timeout = absl::ZeroDuration();
+    return options;
+  }
+
+  // Waits until `count` timer loops sleep on clock_ again: everything the last move of the
+  // clock made due has been done.
+  void WaitIdle(int count) { ASSERT_TRUE(clock_.BlockUntilWaiters(count, kWait)); }
 
   void StartScheduler() { StartScheduler(Options()); }
   void StartScheduler(const SchedulerOptions& options) {
@@ -104,6 +118,7 @@ class SchedulerTest : public ::testing::Test {
   std::string data_dir_;
   std::string config_yaml_;
   std::shared_ptr<FakeTrainerClient> trainer_;
+  jepalab::testing::FakeClock clock_;  // outlives scheduler_, whose threads wait on it
   std::unique_ptr<Scheduler> scheduler_;
 };
 
@@ -419,7 +434,7 @@ TEST_F(SchedulerTest, ARunInterruptedByATrainerRestartResumesOnThatTrainer) {
 
 TEST_F(SchedulerTest, ARunWhoseTrainerStaysDownIsRetriedOnAnotherTrainer) {
   auto other = std::make_shared<FakeTrainerClient>("trainer-b:50052");
-  SchedulerOptions options = Options();
+  SchedulerOptions options = FakeClockOptions();
   options.trainers = {trainer_, other};
   options.trainer_lost_timeout = absl::Milliseconds(200);
   StartScheduler(options);
@@ -427,30 +442,46 @@ TEST_F(SchedulerTest, ARunWhoseTrainerStaysDownIsRetriedOnAnotherTrainer) {
                                scheduler_->SubmitExperiment(Request("mini", {1})));
   WaitRunning(experiment.id(), 0, "mini-0001-s1");
   trainer_->SetAvailable(false);
+  WaitIdle(1);  // the watcher saw it down and polls it every poll_interval (5 ms)
+  // Down for 1 ms less than the timeout, polled all along: still its run.
+  clock_.Advance(absl::Milliseconds(199));
+  WaitIdle(1);
+  EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(0).trainer(), "trainer-a:50052");
+  EXPECT_TRUE(other->started_run_ids().empty());
+  // The next poll is past the timeout: the run moves.
+  clock_.Advance(absl::Milliseconds(5));
   ASSERT_TRUE(other->WaitForStarted("mini-0001-s1", kWait));
   ASSERT_TRUE(other->WaitForWatchers("mini-0001-s1", 1, kWait));
   Experiment moved = *scheduler_->GetExperiment(experiment.id());
   EXPECT_EQ(moved.runs(0).trainer(), "trainer-b:50052");
-  EXPECT_THAT(moved.runs(0).retry_reasons(0), HasSubstr("trainer trainer-a:50052 unreachable for 200ms"));
+  EXPECT_THAT(moved.runs(0).retry_reasons(0),
+              HasSubstr("trainer trainer-a:50052 unreachable for 200ms"));
   other->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
   WaitForState(experiment.id(), v1::EXPERIMENT_STATE_SUCCEEDED);
 }
 
 TEST_F(SchedulerTest, AHungRunIsCancelledAndRetriedWhileAProgressingOneIsLeftAlone) {
-  SchedulerOptions options = Options();
-  options.hang_timeout = absl::Milliseconds(300);
+  SchedulerOptions options = FakeClockOptions();
+  options.hang_timeout = absl::Milliseconds(300);  // checked every 75 ms
   StartScheduler(options);
   JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
                                scheduler_->SubmitExperiment(Request("mini", {1})));
   WaitRunning(experiment.id(), 0, "mini-0001-s1");
-  // Progress every 50 ms for a second: never a hang.
+  // A new step every 250 ms for 5 s: never a hang. The hang monitor is the one timer loop.
   for (int step = 1; step <= 20; ++step) {
     trainer_->EmitProgress("mini-0001-s1", step, 87);
-    absl::SleepFor(absl::Milliseconds(50));
+    WaitUntil(experiment.id(),
+              [step](const Experiment& e) { return e.runs(0).progress().step() == step; });
+    clock_.Advance(absl::Milliseconds(250));
+    WaitIdle(1);
   }
+  // Silent until 1 ms before the timeout: still not a hang.
+  clock_.Advance(absl::Milliseconds(300 - 250 - 1));
+  WaitIdle(1);
   EXPECT_TRUE(trainer_->cancel_requests().empty());
   EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(0).attempts(), 1);
-  // Then silence: cancelled on the trainer and resumed there.
+  // Past it (by the monitor's next check): cancelled on the trainer and resumed there.
+  clock_.Advance(absl::Milliseconds(75));
   WaitUntil(experiment.id(), [](const Experiment& e) { return e.runs(0).attempts() == 2; });
   EXPECT_THAT(trainer_->cancel_requests(), ElementsAre("mini-0001-s1"));
   EXPECT_EQ(trainer_->resumed_starts("mini-0001-s1"), 1);
@@ -486,10 +517,7 @@ TEST_F(SchedulerTest, HigherPriorityRunsGoFirstAndGroupsTakeTurns) {
   trainer_->SetCapacity(1);
   std::vector<std::string> order;
   for (int i = 0; i < 5; ++i) {
-    const absl::Time deadline = absl::Now() + kWait;
-    while (trainer_->started_run_ids().size() <= order.size() && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(2));
-    }
+    ASSERT_TRUE(trainer_->WaitForStartedRuns(static_cast<int>(order.size()) + 1, kWait));
     ASSERT_GT(trainer_->started_run_ids().size(), order.size());
     order.push_back(trainer_->started_run_ids().back());
     trainer_->Finish(order.back(), RunState::RUN_STATE_SUCCEEDED);
@@ -501,20 +529,29 @@ TEST_F(SchedulerTest, HigherPriorityRunsGoFirstAndGroupsTakeTurns) {
 
 TEST_F(SchedulerTest, TrainerCapacityKeepsRunsQueuedEvenIfTheTrainerHasRoom) {
   trainer_->SetCapacity(5);
-  SchedulerOptions options = Options();
+  SchedulerOptions options = FakeClockOptions();
   options.trainer_capacity["trainer-a:50052"] = 1;
   StartScheduler(options);
-  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment, scheduler_->SubmitExperiment(Request("mini", {1, 2})));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
+                               scheduler_->SubmitExperiment(Request("mini", {1, 2})));
   WaitRunning(experiment.id(), 0, "mini-0001-s1");
-  absl::SleepFor(absl::Milliseconds(100));  // dispatch retries a few times meanwhile
-  EXPECT_THAT(trainer_->started_run_ids(), ElementsAre("mini-0001-s1"));
-  EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(1).state(), RunState::RUN_STATE_QUEUED);
+  // The second run was refused and waits out the backoff; each step of the clock past the
+  // (maximum) backoff makes the dispatcher offer it once more, and it is refused again.
+  for (int retry = 0; retry < 5; ++retry) {
+    WaitIdle(1);
+    EXPECT_THAT(trainer_->started_run_ids(), ElementsAre("mini-0001-s1"));
+    EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(1).state(),
+              RunState::RUN_STATE_QUEUED);
+    clock_.Advance(options.max_dispatch_backoff);
+  }
+  EXPECT_EQ(trainer_->start_attempts(), 1);  // refused here, never offered to the trainer
   trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
   WaitRunning(experiment.id(), 1, "mini-0001-s2");
 
   options.trainer_capacity["trainer-x:1"] = 2;  // not one of the trainers
   scheduler_.reset();
-  EXPECT_THAT(Scheduler::Create(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trainer_capacity")));
+  EXPECT_THAT(Scheduler::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trainer_capacity")));
 }
 
 TEST_F(SchedulerTest, SweepExpandsVariantsTimesSeeds) {
@@ -710,7 +747,10 @@ TEST_F(StopOnCollapseTest, ConfirmedCollapseCancelsTheRunAndRecordsWhere) {
 }
 
 TEST_F(StopOnCollapseTest, TheStopReachesATrainerThatWasDownWhenTheCollapseWasConfirmed) {
-  StartScheduler(OptionsWithMetrics());
+  SchedulerOptions options = OptionsWithMetrics();
+  options.clock = &clock_;
+  options.hang_timeout = absl::ZeroDuration();
+  StartScheduler(options);
   JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment experiment,
                                scheduler_->SubmitExperiment(PolicyRequest({}, 1)));
   const std::string run_id = experiment.runs(0).run_id();
@@ -719,13 +759,21 @@ TEST_F(StopOnCollapseTest, TheStopReachesATrainerThatWasDownWhenTheCollapseWasCo
   trainer_->SetAvailable(false);
   metrics_->EmitCollapseEvent(MakeCollapsedEvent(run_id, "embedding_rank", "context", 300));
   WaitUntil(experiment.id(), [](const Experiment& e) { return e.runs(0).has_collapse_stop(); });
-  absl::SleepFor(absl::Milliseconds(50));  // a few cancel tries against the down trainer
-  EXPECT_TRUE(trainer_->cancel_requests().empty());
+  // Two timer loops: the cancel retry and the run's watcher, both polling the down trainer.
+  for (int retry = 0; retry < 3; ++retry) {
+    WaitIdle(2);
+    EXPECT_TRUE(trainer_->cancel_requests().empty());
+    EXPECT_EQ(scheduler_->GetExperiment(experiment.id())->runs(0).state(),
+              RunState::RUN_STATE_RUNNING);
+    clock_.Advance(options.poll_interval);
+  }
 
   trainer_->SetAvailable(true);
+  clock_.Advance(options.poll_interval);
   experiment = WaitForRunState(experiment.id(), 0, RunState::RUN_STATE_CANCELLED);
   EXPECT_THAT(trainer_->cancel_requests(), ElementsAre(run_id));
-  EXPECT_EQ(experiment.runs(0).message(), "stopped: collapsed (embedding_rank/context) at step 300");
+  EXPECT_EQ(experiment.runs(0).message(),
+            "stopped: collapsed (embedding_rank/context) at step 300");
 }
 
 TEST_F(StopOnCollapseTest, WithoutThePolicyCollapseEventsAreIgnored) {

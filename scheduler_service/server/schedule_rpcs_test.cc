@@ -1,6 +1,6 @@
 // The schedule RPCs of SchedulerServiceImpl over an in-process channel: a real Scheduler (its
 // fake trainer takes nothing, so runs stay queued) and a ScheduleRunner whose thread ticks every
-// few milliseconds against a fake clock, so firings happen exactly when the test moves time.
+// on a fake clock, so firings happen exactly when the test moves time.
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -9,11 +9,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/rpc_auth.h"
 #include "common/testing/fake_clock.h"
@@ -99,15 +97,12 @@ class ScheduleRpcsTest : public ::testing::Test {
     return response.schedule();
   }
 
-  // Polls (real time) until the schedule fired `count` times; the runner thread ticks every 5 ms.
-  v1::Schedule WaitForFireCount(const std::string& name, int64_t count) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    v1::Schedule schedule = Get(name);
-    while (schedule.fire_count() < count && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-      schedule = Get(name);
-    }
-    return schedule;
+  // Moves the fake clock to `ms` and waits until the runner thread has ticked at that time
+  // and sleeps again: what is due at `ms` has fired, and nothing else will until time moves.
+  void MoveClockAndTick(int64_t ms) {
+    ASSERT_TRUE(clock_.BlockUntilWaiters(1, absl::Seconds(20)));  // asleep before the move
+    clock_.SetMillis(ms);
+    ASSERT_TRUE(clock_.BlockUntilWaiters(1, absl::Seconds(20)));  // ticked, asleep again
   }
 
   jepalab::testing::FakeClock clock_;
@@ -148,8 +143,8 @@ TEST_F(ScheduleRpcsTest, CreateFirePauseResumeDelete) {
     EXPECT_EQ(response.schedules(0).sweep().variants_size(), 2);
   }
   // Time reaches 02:00: the runner thread submits the sweep through the real Scheduler.
-  clock_.SetMillis(UtcMs(2024, 3, 16, 2, 0) + 500);
-  v1::Schedule fired = WaitForFireCount("nightly", 1);
+  MoveClockAndTick(UtcMs(2024, 3, 16, 2, 0) + 500);
+  v1::Schedule fired = Get("nightly");
   ASSERT_EQ(fired.fire_count(), 1);
   ASSERT_EQ(fired.firings_size(), 1);
   const std::string sweep_id = fired.firings(0).sweep_id();
@@ -166,8 +161,7 @@ TEST_F(ScheduleRpcsTest, CreateFirePauseResumeDelete) {
     ASSERT_TRUE(stub_->PauseSchedule(&context, request, &response).ok());
     EXPECT_TRUE(response.schedule().paused());
   }
-  clock_.SetMillis(UtcMs(2024, 3, 18, 3, 0));
-  absl::SleepFor(absl::Milliseconds(200));  // ~40 ticks
+  MoveClockAndTick(UtcMs(2024, 3, 18, 3, 0));
   EXPECT_EQ(Get("nightly").fire_count(), 1) << "a paused schedule fired";
   {
     grpc::ClientContext context;

@@ -1,15 +1,11 @@
 #include "trainer_service/core/run_manager.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include <algorithm>
 #include <cstring>
@@ -26,6 +22,7 @@
 #include "config/trainer_config.h"
 #include "proto/common_states.h"
 #include "trainer_service/core/worker_events.h"
+#include "trainer_service/core/worker_launcher.h"
 
 extern char** environ;
 
@@ -48,7 +45,8 @@ absl::Status MakeDirs(const std::string& path) {
     partial += std::string(part) + "/";
     if (part.empty()) continue;
     if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::UnavailableError(absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", partial, ": ", std::strerror(errno)));
     }
   }
   return absl::OkStatus();
@@ -97,7 +95,8 @@ struct RunSubscription::Queue {
     absl::MutexLock lock(&mu);
     if (closed) return;
     // A slow reader loses progress/metrics events beyond the cap, never state changes.
-    if (event.has_state_change() || events.size() < kMaxQueuedEventsPerSubscriber) events.push_back(event);
+    if (event.has_state_change() || events.size() < kMaxQueuedEventsPerSubscriber)
+      events.push_back(event);
     if (close) closed = true;
   }
 };
@@ -106,11 +105,12 @@ RunSubscription::~RunSubscription() = default;
 
 RunSubscription::Result RunSubscription::Next(RunEvent* event, absl::Duration timeout) {
   absl::MutexLock lock(&queue_->mu);
-  queue_->mu.AwaitWithTimeout(
-      absl::Condition(
-          +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) { return !q->events.empty() || q->closed; },
-          queue_.get()),
-      timeout);
+  queue_->mu.AwaitWithTimeout(absl::Condition(
+                                  +[](Queue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu) {
+                                    return !q->events.empty() || q->closed;
+                                  },
+                                  queue_.get()),
+                              timeout);
   if (!queue_->events.empty()) {
     *event = std::move(queue_->events.front());
     queue_->events.pop_front();
@@ -123,15 +123,16 @@ struct RunManager::RunRecord {
   Run run;
   std::string dir;
   std::string log_path;
-  StartRunRequest request;  // as started (the spec a restart re-spawns)
-  pid_t pid = 0;
-  bool resuming = false;     // a restart whose first progress event says where it continued
-  bool interrupted = false;  // cancelled by Shutdown(): the run is retryable
+  StartRunRequest request;         // as started (the spec a restart re-spawns)
+  std::unique_ptr<Worker> worker;  // the current attempt's
+  bool resuming = false;           // a restart whose first progress event says where it continued
+  bool interrupted = false;        // cancelled by Shutdown(): the run is retryable
   int64_t sequence = 0;
   absl::Time kill_deadline = absl::InfiniteFuture();
-  bool killed = false;  // SIGKILL sent
-  bool reaped = false;  // the worker exited and was waited for
-  std::thread supervisor;
+  bool killed = false;     // SIGKILL sent
+  bool reaped = false;     // the worker exited and was waited for
+  std::thread supervisor;  // reads the worker's events, then reaps it
+  std::thread watchdog;    // sends SIGKILL when a cancel's grace is over
   std::vector<std::weak_ptr<RunSubscription::Queue>> subscribers;
 };
 
@@ -154,6 +155,8 @@ absl::StatusOr<std::unique_ptr<RunManager>> RunManager::Create(const RunManagerO
 RunManager::RunManager(const RunManagerOptions& options) : options_(options) {
   if (options.clock == nullptr) own_clock_ = std::make_unique<common::SystemClock>();
   clock_ = options.clock != nullptr ? options.clock : own_clock_.get();
+  if (options.launcher == nullptr) own_launcher_ = std::make_unique<ProcessWorkerLauncher>();
+  launcher_ = options.launcher != nullptr ? options.launcher : own_launcher_.get();
 }
 
 RunManager::~RunManager() { Shutdown(); }
@@ -170,10 +173,12 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
     RunRecord* existing = it->second.get();
     const RunState state = existing->run.state();
     // Only a run that ended without a result may start again, and only once its worker is gone.
-    const bool restartable = request.resume() && existing->reaped &&
-                             (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
+    const bool restartable =
+        request.resume() && existing->reaped &&
+        (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
     if (!restartable) {
-      return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(), "\" already exists (",
+      return absl::AlreadyExistsError(absl::StrCat("run_id: run \"", request.run_id(),
+                                                   "\" already exists (",
                                                    common::v1::RunState_Name(state), ")"));
     }
     restart = existing;
@@ -181,12 +186,15 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   int active = 0;
   for (const auto& [id, record] : runs_) active += IsTerminal(record->run.state()) ? 0 : 1;
   if (active >= options_.max_concurrent_runs) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "trainer is busy: ", active, " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("trainer is busy: ", active,
+                     " of max_concurrent_runs=", options_.max_concurrent_runs, " running"));
   }
 
   if (restart != nullptr) {
-    if (restart->supervisor.joinable()) restart->supervisor.join();  // reaped: it is returning
+    // Reaped: both threads of the last attempt are returning.
+    if (restart->supervisor.joinable()) restart->supervisor.join();
+    if (restart->watchdog.joinable()) restart->watchdog.join();
     restart->request = request;
     JEPALAB_RETURN_IF_ERROR(SpawnWorkerLocked(restart));
     return restart->run;
@@ -220,59 +228,23 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   }
   const int attempt = record->run.attempt() + 1;
 
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  // A restart appends, so the log keeps the earlier attempts.
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, record->log_path.c_str(),
-                                   O_WRONLY | O_CREAT | (attempt > 1 ? O_APPEND : O_TRUNC), 0644);
-  // The server blocks SIGTERM/SIGINT in all its threads; the worker must start with a clean
-  // mask and default handlers, in its own process group (a terminal's Ctrl-C goes to the
-  // server, which cancels runs itself).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  std::vector<std::string> args = {options_.worker_binary, "--run_spec=" + spec_path,
-                                   "--metrics_address=" + options_.metrics_address,
-                                   "--checkpoint_dir=" + record->dir + "/checkpoints",
-                                   absl::StrCat("--attempt=", attempt)};
-  if (request.resume()) args.push_back("--resume");
+  WorkerSpec spec;
+  spec.binary = options_.worker_binary;
+  spec.args = {"--run_spec=" + spec_path, "--metrics_address=" + options_.metrics_address,
+               "--checkpoint_dir=" + record->dir + "/checkpoints",
+               absl::StrCat("--attempt=", attempt)};
+  if (request.resume()) spec.args.push_back("--resume");
   if (!options_.metrics_tls_ca_file.empty()) {
-    args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
+    spec.args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
   }
   if (!options_.metrics_auth_token_file.empty()) {
-    args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
+    spec.args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
   }
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env = WorkerEnvironment();
-  std::vector<char*> envp;
-  for (auto& entry : env) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return absl::InternalError(absl::StrCat("cannot start worker ", options_.worker_binary, ": ", std::strerror(rc)));
-  }
+  spec.env = WorkerEnvironment();
+  spec.log_path = record->log_path;
+  spec.append_log = attempt > 1;  // a restart appends, so the log keeps the earlier attempts
+  JEPALAB_ASSIGN_OR_RETURN(std::unique_ptr<Worker> worker, launcher_->Launch(spec));
+  const int pid = worker->pid();
   std::ofstream(record->dir + "/worker.pid", std::ios::trunc) << pid << "\n";
 
   // A fresh attempt: the run's identity, labels and last progress stay.
@@ -285,72 +257,64 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   run.set_cancel_requested(false);
   run.set_started_unix_ms(0);
   run.set_finished_unix_ms(0);
-  record->pid = pid;
+  record->worker = std::move(worker);
   record->resuming = request.resume() && attempt > 1;
   record->interrupted = false;
   record->kill_deadline = absl::InfiniteFuture();
   record->killed = false;
   record->reaped = false;
-  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (attempt " << attempt
-            << (request.resume() ? ", resuming" : "") << "; log " << record->log_path << ")";
+  LOG(INFO) << "run " << request.run_id() << ": started worker pid " << pid << " (attempt "
+            << attempt << (request.resume() ? ", resuming" : "") << "; log " << record->log_path
+            << ")";
   Publish(record, StateEvent(RunState::RUN_STATE_QUEUED, ""));
-  record->supervisor = std::thread([this, record, fd = fds[0]] { Supervise(record, fd); });
+  record->supervisor = std::thread([this, record] { Supervise(record); });
+  record->watchdog = std::thread([this, record] { Watchdog(record); });
   return absl::OkStatus();
 }
 
-void RunManager::Supervise(RunRecord* record, int fd) {
-  // Read events until EOF (the worker exited or closed the pipe), escalating a pending cancel to
-  // SIGKILL after the grace period. Only this thread reaps the child, so its pid cannot be
-  // reused while a signal might still be sent to it.
+void RunManager::Supervise(RunRecord* record) {
+  // Reads events until the channel ends (the worker exited or closed it), then reaps the
+  // worker. record->worker is replaced only after this thread was joined.
+  Worker* worker = record->worker.get();
   EventDecoder decoder;
-  char buffer[1 << 16];
-  bool open = true;
-  while (open) {
-    pollfd p{fd, POLLIN, 0};
-    const int ready = poll(&p, 1, /*timeout_ms=*/100);
-    if (ready > 0) {
-      const ssize_t n = read(fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        decoder.Append(buffer, static_cast<size_t>(n));
-        RunEvent event;
-        EventDecoder::Result result;
-        absl::MutexLock lock(&mu_);
-        while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent) HandleEvent(record, event);
-        if (result == EventDecoder::Result::kCorrupt) {
-          LOG(ERROR) << "run " << record->run.run_id() << ": corrupt event stream from worker; ignoring the rest";
-          open = false;
-        }
-      } else if (n == 0 || errno != EINTR) {
-        open = false;
-      }
-    } else if (ready < 0 && errno != EINTR) {
-      open = false;
+  bool corrupt = false;
+  std::string bytes;
+  while (worker->ReadEvents(&bytes)) {
+    if (corrupt) {  // drained, so the worker never blocks on a full channel
+      bytes.clear();
+      continue;
     }
+    decoder.Append(bytes.data(), bytes.size());
+    bytes.clear();
+    RunEvent event;
+    EventDecoder::Result result;
     absl::MutexLock lock(&mu_);
-    MaybeEscalate(record);
-  }
-  close(fd);
-  int status = 0;
-  while (true) {
-    const pid_t done = waitpid(record->pid, &status, WNOHANG);
-    if (done == record->pid || (done < 0 && errno != EINTR)) break;
-    {
-      absl::MutexLock lock(&mu_);
-      MaybeEscalate(record);
+    while ((result = decoder.Next(&event)) == EventDecoder::Result::kEvent) {
+      HandleEvent(record, event);
     }
-    absl::SleepFor(absl::Milliseconds(20));
+    if (result == EventDecoder::Result::kCorrupt) {
+      LOG(ERROR) << "run " << record->run.run_id()
+                 << ": corrupt event stream from worker; ignoring the rest";
+      corrupt = true;
+    }
   }
+  const int status = worker->Wait();
   absl::MutexLock lock(&mu_);
   FinishFromExit(record, status);
 }
 
-void RunManager::MaybeEscalate(RunRecord* record) {
-  if (record->run.cancel_requested() && !record->killed && absl::Now() >= record->kill_deadline) {
-    LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
-                 << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
-    kill(record->pid, SIGKILL);
-    record->killed = true;
-  }
+void RunManager::Watchdog(RunRecord* record) {
+  // Escalates a cancel to SIGKILL when the worker is still there after cancel_grace, read on
+  // the injected clock so tests decide when the grace is over.
+  absl::MutexLock lock(&mu_);
+  auto cancelled_or_gone = [record] { return record->reaped || record->run.cancel_requested(); };
+  mu_.Await(absl::Condition(&cancelled_or_gone));
+  auto gone = [record] { return record->reaped; };
+  if (clock_->AwaitWithDeadline(&mu_, absl::Condition(&gone), record->kill_deadline)) return;
+  LOG(WARNING) << "run " << record->run.run_id() << ": worker ignored SIGTERM for "
+               << absl::FormatDuration(options_.cancel_grace) << "; sending SIGKILL";
+  record->worker->Signal(SIGKILL);
+  record->killed = true;
 }
 
 void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
@@ -369,7 +333,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       run.set_message(change.message());
       if (IsTerminal(change.state())) {
         run.set_finished_unix_ms(NowMs());
-        if (record->interrupted && change.state() == RunState::RUN_STATE_CANCELLED) MarkInterrupted(record);
+        if (record->interrupted && change.state() == RunState::RUN_STATE_CANCELLED)
+          MarkInterrupted(record);
         event.mutable_state_change()->set_message(run.message());
       }
       break;
@@ -382,7 +347,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       *run.mutable_progress() = event.progress();
       break;
     case RunEvent::kMetrics:
-      for (const auto& value : event.metrics().values()) (*run.mutable_last_metrics())[value.name()] = value.value();
+      for (const auto& value : event.metrics().values())
+        (*run.mutable_last_metrics())[value.name()] = value.value();
       break;
     default:
       return;
@@ -395,7 +361,8 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
   // worker's.
   event.set_run_id(record->run.run_id());
   event.set_sequence(++record->sequence);
-  if (event.has_state_change() && record->run.retryable()) event.mutable_state_change()->set_retryable(true);
+  if (event.has_state_change() && record->run.retryable())
+    event.mutable_state_change()->set_retryable(true);
   if (event.unix_ms() == 0) event.set_unix_ms(NowMs());
   const bool terminal = event.has_state_change() && IsTerminal(event.state_change().state());
   auto& subs = record->subscribers;
@@ -415,7 +382,8 @@ void RunManager::Publish(RunRecord* record, RunEvent event) {
 void RunManager::MarkInterrupted(RunRecord* record) {
   Run& run = record->run;
   run.set_retryable(true);
-  run.set_message(absl::StrCat("interrupted: trainer_server shut down at step ", run.progress().step(),
+  run.set_message(absl::StrCat("interrupted: trainer_server shut down at step ",
+                               run.progress().step(),
                                "; a retry resumes from the latest checkpoint"));
 }
 
@@ -464,8 +432,9 @@ void RunManager::ReloadRuns() {
       const std::string was = common::v1::RunState_Name(run.state());
       run.set_state(RunState::RUN_STATE_FAILED);
       run.set_retryable(true);
-      run.set_message(absl::StrCat("interrupted: trainer_server stopped while the run was ", was, " (step ",
-                                   run.progress().step(), "); a retry resumes from the latest checkpoint"));
+      run.set_message(absl::StrCat("interrupted: trainer_server stopped while the run was ", was,
+                                   " (step ", run.progress().step(),
+                                   "); a retry resumes from the latest checkpoint"));
       run.set_finished_unix_ms(NowMs());
       PersistLocked(*record);
       LOG(WARNING) << "run " << run.run_id() << ": " << run.message();
@@ -488,7 +457,8 @@ void RunManager::KillStaleWorker(const RunRecord& record) const {
       !absl::StrContains(cmdline, record.dir + "/spec.pb")) {
     return;  // gone, or the pid now belongs to someone else
   }
-  LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid " << pid;
+  LOG(WARNING) << "run " << record.run.run_id() << ": killing the previous server's worker pid "
+               << pid;
   kill(pid, SIGKILL);
 }
 
@@ -517,7 +487,8 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
     message = absl::StrCat("worker exited with code ", WEXITSTATUS(wait_status), ": ",
                            TailOfFile(record->log_path, 5));
   } else {
-    message = absl::StrCat("worker exited without reporting a final state: ", TailOfFile(record->log_path, 5));
+    message = absl::StrCat("worker exited without reporting a final state: ",
+                           TailOfFile(record->log_path, 5));
   }
   LOG(WARNING) << "run " << id << ": " << common::v1::RunState_Name(state) << ": " << message;
   run.set_state(state);
@@ -530,14 +501,16 @@ void RunManager::FinishFromExit(RunRecord* record, int wait_status) {
 void RunManager::SignalCancel(RunRecord* record) {
   if (record->run.cancel_requested()) return;
   record->run.set_cancel_requested(true);
-  record->kill_deadline = absl::Now() + options_.cancel_grace;
-  kill(record->pid, SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
+  // On the injected clock, so tests decide when the grace is over.
+  record->kill_deadline = clock_->Now() + options_.cancel_grace;
+  record->worker->Signal(SIGTERM);  // the worker cancels cooperatively and reports CANCELLED
 }
 
 absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   RunRecord* record = it->second.get();
   if (IsTerminal(record->run.state())) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -551,7 +524,8 @@ absl::StatusOr<Run> RunManager::CancelRun(const std::string& run_id) {
 absl::StatusOr<Run> RunManager::GetRun(const std::string& run_id) const {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   return it->second->run;
 }
 
@@ -562,7 +536,8 @@ std::vector<Run> RunManager::ListRuns(const std::string& experiment,
   for (const std::string& id : order_) {
     const Run& run = runs_.at(id)->run;
     if (!experiment.empty() && run.experiment() != experiment) continue;
-    if (!states.empty() && std::find(states.begin(), states.end(), run.state()) == states.end()) continue;
+    if (!states.empty() && std::find(states.begin(), states.end(), run.state()) == states.end())
+      continue;
     out.push_back(run);
   }
   return out;
@@ -572,7 +547,8 @@ absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std
                                                                        bool include_metrics) {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   RunRecord* record = it->second.get();
   auto queue = std::make_shared<RunSubscription::Queue>(include_metrics);
   const Run& run = record->run;
@@ -597,15 +573,17 @@ absl::StatusOr<std::unique_ptr<RunSubscription>> RunManager::Subscribe(const std
   return std::make_unique<RunSubscription>(queue);
 }
 
-absl::StatusOr<Run> RunManager::WaitForRun(const std::string& run_id, absl::Duration timeout) const {
+absl::StatusOr<Run> RunManager::WaitForRun(const std::string& run_id,
+                                           absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto it = runs_.find(run_id);
-  if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("run_id: no run \"", run_id, "\""));
   const RunRecord* record = it->second.get();
   auto done = [record]() { return IsTerminal(record->run.state()); };
   if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
-    return absl::DeadlineExceededError(absl::StrCat("run \"", run_id, "\" still ",
-                                                    common::v1::RunState_Name(record->run.state())));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "run \"", run_id, "\" still ", common::v1::RunState_Name(record->run.state())));
   }
   return record->run;
 }
@@ -631,7 +609,10 @@ void RunManager::Shutdown() {
       return true;
     };
     mu_.Await(absl::Condition(&all_done));
-    for (auto& [id, record] : runs_) supervisors.push_back(&record->supervisor);
+    for (auto& [id, record] : runs_) {
+      supervisors.push_back(&record->supervisor);
+      supervisors.push_back(&record->watchdog);
+    }
   }
   for (std::thread* t : supervisors) {
     if (t->joinable()) t->join();

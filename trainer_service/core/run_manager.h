@@ -1,10 +1,8 @@
 // Runs, one supervised worker process each: starts trainer_worker with the run's spec, reads
 // its event pipe, keeps every run's live state, turns crashes into FAILED runs and fans the
-// events out to subscribers. Plain C++ (posix_spawn), no gRPC and no torch.
+// events out to subscribers. Plain C++ (processes through a WorkerLauncher), no gRPC, no torch.
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_RUN_MANAGER_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_RUN_MANAGER_H_
-
-#include <sys/types.h>
 
 #include <deque>
 #include <map>
@@ -20,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "proto/trainer.pb.h"
+#include "trainer_service/core/worker_launcher.h"
 
 namespace jepalab::trainer {
 
@@ -28,14 +27,18 @@ using ::jepalab::trainer::v1::RunEvent;
 using ::jepalab::trainer::v1::StartRunRequest;
 
 struct RunManagerOptions {
-  std::string data_dir;            // runs live under <data_dir>/runs/<run_id>/
-  std::string worker_binary;       // path of trainer_worker
-  std::string metrics_address;     // passed to workers; empty: they report to no metrics_service
-  std::string metrics_tls_ca_file;      // passed to workers: TLS to metrics_service; empty: none
+  std::string data_dir;             // runs live under <data_dir>/runs/<run_id>/
+  std::string worker_binary;        // path of trainer_worker
+  std::string metrics_address;      // passed to workers; empty: they report to no metrics_service
+  std::string metrics_tls_ca_file;  // passed to workers: TLS to metrics_service; empty: none
   std::string metrics_auth_token_file;  // passed to workers: bearer token file; empty: none
-  int max_concurrent_runs = 1;     // QUEUED + RUNNING runs at a time
+  int max_concurrent_runs = 1;          // QUEUED + RUNNING runs at a time
   absl::Duration cancel_grace = absl::Seconds(10);  // SIGTERM -> SIGKILL
-  const common::Clock* clock = nullptr;             // not owned; null: the system clock
+  // Timestamps and the cancel grace deadline. Not owned; null: the system clock.
+  const common::Clock* clock = nullptr;
+  // Starts, signals and reaps the workers. Not owned; null: real processes
+  // (ProcessWorkerLauncher).
+  WorkerLauncher* launcher = nullptr;
 };
 
 // A live feed of one run's events. Thread-compatible (one reader).
@@ -95,7 +98,8 @@ class RunManager {
 
   // Writes the spec and starts the worker for the record's next attempt (QUEUED).
   absl::Status SpawnWorkerLocked(RunRecord* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Supervise(RunRecord* record, int fd);
+  void Supervise(RunRecord* record);
+  void Watchdog(RunRecord* record);
   void ReloadRuns();
   void KillStaleWorker(const RunRecord& record) const;
   void PersistLocked(const RunRecord& record) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -104,12 +108,13 @@ class RunManager {
   void Publish(RunRecord* record, RunEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishFromExit(RunRecord* record, int wait_status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SignalCancel(RunRecord* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MaybeEscalate(RunRecord* record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t NowMs() const { return clock_->NowUnixMillis(); }
 
   const RunManagerOptions options_;
   std::unique_ptr<common::Clock> own_clock_;
   const common::Clock* clock_;
+  std::unique_ptr<WorkerLauncher> own_launcher_;
+  WorkerLauncher* launcher_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<RunRecord>> runs_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);  // run ids by creation

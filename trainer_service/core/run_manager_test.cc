@@ -1,16 +1,23 @@
 #include "trainer_service/core/run_manager.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/fake_clock.h"
 #include "common/testing/service_process.h"
 #include "common/testing/status_matchers.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "config/trainer_config.h"
+#include "trainer_service/core/testing/fake_worker_launcher.h"
 
 namespace jepalab::trainer {
 
@@ -71,6 +78,7 @@ class RunManagerTest : public ::testing::Test {
   }
 
   std::string data_dir_;
+  jepalab::testing::FakeClock clock_;  // outlives manager_
   RunManagerOptions options_;
   std::unique_ptr<RunManager> manager_;
 };
@@ -89,7 +97,8 @@ TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
   int64_t last_sequence = 0;
   RunEvent event;
   RunSubscription::Result result;
-  while ((result = subscription->Next(&event, absl::Seconds(60))) == RunSubscription::Result::kEvent) {
+  while ((result = subscription->Next(&event, absl::Seconds(60))) ==
+         RunSubscription::Result::kEvent) {
     EXPECT_EQ(event.run_id(), "ok-1");
     EXPECT_GE(event.sequence(), last_sequence);
     last_sequence = event.sequence();
@@ -134,8 +143,11 @@ TEST_F(RunManagerTest, TinyRunSucceedsWithMetricsEvents) {
 }
 
 TEST_F(RunManagerTest, CrashingWorkersFailWithTheSignalNamedAndTheManagerKeepsWorking) {
-  ASSERT_THAT(manager_->StartRun(Request("segv", {"debug.fault=segfault", "debug.fault_at_step=2"})), IsOk());
-  ASSERT_THAT(manager_->StartRun(Request("abrt", {"debug.fault=abort", "debug.fault_at_step=1"})), IsOk());
+  ASSERT_THAT(
+      manager_->StartRun(Request("segv", {"debug.fault=segfault", "debug.fault_at_step=2"})),
+      IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("abrt", {"debug.fault=abort", "debug.fault_at_step=1"})),
+              IsOk());
   const v1::Run segv = Wait("segv");
   EXPECT_EQ(segv.state(), RunState::RUN_STATE_FAILED);
   EXPECT_EQ(segv.message(), "worker killed by signal 11 (Segmentation fault)");
@@ -149,8 +161,11 @@ TEST_F(RunManagerTest, CrashingWorkersFailWithTheSignalNamedAndTheManagerKeepsWo
 }
 
 TEST_F(RunManagerTest, TorchErrorAndNanFaults) {
-  ASSERT_THAT(manager_->StartRun(Request("torch", {"debug.fault=torch_error", "debug.fault_at_step=1"})), IsOk());
-  ASSERT_THAT(manager_->StartRun(Request("nan", {"debug.fault=nan", "debug.fault_at_step=3"})), IsOk());
+  ASSERT_THAT(
+      manager_->StartRun(Request("torch", {"debug.fault=torch_error", "debug.fault_at_step=1"})),
+      IsOk());
+  ASSERT_THAT(manager_->StartRun(Request("nan", {"debug.fault=nan", "debug.fault_at_step=3"})),
+              IsOk());
   const v1::Run torch = Wait("torch");
   EXPECT_EQ(torch.state(), RunState::RUN_STATE_FAILED);
   EXPECT_THAT(torch.message(), HasSubstr("debug.fault=torch_error at step 1"));
@@ -166,38 +181,47 @@ TEST_F(RunManagerTest, CancelEndsCancelled) {
   ASSERT_THAT(subscription, IsOk());
   RunEvent event;
   // Wait until the worker trains (RUNNING), so the cancel is the cooperative one.
-  while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
-         !(event.has_state_change() && event.state_change().state() == RunState::RUN_STATE_RUNNING)) {
+  while (
+      (*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
+      !(event.has_state_change() && event.state_change().state() == RunState::RUN_STATE_RUNNING)) {
   }
   ASSERT_THAT(manager_->CancelRun("long"), IsOk());
   const v1::Run run = Wait("long");
   EXPECT_EQ(run.state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_THAT(run.message(), HasSubstr("cancelled at step"));
-  EXPECT_THAT(manager_->CancelRun("long"), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+  EXPECT_THAT(manager_->CancelRun("long"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
 }
 
 TEST_F(RunManagerTest, ValidationDuplicatesAndCapacity) {
-  EXPECT_THAT(manager_->StartRun(Request("../evil")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
+  EXPECT_THAT(manager_->StartRun(Request("../evil")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
   StartRunRequest bad = Request("bad-lr");
   bad.mutable_config()->mutable_optimizer()->set_lr(-0.1);
-  EXPECT_THAT(manager_->StartRun(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
-  EXPECT_THAT(manager_->GetRun("bad-lr"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("bad-lr")));
+  EXPECT_THAT(manager_->StartRun(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  EXPECT_THAT(manager_->GetRun("bad-lr"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("bad-lr")));
 
   ASSERT_THAT(manager_->StartRun(Request("a", {"training.epochs=100000"})), IsOk());
-  EXPECT_THAT(manager_->StartRun(Request("a")), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"a\"")));
+  EXPECT_THAT(manager_->StartRun(Request("a")),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("\"a\"")));
   ASSERT_THAT(manager_->StartRun(Request("b", {"training.epochs=100000"})), IsOk());
-  EXPECT_THAT(manager_->StartRun(Request("c")), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("max_concurrent_runs=2")));
+  EXPECT_THAT(manager_->StartRun(Request("c")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("max_concurrent_runs=2")));
 
   EXPECT_EQ(manager_->ListRuns("", {}).size(), 2u);
   EXPECT_EQ(manager_->ListRuns("other", {}).size(), 0u);
-  EXPECT_THAT(manager_->CancelRun("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  EXPECT_THAT(manager_->CancelRun("nope"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
 
   // Shutdown cancels both and waits for them.
   manager_->Shutdown();
   EXPECT_EQ(manager_->GetRun("a")->state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_EQ(manager_->GetRun("b")->state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_EQ(manager_->ListRuns("exp", {RunState::RUN_STATE_CANCELLED}).size(), 2u);
-  EXPECT_THAT(manager_->StartRun(Request("d")), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
+  EXPECT_THAT(manager_->StartRun(Request("d")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
 }
 
 // Waits until the run's progress reaches `epoch` (its checkpoint of epoch - 1 exists by then).
@@ -213,7 +237,8 @@ void WaitForEpoch(RunManager& manager, const std::string& run_id, int epoch) {
 
 TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCheckpoint) {
   // 4 steps per epoch; 120 steps: still going when the shutdown comes.
-  const StartRunRequest request = Request("r", {"training.epochs=1000", "training.max_steps=120", "training.early_stopping.enabled=false"});
+  const StartRunRequest request = Request("r", {"training.epochs=1000", "training.max_steps=120",
+                                                "training.early_stopping.enabled=false"});
   ASSERT_THAT(manager_->StartRun(request), IsOk());
   WaitForEpoch(*manager_, "r", 3);
   manager_->Shutdown();
@@ -230,7 +255,8 @@ TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCh
   EXPECT_TRUE(reloaded.retryable());
   EXPECT_EQ(reloaded.attempt(), 1);
   EXPECT_EQ(reloaded.labels().at("k"), "v");
-  EXPECT_THAT(manager_->StartRun(request), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("CANCELLED")));
+  EXPECT_THAT(manager_->StartRun(request),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("CANCELLED")));
 
   StartRunRequest retry = request;
   retry.set_resume(true);
@@ -252,7 +278,8 @@ TEST_F(RunManagerTest, AShutDownRunIsRetryableAndAResumedStartContinuesFromItsCh
   EXPECT_THAT(text.str(), HasSubstr("resumed from"));
   EXPECT_THAT(text.str(), HasSubstr("worker pid"));  // attempt 1's lines are kept too
   // A finished run does not start again.
-  EXPECT_THAT(manager_->StartRun(retry), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("SUCCEEDED")));
+  EXPECT_THAT(manager_->StartRun(retry),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("SUCCEEDED")));
 }
 
 TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
@@ -274,7 +301,8 @@ TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
   ASSERT_THAT(reloaded, IsOk());
   EXPECT_EQ(reloaded->state(), RunState::RUN_STATE_FAILED);
   EXPECT_TRUE(reloaded->retryable());
-  EXPECT_THAT(reloaded->message(), HasSubstr("stopped while the run was RUN_STATE_RUNNING (step 12)"));
+  EXPECT_THAT(reloaded->message(),
+              HasSubstr("stopped while the run was RUN_STATE_RUNNING (step 12)"));
   EXPECT_THAT(manager_->GetRun("junk"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("junk")));
   EXPECT_EQ(manager_->ListRuns("", {}).size(), 1u);
 
@@ -288,20 +316,51 @@ TEST_F(RunManagerTest, RunsOfADeadServerAreReloadedFailedAndRetryable) {
   EXPECT_EQ(done.resumed_from_step(), 0);
 }
 
+// Waits (in real time, up to `timeout`) until the file at `path` contains `text`: woken by
+// inotify on every write, so no sleep decides anything. False on timeout.
+bool WaitForFileToContain(const std::string& path, const std::string& text,
+                          absl::Duration timeout) {
+  const int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0) return false;
+  const bool watched = inotify_add_watch(fd, path.c_str(), IN_MODIFY) >= 0;
+  const absl::Time deadline = absl::Now() + timeout;
+  bool found = false;
+  while (watched) {
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    if ((found = content.str().find(text) != std::string::npos)) break;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) > 0) {
+      char events[4096];
+      while (read(fd, events, sizeof(events)) > 0) {
+      }
+    }
+  }
+  close(fd);
+  return found;
+}
+
+// A real worker that ignores SIGTERM really is killed: the fault hangs it at step 6.
 TEST_F(RunManagerTest, AHungWorkerIsKilledAfterTheGraceAndItsRetryFinishes) {
   manager_.reset();
   options_.cancel_grace = absl::Seconds(1);
+  options_.clock = &clock_;  // the grace ends when the test moves the clock past it
   manager_ = *RunManager::Create(options_);
   const StartRunRequest request =
       Request("hang", {"debug.fault=hang", "debug.fault_at_step=6", "debug.fault_on_attempt=1"});
   ASSERT_THAT(manager_->StartRun(request), IsOk());
-  WaitForEpoch(*manager_, "hang", 2);
-  absl::SleepFor(absl::Milliseconds(500));  // at step 6 it stops reporting for good
-  EXPECT_EQ(manager_->GetRun("hang")->progress().step(), 5);
+  // The worker logs the fault before it hangs, so the SIGTERM cannot reach it between steps.
+  ASSERT_TRUE(WaitForFileToContain(data_dir_ + "/runs/hang/worker.log",
+                                   "debug.fault=hang at step 6", absl::Seconds(60)));
   ASSERT_THAT(manager_->CancelRun("hang"), IsOk());
+  clock_.Advance(absl::Seconds(1));
   const v1::Run killed = Wait("hang");
   EXPECT_EQ(killed.state(), RunState::RUN_STATE_CANCELLED);
   EXPECT_THAT(killed.message(), HasSubstr("worker killed after 1s grace"));
+  EXPECT_EQ(killed.progress().step(), 5);  // every event was read before the run ended
 
   StartRunRequest retry = request;
   retry.set_resume(true);
@@ -329,11 +388,192 @@ TEST_F(RunManagerTest, WorkersWaitPassivelyUnlessTheEnvironmentSaysOtherwise) {
   EXPECT_EQ(Wait("env").state(), RunState::RUN_STATE_CANCELLED);
 }
 
+// The manager's process control against workers the test plays: launches, signals and exits
+// happen when the test says, and the cancel grace ends when the test moves the fake clock.
+class RunManagerFakeWorkerTest : public ::testing::Test {
+ protected:
+  using FakeWorker = testing::FakeWorker;
+
+  void SetUp() override {
+    options_.data_dir = jepalab::testing::MakeTempDir("runs_");
+    options_.worker_binary = jepalab::testing::RunfilePath("trainer_service/trainer_worker");
+    options_.max_concurrent_runs = 4;
+    options_.cancel_grace = absl::Seconds(1);
+    options_.clock = &clock_;
+    options_.launcher = &launcher_;
+    auto manager = RunManager::Create(options_);
+    ASSERT_THAT(manager, IsOk());
+    manager_ = std::move(*manager);
+  }
+
+  // Starts a run and returns its worker, which has reported RUNNING.
+  std::shared_ptr<FakeWorker> Start(const StartRunRequest& request) {
+    auto run = manager_->StartRun(request);
+    EXPECT_THAT(run, IsOk());
+    std::shared_ptr<FakeWorker> worker = launcher_.last();
+    if (worker != nullptr) worker->EmitState(RunState::RUN_STATE_RUNNING, "device: cpu");
+    return worker;
+  }
+
+  // Waits until the manager has handled the progress event of `step`.
+  void WaitForStep(const std::string& run_id, int64_t step) {
+    auto subscription = manager_->Subscribe(run_id, false);
+    ASSERT_THAT(subscription, IsOk());
+    RunEvent event;
+    while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent) {
+      if (event.has_progress() && event.progress().step() >= step) return;
+    }
+    FAIL() << run_id << " ended before step " << step;
+  }
+
+  v1::Run Wait(const std::string& run_id) {
+    auto run = manager_->WaitForRun(run_id, absl::Seconds(60));
+    EXPECT_THAT(run, IsOk());
+    return run.ok() ? *run : v1::Run();
+  }
+
+  jepalab::testing::FakeClock clock_;  // both outlive manager_
+  testing::FakeWorkerLauncher launcher_;
+  RunManagerOptions options_;
+  std::unique_ptr<RunManager> manager_;
+};
+
+TEST_F(RunManagerFakeWorkerTest, AHungWorkerIsKilledExactlyWhenTheGraceEndsAndItsRetryResumes) {
+  const StartRunRequest request = Request("hang");
+  std::shared_ptr<FakeWorker> worker = Start(request);
+  ASSERT_NE(worker, nullptr);
+  worker->IgnoreSigterm();
+  for (int step = 1; step <= 5; ++step) worker->EmitProgress(step, (step - 1) / 4 + 1, 8);
+  WaitForStep("hang", 5);
+  EXPECT_EQ(manager_->GetRun("hang")->progress().step(), 5);
+
+  ASSERT_THAT(manager_->CancelRun("hang"), IsOk());
+  EXPECT_THAT(worker->signals(), ::testing::ElementsAre(SIGTERM));
+  // Just before the grace ends: the watchdog has looked at the new time and sleeps again.
+  clock_.Advance(absl::Seconds(1) - absl::Milliseconds(1));
+  ASSERT_TRUE(clock_.BlockUntilWaiters(1, absl::Seconds(60)));
+  EXPECT_THAT(worker->signals(), ::testing::ElementsAre(SIGTERM));
+  EXPECT_EQ(manager_->GetRun("hang")->state(), RunState::RUN_STATE_RUNNING);
+  EXPECT_TRUE(manager_->GetRun("hang")->cancel_requested());
+
+  clock_.Advance(absl::Milliseconds(1));
+  const v1::Run killed = Wait("hang");
+  EXPECT_THAT(worker->signals(), ::testing::ElementsAre(SIGTERM, SIGKILL));
+  EXPECT_EQ(killed.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(killed.message(), "cancelled; worker killed after 1s grace");
+  EXPECT_EQ(killed.progress().step(), 5);
+  EXPECT_TRUE(worker->reaped());
+
+  StartRunRequest retry = request;
+  retry.set_resume(true);
+  std::shared_ptr<FakeWorker> second = Start(retry);
+  ASSERT_EQ(launcher_.launches(), 2);
+  EXPECT_TRUE(second->HasArg("--resume"));
+  EXPECT_TRUE(second->HasArg("--attempt=2"));
+  EXPECT_TRUE(second->spec().append_log);
+  for (int step = 4; step <= 8; ++step) second->EmitProgress(step, (step - 1) / 4 + 1, 8);
+  second->EmitState(RunState::RUN_STATE_SUCCEEDED, "4 steps in 1s");
+  second->Exit(0);
+  const v1::Run done = Wait("hang");
+  EXPECT_EQ(done.state(), RunState::RUN_STATE_SUCCEEDED) << done.message();
+  EXPECT_EQ(done.attempt(), 2);
+  EXPECT_EQ(done.resumed_from_step(), 4);
+  EXPECT_EQ(done.progress().step(), 8);
+  EXPECT_EQ(done.device(), "cpu");
+  EXPECT_THAT(second->signals(), ::testing::IsEmpty());
+}
+
+TEST_F(RunManagerFakeWorkerTest, ACooperativeCancelSendsNoSigkillEvenAfterTheGrace) {
+  std::shared_ptr<FakeWorker> worker = Start(Request("c"));
+  worker->EmitProgress(3, 1, 8);
+  WaitForStep("c", 3);
+  ASSERT_THAT(manager_->CancelRun("c"), IsOk());
+  const v1::Run run = Wait("c");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_EQ(run.message(), "cancelled at step 3");
+  EXPECT_FALSE(run.retryable());
+  // A worker that reported its end still gets SIGKILL if it does not exit within the grace; this
+  // one exits, and the watchdog stops when it is reaped: no clock waiter is left to fire.
+  ASSERT_TRUE(worker->WaitUntilReaped(absl::Seconds(60)));
+  clock_.Advance(absl::Seconds(10));
+  manager_->Shutdown();
+  EXPECT_THAT(worker->signals(), ::testing::ElementsAre(SIGTERM));
+}
+
+TEST_F(RunManagerFakeWorkerTest, ExitsWithoutAFinalStateBecomeFailedRuns) {
+  std::shared_ptr<FakeWorker> code = Start(Request("code"));
+  std::ofstream(code->spec().log_path) << "loading\nout of memory\n";
+  code->Exit(3);
+  std::shared_ptr<FakeWorker> segv = Start(Request("segv"));
+  segv->Die(SIGSEGV);
+  std::shared_ptr<FakeWorker> silent = Start(Request("silent"));
+  silent->Exit(0);
+  std::shared_ptr<FakeWorker> late = Start(Request("late"));  // reports, then crashes
+  late->EmitState(RunState::RUN_STATE_SUCCEEDED, "done");
+  late->Die(SIGABRT);
+
+  EXPECT_EQ(Wait("code").message(), "worker exited with code 3: loading | out of memory");
+  EXPECT_EQ(Wait("code").state(), RunState::RUN_STATE_FAILED);
+  EXPECT_EQ(Wait("segv").message(), "worker killed by signal 11 (Segmentation fault)");
+  EXPECT_THAT(Wait("silent").message(), HasSubstr("worker exited without reporting a final state"));
+  EXPECT_EQ(Wait("late").state(), RunState::RUN_STATE_SUCCEEDED);  // its report stands
+  for (const auto& worker : {code, segv, silent, late})
+    EXPECT_THAT(worker->signals(), ::testing::IsEmpty());
+}
+
+TEST_F(RunManagerFakeWorkerTest, ShutdownCancelsRunningWorkersAndMarksThemRetryable) {
+  std::shared_ptr<FakeWorker> worker = Start(Request("s"));
+  worker->EmitProgress(2, 1, 8);
+  WaitForStep("s", 2);
+  manager_->Shutdown();
+  const v1::Run run = *manager_->GetRun("s");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_CANCELLED);
+  EXPECT_TRUE(run.retryable());
+  EXPECT_THAT(run.message(), HasSubstr("interrupted: trainer_server shut down at step 2"));
+  EXPECT_THAT(worker->signals(), ::testing::ElementsAre(SIGTERM));
+}
+
+TEST_F(RunManagerFakeWorkerTest, TheWorkerGetsTheRunsFilesFlagsAndEnvironment) {
+  manager_.reset();
+  options_.metrics_address = "127.0.0.1:9";
+  options_.metrics_tls_ca_file = "/etc/ca.pem";
+  options_.metrics_auth_token_file = "/etc/token";
+  manager_ = *RunManager::Create(options_);
+  unsetenv("OMP_WAIT_POLICY");
+  std::shared_ptr<FakeWorker> worker = Start(Request("f"));
+  const std::string dir = options_.data_dir + "/runs/f";
+  EXPECT_EQ(worker->spec().binary, options_.worker_binary);
+  EXPECT_THAT(worker->spec().args,
+              ::testing::ElementsAre(
+                  "--run_spec=" + dir + "/spec.pb", "--metrics_address=127.0.0.1:9",
+                  "--checkpoint_dir=" + dir + "/checkpoints", "--attempt=1",
+                  "--metrics_tls_ca_file=/etc/ca.pem", "--metrics_auth_token_file=/etc/token"));
+  EXPECT_THAT(worker->spec().env, ::testing::Contains("OMP_WAIT_POLICY=PASSIVE"));
+  EXPECT_EQ(worker->spec().log_path, dir + "/worker.log");
+  EXPECT_FALSE(worker->spec().append_log);
+  std::ifstream pid_file(dir + "/worker.pid");
+  int pid = 0;
+  ASSERT_TRUE(pid_file >> pid);
+  EXPECT_EQ(pid, worker->pid());
+  worker->EmitState(RunState::RUN_STATE_SUCCEEDED, "done");
+  worker->Exit(0);
+  EXPECT_EQ(Wait("f").state(), RunState::RUN_STATE_SUCCEEDED);
+}
+
+TEST_F(RunManagerFakeWorkerTest, ALaunchFailureIsInternalAndRecordsNoRun) {
+  launcher_.FailNextLaunch(absl::InternalError("cannot start worker x: No such file"));
+  EXPECT_THAT(manager_->StartRun(Request("x")),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("cannot start worker")));
+  EXPECT_THAT(manager_->GetRun("x"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("x")));
+  EXPECT_EQ(launcher_.launches(), 0);
+}
+
 TEST(RunManagerCreateTest, RejectsMissingWorker) {
   RunManagerOptions options;
   options.data_dir = jepalab::testing::MakeTempDir("runs_");
   options.worker_binary = "/nonexistent/trainer_worker";
-  EXPECT_THAT(RunManager::Create(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("worker_binary")));
+  EXPECT_THAT(RunManager::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("worker_binary")));
 }
 
 }  // namespace

@@ -47,7 +47,8 @@ absl::Status FakeTrainerClient::StartRun(const std::string& run_id, const std::s
   bool restart = false;
   if (auto it = runs_.find(run_id); it != runs_.end()) {
     const RunState state = it->second.run.state();
-    restart = resume && (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
+    restart =
+        resume && (state == RunState::RUN_STATE_FAILED || state == RunState::RUN_STATE_CANCELLED);
     if (!restart) return absl::AlreadyExistsError(absl::StrCat("run ", run_id));
   }
   if (ActiveRunsLocked() >= capacity_) {
@@ -240,6 +241,14 @@ bool FakeTrainerClient::WaitForStarted(const std::string& run_id, absl::Duration
     return false;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&started), timeout);
+}
+
+bool FakeTrainerClient::WaitForStartedRuns(int count, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return started_.size() >= static_cast<size_t>(count);
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
 bool FakeTrainerClient::WaitForStartAttempts(int count, absl::Duration timeout) {

@@ -53,6 +53,8 @@ class FakeTrainerClient : public TrainerClient {
 
   // Waits until `run_id` has been started here (true) or `timeout` passes (false).
   bool WaitForStarted(const std::string& run_id, absl::Duration timeout);
+  // Waits until at least `count` runs have been started here (accepted StartRun calls).
+  bool WaitForStartedRuns(int count, absl::Duration timeout);
   // Waits until StartRun has been called at least `count` times (accepted or not).
   bool WaitForStartAttempts(int count, absl::Duration timeout);
   // Waits until at least `count` watches of `run_id` are open.

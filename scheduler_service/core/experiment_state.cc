@@ -1,0 +1,67 @@
+#include "scheduler_service/core/experiment_state.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace jepalab::scheduler {
+
+using ::jepalab::common::v1::RunState;
+
+bool IsTerminalRunState(RunState state) {
+  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
+         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
+         state == RunState::RUN_STATE_CANCELLED;
+}
+
+bool IsTerminalExperimentState(ExperimentState state) {
+  return state == ExperimentState::EXPERIMENT_STATE_SUCCEEDED ||
+         state == ExperimentState::EXPERIMENT_STATE_FAILED ||
+         state == ExperimentState::EXPERIMENT_STATE_CANCELLED;
+}
+
+ExperimentState ComputeExperimentState(const v1::Experiment& experiment) {
+  // A terminal experiment (in particular a cancelled one) stays as it is.
+  if (IsTerminalExperimentState(experiment.state())) return experiment.state();
+  bool all_ended = experiment.runs_size() > 0;
+  bool any_failed = false, any_cancelled = false, any_dispatched = false;
+  for (const RunRecord& run : experiment.runs()) {
+    const bool ended = IsTerminalRunState(run.state());
+    all_ended = all_ended && ended;
+    any_dispatched = any_dispatched || ended || !run.trainer().empty() || run.attempts() > 0;
+    // A run stopped on a confirmed collapse ended badly, like a DIVERGED one; it was not
+    // cancelled by anyone.
+    const bool collapse_stopped =
+        run.state() == RunState::RUN_STATE_CANCELLED && run.has_collapse_stop();
+    any_failed = any_failed || run.state() == RunState::RUN_STATE_FAILED ||
+                 run.state() == RunState::RUN_STATE_DIVERGED || collapse_stopped;
+    any_cancelled =
+        any_cancelled || (run.state() == RunState::RUN_STATE_CANCELLED && !collapse_stopped);
+  }
+  if (all_ended) {
+    if (any_failed) return ExperimentState::EXPERIMENT_STATE_FAILED;
+    // Runs cancelled behind the scheduler's back (directly on the trainer).
+    if (any_cancelled) return ExperimentState::EXPERIMENT_STATE_CANCELLED;
+    return ExperimentState::EXPERIMENT_STATE_SUCCEEDED;
+  }
+  return any_dispatched ? ExperimentState::EXPERIMENT_STATE_RUNNING
+                        : ExperimentState::EXPERIMENT_STATE_QUEUED;
+}
+
+bool IsExperimentFinished(const v1::Experiment& experiment) {
+  if (!IsTerminalExperimentState(experiment.state())) return false;
+  for (const RunRecord& run : experiment.runs()) {
+    if (!IsTerminalRunState(run.state())) return false;
+  }
+  return true;
+}
+
+std::string CollapseStopMessage(const v1::CollapseStop& stop) {
+  return absl::StrCat("stopped: collapsed (", stop.indicator(), ") at step ", stop.step());
+}
+
+void KeepCollapseStopMessage(RunRecord& run) {
+  if (!run.has_collapse_stop()) return;
+  if (IsTerminalRunState(run.state()) && run.state() != RunState::RUN_STATE_CANCELLED) return;
+  run.set_message(CollapseStopMessage(run.collapse_stop()));
+}
+
+}  // namespace jepalab::scheduler
