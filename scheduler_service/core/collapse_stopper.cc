@@ -49,7 +49,7 @@ void CollapseStopper::Stop(const std::string& run_id, int64_t step, const std::s
     absl::MutexLock lock(mu_);
     ExperimentRegistry::Entry* entry = nullptr;
     RunRecord* run = registry_->FindRun(run_id, &entry);
-    if (run == nullptr || IsTerminalRunState(run->state())) return;
+    if (run == nullptr || common::IsTerminal(run->state())) return;
     // Recorded before CancelRun, so the CANCELLED state that follows reads as a collapse stop.
     if (!run->has_collapse_stop()) {
       v1::CollapseStop* stop = run->mutable_collapse_stop();
@@ -82,7 +82,7 @@ void CollapseStopper::Stop(const std::string& run_id, int64_t step, const std::s
     auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       ExperimentRegistry::Entry* entry = nullptr;
       const RunRecord* run = registry_->FindRun(run_id, &entry);
-      return stopping_ || run == nullptr || IsTerminalRunState(run->state()) ||
+      return stopping_ || run == nullptr || common::IsTerminal(run->state()) ||
              run->trainer() != trainer->address();
     };
     if (clock_->AwaitWithTimeout(mu_, absl::Condition(&done), poll_interval_)) return;

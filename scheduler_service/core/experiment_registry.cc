@@ -67,7 +67,7 @@ void ExperimentRegistry::Commit(Entry& entry, bool persist) {
   const ExperimentState after = ComputeExperimentState(experiment);
   if (after != before) {
     experiment.set_state(after);
-    if (IsTerminalExperimentState(after) && experiment.finished_unix_ms() == 0) {
+    if (IsTerminal(after) && experiment.finished_unix_ms() == 0) {
       experiment.set_finished_unix_ms(clock_->NowUnixMillis());
     }
     LOG(INFO) << "experiment " << experiment.id() << " is now " << v1::ExperimentState_Name(after);
@@ -100,7 +100,7 @@ std::map<std::string, int> ExperimentRegistry::ActiveRunsByTrainer() const {
   std::map<std::string, int> active;
   for (const auto& [id, entry] : experiments_) {
     for (const RunRecord& run : entry.experiment.runs()) {
-      if (!run.trainer().empty() && !IsTerminalRunState(run.state())) ++active[run.trainer()];
+      if (!run.trainer().empty() && !common::IsTerminal(run.state())) ++active[run.trainer()];
     }
   }
   return active;

@@ -6,25 +6,13 @@ namespace jepalab::scheduler {
 
 using ::jepalab::common::v1::RunState;
 
-bool IsTerminalRunState(RunState state) {
-  return state == RunState::RUN_STATE_SUCCEEDED || state == RunState::RUN_STATE_EARLY_STOPPED ||
-         state == RunState::RUN_STATE_DIVERGED || state == RunState::RUN_STATE_FAILED ||
-         state == RunState::RUN_STATE_CANCELLED;
-}
-
-bool IsTerminalExperimentState(ExperimentState state) {
-  return state == ExperimentState::EXPERIMENT_STATE_SUCCEEDED ||
-         state == ExperimentState::EXPERIMENT_STATE_FAILED ||
-         state == ExperimentState::EXPERIMENT_STATE_CANCELLED;
-}
-
 ExperimentState ComputeExperimentState(const v1::Experiment& experiment) {
   // A terminal experiment (in particular a cancelled one) stays as it is.
-  if (IsTerminalExperimentState(experiment.state())) return experiment.state();
+  if (IsTerminal(experiment.state())) return experiment.state();
   bool all_ended = experiment.runs_size() > 0;
   bool any_failed = false, any_cancelled = false, any_dispatched = false;
   for (const RunRecord& run : experiment.runs()) {
-    const bool ended = IsTerminalRunState(run.state());
+    const bool ended = common::IsTerminal(run.state());
     all_ended = all_ended && ended;
     any_dispatched = any_dispatched || ended || !run.trainer().empty() || run.attempts() > 0;
     // A run stopped on a confirmed collapse ended badly, like a DIVERGED one; it was not
@@ -47,9 +35,9 @@ ExperimentState ComputeExperimentState(const v1::Experiment& experiment) {
 }
 
 bool IsExperimentFinished(const v1::Experiment& experiment) {
-  if (!IsTerminalExperimentState(experiment.state())) return false;
+  if (!IsTerminal(experiment.state())) return false;
   for (const RunRecord& run : experiment.runs()) {
-    if (!IsTerminalRunState(run.state())) return false;
+    if (!common::IsTerminal(run.state())) return false;
   }
   return true;
 }
@@ -60,7 +48,7 @@ std::string CollapseStopMessage(const v1::CollapseStop& stop) {
 
 void KeepCollapseStopMessage(RunRecord& run) {
   if (!run.has_collapse_stop()) return;
-  if (IsTerminalRunState(run.state()) && run.state() != RunState::RUN_STATE_CANCELLED) return;
+  if (common::IsTerminal(run.state()) && run.state() != RunState::RUN_STATE_CANCELLED) return;
   run.set_message(CollapseStopMessage(run.collapse_stop()));
 }
 

@@ -7,15 +7,14 @@
 
 #include "proto/common.pb.h"
 #include "proto/scheduler.pb.h"
+// Terminal states: common::IsTerminal(RunState), scheduler::IsTerminal(ExperimentState).
+#include "proto/common_states.h"
+#include "proto/scheduler_states.h"
 
 namespace jepalab::scheduler {
 
 using ::jepalab::scheduler::v1::ExperimentState;
 using ::jepalab::scheduler::v1::RunRecord;
-
-// True for SUCCEEDED, EARLY_STOPPED, DIVERGED, FAILED and CANCELLED.
-bool IsTerminalRunState(::jepalab::common::v1::RunState state);
-bool IsTerminalExperimentState(ExperimentState state);
 
 // The state `experiment` should be in given its runs. A terminal experiment (a cancelled one in
 // particular) keeps its state; a run stopped on a collapse counts as failed, not cancelled.

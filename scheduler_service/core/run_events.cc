@@ -19,7 +19,7 @@ RunEvents::RunEvents(absl::Mutex* mu, const common::Clock* clock, ExperimentRegi
 RunRecord* RunEvents::CurrentLocked(const std::string& run_id, int32_t attempt,
                                     ExperimentRegistry::Entry** entry) {
   RunRecord* run = registry_->FindRun(run_id, entry);
-  if (run == nullptr || IsTerminalRunState(run->state()) || run->attempts() != attempt) {
+  if (run == nullptr || common::IsTerminal(run->state()) || run->attempts() != attempt) {
     return nullptr;
   }
   return run;
@@ -36,7 +36,7 @@ void RunEvents::ApplyEventLocked(const std::string& run_id, int32_t attempt,
     case TrainerClient::RunEvent::kStateChange: {
       const RunState state = event.state_change().state();
       if (state == RunState::RUN_STATE_UNSPECIFIED) return;
-      if (event.state_change().retryable() && IsTerminalRunState(state)) {
+      if (event.state_change().retryable() && common::IsTerminal(state)) {
         RetryRunLocked(*entry, run, event.state_change().message());
         return;
       }
@@ -57,7 +57,7 @@ void RunEvents::ApplyEventLocked(const std::string& run_id, int32_t attempt,
     default:
       return;
   }
-  if (IsTerminalRunState(run->state())) {
+  if (common::IsTerminal(run->state())) {
     RunEndedLocked(*run);
     LOG(INFO) << "run " << run_id << " ended " << common::v1::RunState_Name(run->state())
               << (run->message().empty() ? "" : ": ") << run->message();
@@ -71,7 +71,7 @@ void RunEvents::ApplyRun(const std::string& run_id, int32_t attempt,
   ExperimentRegistry::Entry* entry = nullptr;
   RunRecord* run = CurrentLocked(run_id, attempt, &entry);
   if (run == nullptr) return;
-  if (trainer_run.retryable() && IsTerminalRunState(trainer_run.state())) {
+  if (trainer_run.retryable() && common::IsTerminal(trainer_run.state())) {
     RetryRunLocked(*entry, run, trainer_run.message());
     return;
   }
@@ -83,7 +83,7 @@ void RunEvents::ApplyRun(const std::string& run_id, int32_t attempt,
   for (const auto& [name, value] : trainer_run.last_metrics()) {
     (*run->mutable_last_metrics())[name] = value;
   }
-  if (IsTerminalRunState(run->state())) RunEndedLocked(*run);
+  if (common::IsTerminal(run->state())) RunEndedLocked(*run);
   registry_->Commit(*entry, persist);
 }
 
@@ -91,7 +91,7 @@ void RunEvents::FailRun(const std::string& run_id, const std::string& message) {
   absl::MutexLock lock(mu_);
   ExperimentRegistry::Entry* entry = nullptr;
   RunRecord* run = registry_->FindRun(run_id, &entry);
-  if (run == nullptr || IsTerminalRunState(run->state())) return;
+  if (run == nullptr || common::IsTerminal(run->state())) return;
   LOG(ERROR) << "run " << run_id << " failed: " << message;
   run->set_state(RunState::RUN_STATE_FAILED);
   run->set_message(message);
@@ -114,7 +114,7 @@ void RunEvents::RetryRunLocked(ExperimentRegistry::Entry& entry, RunRecord* run,
       absl::StrCat("attempt ", run->attempts(), " on ", run->trainer(), ": ", reason));
   // A cancelled experiment or a run stopped on collapse is not started again.
   const bool wanted =
-      !IsTerminalExperimentState(entry.experiment.state()) && !run->has_collapse_stop();
+      !IsTerminal(entry.experiment.state()) && !run->has_collapse_stop();
   if (!wanted || run->attempts() >= max_attempts_) {
     run->set_state(wanted ? RunState::RUN_STATE_FAILED : RunState::RUN_STATE_CANCELLED);
     run->set_message(

@@ -111,7 +111,7 @@ void RunFollowers::FollowRun(const std::string& run_id, std::shared_ptr<TrainerC
     absl::MutexLock lock(mu_);
     ExperimentRegistry::Entry* entry = nullptr;
     const RunRecord* run = registry_->FindRun(run_id, &entry);
-    return run != nullptr && !IsTerminalRunState(run->state()) && run->attempts() == attempt &&
+    return run != nullptr && !common::IsTerminal(run->state()) && run->attempts() == attempt &&
            run->trainer() == trainer->address();
   };
   auto hung = [&] {

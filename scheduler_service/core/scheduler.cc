@@ -67,7 +67,7 @@ void Scheduler::ReloadLocked(std::vector<Experiment> stored) {
     ExperimentRegistry::Entry& entry = registry_.Load(std::move(experiment));
     bool changed = false;
     for (RunRecord& run : *entry.experiment.mutable_runs()) {
-      if (IsTerminalRunState(run.state())) continue;
+      if (common::IsTerminal(run.state())) continue;
       if (run.trainer().empty()) {
         dispatcher_.EnqueueLocked(run.run_id(), /*front=*/false);
         ++requeued;
@@ -212,13 +212,13 @@ absl::StatusOr<Experiment> Scheduler::CancelExperiment(const std::string& id) {
       return absl::NotFoundError(absl::StrCat("experiment ", id, " not found"));
     }
     Experiment& experiment = entry->experiment;
-    if (IsTerminalExperimentState(experiment.state())) {
+    if (IsTerminal(experiment.state())) {
       return absl::FailedPreconditionError(
           absl::StrCat("experiment ", id, " already finished (",
                        v1::ExperimentState_Name(experiment.state()), ")"));
     }
     for (RunRecord& run : *experiment.mutable_runs()) {
-      if (IsTerminalRunState(run.state())) continue;
+      if (common::IsTerminal(run.state())) continue;
       if (run.trainer().empty()) {
         // Not on a trainer (possibly being dispatched right now: DispatchOne checks again).
         dispatcher_.RemoveLocked(run.run_id());
