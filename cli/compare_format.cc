@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "cli/config_diff.h"
+#include "common/yaml_flatten.h"
 
 namespace jepalab::cli {
 
@@ -23,7 +24,7 @@ std::string FormatComparisonConfigDiff(const met::CompareRunsResponse& response)
       absl::StrAppend(&out, "config diff: run ", id, " has no recorded config (left out)\n");
       continue;
     }
-    absl::StatusOr<std::map<std::string, std::string>> flat = FlattenYamlConfig(run.run().config_yaml());
+    absl::StatusOr<std::map<std::string, std::string>> flat = common::FlattenYaml(run.run().config_yaml());
     if (!flat.ok()) {
       absl::StrAppend(&out, "config diff: run ", id, ": ", flat.status().message(), " (left out)\n");
       continue;

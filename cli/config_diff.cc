@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "absl/strings/str_cat.h"
 
 namespace jepalab::cli {
@@ -12,45 +10,12 @@ namespace {
 
 constexpr size_t kMaxCellWidth = 40;
 
-void Flatten(const YAML::Node& node, const std::string& prefix,
-             std::map<std::string, std::string>* out) {
-  if (node.IsMap() && node.size() > 0) {
-    for (const auto& item : node) {
-      const std::string key = item.first.as<std::string>();
-      Flatten(item.second, prefix.empty() ? key : absl::StrCat(prefix, ".", key), out);
-    }
-    return;
-  }
-  if (node.IsNull()) {
-    (*out)[prefix] = "null";
-  } else if (node.IsScalar()) {
-    (*out)[prefix] = node.Scalar();
-  } else {  // sequence or empty mapping: one value
-    YAML::Emitter emitter;
-    emitter << YAML::Flow << node;
-    (*out)[prefix] = emitter.c_str();
-  }
-}
-
 std::string Cell(const std::string& text) {
   if (text.size() <= kMaxCellWidth) return text;
   return absl::StrCat(text.substr(0, kMaxCellWidth - 3), "...");
 }
 
 }  // namespace
-
-absl::StatusOr<std::map<std::string, std::string>> FlattenYamlConfig(absl::string_view yaml) {
-  std::map<std::string, std::string> flat;
-  try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    if (!root.IsDefined() || root.IsNull()) return flat;
-    if (!root.IsMap()) return absl::InvalidArgumentError("config: expected a YAML mapping at the top");
-    Flatten(root, "", &flat);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config: malformed YAML: ", e.what()));
-  }
-  return flat;
-}
 
 std::vector<ConfigDiffRow> DiffConfigs(
     const std::vector<std::map<std::string, std::string>>& configs) {

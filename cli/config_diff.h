@@ -15,11 +15,7 @@ namespace jepalab::cli {
 // Shown for a key that one run's config does not have.
 inline constexpr char kUnsetValue[] = "<unset>";
 
-// Dotted key -> value text: nested mappings become "section.key"; a scalar is its text as
-// written, null is "null", a sequence (or an empty mapping) is one value in flow style
-// ("[1, 2]", "{}"). An empty document is an empty map. InvalidArgument for malformed YAML or a
-// document that is not a mapping.
-absl::StatusOr<std::map<std::string, std::string>> FlattenYamlConfig(absl::string_view yaml);
+// The configs compared are flattened to dotted keys by common::FlattenYaml.
 
 struct ConfigDiffRow {
   std::string key;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/testing/status_matchers.h"
+#include "common/yaml_flatten.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -18,25 +19,9 @@ using ::testing::Pair;
 using ::testing::StatusIs;
 
 std::map<std::string, std::string> Flat(const std::string& yaml) {
-  absl::StatusOr<std::map<std::string, std::string>> flat = FlattenYamlConfig(yaml);
+  absl::StatusOr<std::map<std::string, std::string>> flat = common::FlattenYaml(yaml);
   EXPECT_TRUE(flat.ok()) << flat.status();
   return flat.ok() ? *flat : std::map<std::string, std::string>{};
-}
-
-TEST(FlattenYamlConfigTest, NestedMappingsBecomeDottedKeys) {
-  EXPECT_THAT(Flat("seed: 1\noptimizer:\n  lr: 0.001\n  betas: [0.9, 0.95]\n"
-                   "object_encoder:\n  ema_decay: null\n  vq:\n    codes: 64\n  extra: {}\n"),
-              ElementsAre(Pair("object_encoder.ema_decay", "null"), Pair("object_encoder.extra", "{}"),
-                          Pair("object_encoder.vq.codes", "64"), Pair("optimizer.betas", "[0.9, 0.95]"),
-                          Pair("optimizer.lr", "0.001"), Pair("seed", "1")));
-  EXPECT_THAT(Flat(""), IsEmpty());
-}
-
-TEST(FlattenYamlConfigTest, BadYamlIsInvalidArgument) {
-  EXPECT_THAT(FlattenYamlConfig("a: [1, 2\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed YAML")));
-  EXPECT_THAT(FlattenYamlConfig("- 1\n- 2\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mapping")));
 }
 
 TEST(DiffConfigsTest, KeepsOnlyKeysThatDiffer) {

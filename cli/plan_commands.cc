@@ -13,6 +13,7 @@
 #include "cli/plan_files.h"
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
+#include "proto/scheduler_states.h"
 #include "common/status_macros.h"
 #include "proto/scheduler.grpc.pb.h"
 
@@ -20,11 +21,6 @@ namespace jepalab::cli {
 namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
-
-bool IsPlanFinished(const sched::Plan& plan) {
-  return plan.state() == sched::PLAN_STATE_SUCCEEDED || plan.state() == sched::PLAN_STATE_FAILED ||
-         plan.state() == sched::PLAN_STATE_CANCELLED;
-}
 
 void PrintPlan(const sched::Plan& plan, std::ostream& out) {
   out << "plan " << plan.id() << "  " << PlanStateName(plan.state()) << (plan.mini() ? "  (mini)" : "")
@@ -111,7 +107,7 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& 
       }
     }
     out.flush();
-    if (IsPlanFinished(plan)) break;
+    if (scheduler::IsTerminal(plan.state())) break;
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
   out << "plan " << plan.id() << " finished: " << PlanStateName(plan.state()) << "\n";
@@ -127,9 +123,7 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& 
 absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   sched::SubmitPlanRequest request;
   const std::string& path = args.positional[0];
-  if (!ReadFile(path, request.mutable_plan_yaml())) {
-    return absl::NotFoundError(absl::StrCat("cannot read plan file ", path));
-  }
+  JEPALAB_RETURN_IF_ERROR(ReadInputFile("plan file", path, request.mutable_plan_yaml()));
   request.set_plan_path(path);
   request.set_mini(args.Has("mini"));
   JEPALAB_RETURN_IF_ERROR(

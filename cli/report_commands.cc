@@ -18,6 +18,7 @@
 #include "cli/report_builder.h"
 #include "cli/report_html.h"
 #include "cli/rpc_helpers.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "proto/metrics.grpc.pb.h"
 #include "proto/scheduler.grpc.pb.h"
@@ -27,28 +28,6 @@ namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
-
-// Writes `text` to `path` through a temporary file in the same directory and a rename, so a
-// reader never sees half a report.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temp = absl::StrCat(path, ".tmp-", getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::UnavailableError(absl::StrCat(temp, ": cannot open for writing"));
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(temp.c_str());
-      return absl::UnavailableError(absl::StrCat(temp, ": write failed"));
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temp.c_str());
-    return absl::UnavailableError(absl::StrCat(path, ": rename failed: ", reason));
-  }
-  return absl::OkStatus();
-}
 
 // The charted data of one trainer run. A run that never reported (NotFound) charts as empty.
 absl::StatusOr<ReportRunData> FetchRunData(met::MetricsService::Stub& stub, const Endpoints& e,
@@ -152,7 +131,7 @@ absl::Status Report(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   }
   const std::string html = RenderReportHtml(
       BuildReportInput(subject.title, subject.subtitle, plan.ok() ? &*plan : nullptr, runs));
-  if (absl::Status written = WriteFileAtomically(path, html); !written.ok()) {
+  if (absl::Status written = common::WriteFileAtomically(path, html); !written.ok()) {
     return absl::Status(written.code(), absl::StrCat("report: ", written.message()));
   }
   io.out << path << "\n";

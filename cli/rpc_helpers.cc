@@ -1,13 +1,12 @@
 #include "cli/rpc_helpers.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command_spec.h"
 #include "common/grpc_channel.h"
+#include "common/file_util.h"
 #include "common/grpc_status.h"
 
 namespace jepalab::cli {
@@ -34,13 +33,11 @@ absl::Status RpcError(const std::string& what, const std::string& address, const
   return absl::Status(s.code(), message);
 }
 
-bool ReadFile(const std::string& path, std::string* text) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *text = buffer.str();
-  return true;
+absl::Status ReadInputFile(const std::string& what, const std::string& path, std::string* text) {
+  absl::StatusOr<std::string> read = common::ReadFile(path);
+  if (!read.ok()) return absl::Status(read.status().code(), absl::StrCat("cannot read ", what, " ", path));
+  *text = *std::move(read);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> ParsePriority(const ParsedArgs& args) {

@@ -26,8 +26,9 @@ void SetDeadline(grpc::ClientContext& context, double seconds);
 // second line when the service is down.
 absl::Status RpcError(const std::string& what, const std::string& address, const grpc::Status& status);
 
-// The whole file; false if it cannot be read.
-bool ReadFile(const std::string& path, std::string* text);
+// Reads the whole file into *text; "cannot read <what> <path>" with common::ReadFile's code if
+// it cannot.
+absl::Status ReadInputFile(const std::string& what, const std::string& path, std::string* text);
 
 // --priority (0 when absent). A UsageError when the value is not an integer.
 absl::StatusOr<int> ParsePriority(const ParsedArgs& args);

@@ -77,9 +77,7 @@ absl::Status WatchExperiment(const std::string& id, const Endpoints& e, CommandI
 absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   sched::SubmitExperimentRequest request;
   const std::string& path = args.positional[0];
-  if (!ReadFile(path, request.mutable_config_yaml())) {
-    return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
-  }
+  JEPALAB_RETURN_IF_ERROR(ReadInputFile("config file", path, request.mutable_config_yaml()));
   request.set_config_path(path);
   request.set_name(args.Get("name"));
   if (args.Has("stop_on_collapse")) request.mutable_stop_on_collapse()->set_enabled(true);

@@ -51,9 +51,7 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
         "schedule add: --stop_on_collapse applies to --sweep; a plan sets stop_on_collapse in its file");
   }
   sched::SchedulePlanTarget* plan = request->mutable_plan();
-  if (!ReadFile(plan_path, plan->mutable_plan_yaml())) {
-    return absl::NotFoundError(absl::StrCat("--plan: cannot read plan file ", plan_path));
-  }
+  JEPALAB_RETURN_IF_ERROR(ReadInputFile("--plan file", plan_path, plan->mutable_plan_yaml()));
   plan->set_plan_path(plan_path);
   plan->set_mini(args.Has("mini"));
   JEPALAB_RETURN_IF_ERROR(

@@ -11,6 +11,7 @@
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
 #include "common/status_macros.h"
+#include "proto/scheduler_states.h"
 #include "config/sweep_file.h"
 #include "proto/scheduler.grpc.pb.h"
 
@@ -19,11 +20,6 @@ namespace {
 
 using ::jepalab::config::LoadSweepFile;
 namespace sched = ::jepalab::scheduler::v1;
-
-bool IsFinished(sched::ExperimentState state) {
-  return state == sched::EXPERIMENT_STATE_SUCCEEDED || state == sched::EXPERIMENT_STATE_FAILED ||
-         state == sched::EXPERIMENT_STATE_CANCELLED;
-}
 
 // Polls the sweep's experiments, printing each state change, until all finished; OK iff every one
 // succeeded.
@@ -41,7 +37,7 @@ absl::Status WatchSweep(const std::string& sweep_id, const Endpoints& e, std::os
     int finished = 0;
     std::map<std::string, int> counts;
     for (const sched::Experiment& x : response.experiments()) {
-      if (IsFinished(x.state())) ++finished;
+      if (scheduler::IsTerminal(x.state())) ++finished;
       ++counts[ExperimentStateName(x.state())];
       auto it = printed.find(x.id());
       if (it != printed.end() && it->second == x.state()) continue;
