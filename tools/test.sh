@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 
 tools/setup.sh || { echo "setup failed" >&2; exit 1; }
 
+# Checks over the source tree that Bazel's sandbox cannot see whole: include boundaries.
+checks_failed=0
+python3 tools/check_layering.py || checks_failed=1
+
 log=$(mktemp)
 started=$(mktemp)  # test.xml files newer than this one belong to this run
 config_flags=()
@@ -40,6 +44,10 @@ if [ "${CI:-}" = "true" ]; then bazel shutdown >/dev/null 2>&1 || true; fi
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1  # the build itself failed: no test could run
   echo "bazel test exited with $rc before running tests" >&2
+fi
+if [ "$checks_failed" -ne 0 ]; then
+  failed=$((failed + 1))
+  echo "source checks failed (see above)" >&2
 fi
 if [ "$skipped" -gt 0 ]; then
   echo "skipped:"
