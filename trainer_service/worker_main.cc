@@ -46,7 +46,6 @@ ABSL_FLAG(int32_t, attempt, 1, "which start of the run this is, 1 for the first"
 
 namespace jepalab::trainer {
 
-using ::jepalab::config::ConfigHash;
 using ::jepalab::config::LoadTrainerConfigFile;
 using ::jepalab::config::ResolvedConfigYaml;
 namespace {
@@ -141,7 +140,8 @@ int WorkerMain() {
     run.set_run_id(run_id);
     run.set_experiment(spec.experiment());
     run.set_config_yaml(ResolvedConfigYaml(spec.config()));
-    run.set_config_hash(ConfigHash(spec.config()));
+    // Checked (or computed) by the trainer when it accepted the run; not derived again here.
+    run.set_config_hash(spec.config_hash());
     *run.mutable_labels() = spec.labels();
     run.set_state(RunState::RUN_STATE_QUEUED);
     remote = std::make_unique<GrpcMetricsSink>(options);

@@ -87,7 +87,11 @@ void Dispatcher::Loop() {
 }
 
 void Dispatcher::DispatchOne(const std::string& run_id) {
-  v1::Experiment experiment;
+  std::string experiment_id;
+  std::string sweep_id;
+  TrainerConfig config;
+  std::string config_hash;
+  v1::Experiment legacy;  // a run stored before RunRecord.config: rebuilt from its experiment
   int64_t seed = 0;
   bool resume = false;
   std::vector<size_t> order;
@@ -100,21 +104,31 @@ void Dispatcher::DispatchOne(const std::string& run_id) {
       dispatch_now_ = true;  // nothing to do for this one: go on with the next
       return;
     }
-    experiment = entry->experiment;
+    experiment_id = entry->experiment.id();
+    sweep_id = entry->experiment.sweep_id();
+    if (run->has_config()) {
+      config = run->config();
+      config_hash = run->config_hash();
+    } else {
+      legacy = entry->experiment;
+    }
     seed = run->seed();
     resume = run->attempts() > 0;
     order = pool_->OfferOrder(run->resume_trainer());
     full = pool_->AtCapacity(registry_->ActiveRunsByTrainer());
   }
-  absl::StatusOr<TrainerConfig> config = RunConfig(experiment, seed);
-  if (!config.ok()) {
-    events_->FailRun(run_id,
-                     absl::StrCat("cannot rebuild the run's config: ", config.status().message()));
-    return;
+  if (!legacy.id().empty()) {
+    absl::StatusOr<TrainerConfig> rebuilt = RunConfig(legacy, seed);
+    if (!rebuilt.ok()) {
+      events_->FailRun(run_id, absl::StrCat("cannot rebuild the run's config: ",
+                                            rebuilt.status().message()));
+      return;
+    }
+    config = *std::move(rebuilt);
   }
-  std::map<std::string, std::string> labels = {{"experiment", experiment.id()},
+  std::map<std::string, std::string> labels = {{"experiment", experiment_id},
                                                {"seed", absl::StrCat(seed)}};
-  if (!experiment.sweep_id().empty()) labels["sweep"] = experiment.sweep_id();
+  if (!sweep_id.empty()) labels["sweep"] = sweep_id;
 
   // The trainer list never changes, so it is read without mu_.
   const std::vector<std::shared_ptr<TrainerClient>>& trainers = pool_->trainers();
@@ -127,7 +141,7 @@ void Dispatcher::DispatchOne(const std::string& run_id) {
       refusals.push_back(absl::StrCat(trainer->address(), ": at its --trainers capacity"));
       continue;
     }
-    absl::Status status = trainer->StartRun(run_id, experiment.id(), *config, labels, resume);
+    absl::Status status = trainer->StartRun(run_id, experiment_id, config, config_hash, labels, resume);
     if (absl::IsAlreadyExists(status) && resume) {
       // The trainer still has an earlier attempt: adopt it if it is running or finished with a
       // result; if it is still winding down (cancelled, not yet exited), wait for it rather

@@ -202,6 +202,10 @@ TEST_F(SchedulerTest, DispatchesRunsWithTheirSeedAndSucceeds) {
   WaitRunning(experiment.id(), 0, "mini-0001-s1");
   WaitRunning(experiment.id(), 1, "mini-0001-s2");
   EXPECT_EQ(trainer_->StartedConfig("mini-0001-s2")->seed(), 2);
+  // Exactly the config resolved at submission (the fake, like the trainer, refuses a StartRun
+  // whose config does not hash to the hash sent with it).
+  EXPECT_EQ(trainer_->StartedConfig("mini-0001-s2")->SerializeAsString(),
+            experiment.runs(1).config().SerializeAsString());
   EXPECT_EQ(trainer_->StartedLabels("mini-0001-s2")->at("experiment"), "mini-0001");
 
   Experiment running = WaitForState(experiment.id(), v1::EXPERIMENT_STATE_RUNNING);

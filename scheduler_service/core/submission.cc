@@ -76,6 +76,8 @@ absl::StatusOr<ExperimentPlan> PlanExperiment(const std::string& name,
       return absl::InvalidArgumentError(
           absl::StrCat("seeds: ", seed, ": ", run.status().message()));
     }
+    plan.run_config_hashes.push_back(ConfigHash(*run));
+    plan.run_configs.push_back(*std::move(run));
   }
   plan.resolved_config_yaml = ResolvedConfigYaml(*base);
   plan.config_hash = ConfigHash(*base);
@@ -141,11 +143,15 @@ v1::Experiment BuildExperiment(const ExperimentPlan& plan, int64_t sequence,
   for (const std::string& tag : plan.tags) experiment.add_tags(tag);
   experiment.set_created_unix_ms(now_ms);
   experiment.set_sweep_id(sweep_id);
-  for (int64_t seed : plan.seeds) {
+  for (size_t i = 0; i < plan.seeds.size(); ++i) {
     v1::RunRecord* run = experiment.add_runs();
-    run->set_run_id(RunId(experiment.id(), seed));
-    run->set_seed(seed);
+    run->set_run_id(RunId(experiment.id(), plan.seeds[i]));
+    run->set_seed(plan.seeds[i]);
     run->set_state(RunState::RUN_STATE_QUEUED);
+    if (i < plan.run_configs.size()) {
+      *run->mutable_config() = plan.run_configs[i];
+      run->set_config_hash(plan.run_config_hashes[i]);
+    }
   }
   if (plan.has_stop_on_collapse) *experiment.mutable_stop_on_collapse() = plan.stop_on_collapse;
   experiment.set_priority(plan.priority);

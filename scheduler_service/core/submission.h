@@ -23,6 +23,9 @@ struct ExperimentPlan {
   std::vector<int64_t> seeds;
   std::string resolved_config_yaml;
   std::string config_hash;
+  // Per seed (same order as `seeds`): the run's resolved config and its hash, computed once here.
+  std::vector<::jepalab::config::v1::TrainerConfig> run_configs;
+  std::vector<std::string> run_config_hashes;
   std::vector<std::string> tags;
   bool has_stop_on_collapse = false;
   v1::StopOnCollapsePolicy stop_on_collapse;
@@ -61,7 +64,7 @@ absl::Status ValidatePriority(int priority);
 absl::Status ValidateStopOnCollapse(const v1::StopOnCollapsePolicy& policy, bool have_metrics);
 
 // One run's full config, rebuilt from the experiment's stored inputs (validated at submission)
-// plus the run's seed.
+// plus the run's seed: only for runs stored before RunRecord.config existed.
 absl::StatusOr<::jepalab::config::v1::TrainerConfig> RunConfig(const v1::Experiment& experiment,
                                                                int64_t seed);
 

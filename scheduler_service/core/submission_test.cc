@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/testing/status_matchers.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -53,9 +54,17 @@ TEST(SubmissionTest, BuildsNamedQueuedRunsOnePerSeed) {
   ASSERT_EQ(experiment.runs_size(), 2);
   EXPECT_EQ(experiment.runs(1).run_id(), "mini-0007-s2");
   EXPECT_FALSE(experiment.has_stop_on_collapse());
-  // The run's config is rebuilt from the record with its seed.
+  // Each run record holds its config resolved once, seed applied, with that config's hash:
+  // what every dispatch and retry sends.
+  for (int i = 0; i < 2; ++i) {
+    const v1::RunRecord& run = experiment.runs(i);
+    EXPECT_EQ(run.config().seed(), i + 1);
+    EXPECT_EQ(run.config_hash(), ::jepalab::config::ConfigHash(run.config()));
+  }
+  EXPECT_NE(experiment.runs(0).config_hash(), experiment.runs(1).config_hash());
+  // A record stored before RunRecord.config existed is rebuilt from its experiment: the same.
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto config, RunConfig(experiment, 2));
-  EXPECT_EQ(config.seed(), 2);
+  EXPECT_EQ(config.SerializeAsString(), experiment.runs(1).config().SerializeAsString());
 }
 
 TEST(SubmissionTest, NamesTheBadField) {

@@ -51,6 +51,7 @@ GrpcTrainerClient::GrpcTrainerClient(std::string address, std::shared_ptr<grpc::
 
 absl::Status GrpcTrainerClient::StartRun(const std::string& run_id, const std::string& experiment,
                                          const ::jepalab::config::v1::TrainerConfig& config,
+                                         const std::string& config_hash,
                                          const std::map<std::string, std::string>& labels,
                                          bool resume) {
   tv1::StartRunRequest request;
@@ -58,6 +59,7 @@ absl::Status GrpcTrainerClient::StartRun(const std::string& run_id, const std::s
   request.set_run_id(run_id);
   request.set_experiment(experiment);
   *request.mutable_config() = config;
+  request.set_config_hash(config_hash);
   for (const auto& [key, value] : labels) (*request.mutable_labels())[key] = value;
   tv1::StartRunResponse response;
   grpc::ClientContext context;

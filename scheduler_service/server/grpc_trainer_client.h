@@ -38,6 +38,7 @@ class GrpcTrainerClient : public TrainerClient {
   const std::string& address() const override { return address_; }
   absl::Status StartRun(const std::string& run_id, const std::string& experiment,
                         const ::jepalab::config::v1::TrainerConfig& config,
+                        const std::string& config_hash,
                         const std::map<std::string, std::string>& labels, bool resume) override;
   absl::Status CancelRun(const std::string& run_id) override;
   absl::StatusOr<Run> GetRun(const std::string& run_id) override;

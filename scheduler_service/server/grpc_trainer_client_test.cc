@@ -108,8 +108,8 @@ class GrpcTrainerClientTest : public ::testing::Test {
 TEST_F(GrpcTrainerClientTest, StartRunSendsTheWholeRequestAndMapsRefusals) {
   ::jepalab::config::v1::TrainerConfig config;
   config.set_seed(42);
-  ASSERT_THAT(client_->StartRun("mini-0001-s42", "mini-0001", config, {{"seed", "42"}}, false), IsOk());
-  ASSERT_THAT(client_->StartRun("retried", "mini-0001", config, {}, /*resume=*/true), IsOk());
+  ASSERT_THAT(client_->StartRun("mini-0001-s42", "mini-0001", config, "hash-42", {{"seed", "42"}}, false), IsOk());
+  ASSERT_THAT(client_->StartRun("retried", "mini-0001", config, "", {}, /*resume=*/true), IsOk());
   std::vector<tv1::StartRunRequest> started = trainer_.started();
   ASSERT_EQ(started.size(), 2u);
   EXPECT_FALSE(started[0].resume());
@@ -117,9 +117,10 @@ TEST_F(GrpcTrainerClientTest, StartRunSendsTheWholeRequestAndMapsRefusals) {
   EXPECT_EQ(started[0].run_id(), "mini-0001-s42");
   EXPECT_EQ(started[0].experiment(), "mini-0001");
   EXPECT_EQ(started[0].config().seed(), 42);
+  EXPECT_EQ(started[0].config_hash(), "hash-42");
   EXPECT_EQ(started[0].labels().at("seed"), "42");
 
-  EXPECT_THAT(client_->StartRun("full", "x", config, {}, false),
+  EXPECT_THAT(client_->StartRun("full", "x", config, "", {}, false),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("trainer trainer-a:50052 StartRun: at max_concurrent_runs")));
   EXPECT_THAT(client_->CancelRun("done"),

@@ -165,6 +165,14 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   // Validate fully before touching any state (STYLE.md §3).
   JEPALAB_RETURN_IF_ERROR(common::ValidateId("run_id", request.run_id()));
   JEPALAB_RETURN_IF_ERROR(ValidateTrainerConfig(request.config()));
+  // The config was resolved once, at submission; a sender that says which hash it resolved is
+  // held to it, so a config altered on the way never runs under that run's name.
+  const std::string config_hash = ConfigHash(request.config());
+  if (!request.config_hash().empty() && request.config_hash() != config_hash) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config_hash: the request says ", request.config_hash(),
+                     " but its config hashes to ", config_hash));
+  }
 
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("trainer is shutting down");
@@ -196,6 +204,7 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
     if (restart->supervisor.joinable()) restart->supervisor.join();
     if (restart->watchdog.joinable()) restart->watchdog.join();
     restart->request = request;
+    restart->request.set_config_hash(config_hash);
     JEPALAB_RETURN_IF_ERROR(SpawnWorkerLocked(restart));
     return restart->run;
   }
@@ -203,10 +212,11 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   record->dir = absl::StrCat(options_.data_dir, "/runs/", request.run_id());
   record->log_path = record->dir + "/worker.log";
   record->request = request;
+  record->request.set_config_hash(config_hash);  // the worker reports it as is
   Run& run = record->run;
   run.set_run_id(request.run_id());
   run.set_experiment(request.experiment());
-  run.set_config_hash(ConfigHash(request.config()));
+  run.set_config_hash(config_hash);
   run.set_created_unix_ms(NowMs());
   *run.mutable_labels() = request.labels();
   JEPALAB_RETURN_IF_ERROR(MakeDirs(record->dir));

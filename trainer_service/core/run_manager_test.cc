@@ -568,6 +568,25 @@ TEST_F(RunManagerFakeWorkerTest, ALaunchFailureIsInternalAndRecordsNoRun) {
   EXPECT_EQ(launcher_.launches(), 0);
 }
 
+// The scheduler resolves a run's config once and sends its hash: a config that does not hash
+// to it is refused before anything starts; the right hash (or none) is accepted and recorded.
+TEST_F(RunManagerFakeWorkerTest, AStartWhoseConfigDoesNotMatchItsHashIsRefused) {
+  StartRunRequest request = Request("h");
+  const std::string hash = ::jepalab::config::ConfigHash(request.config());
+  request.set_config_hash(hash);
+  request.mutable_config()->set_seed(request.config().seed() + 1);  // altered on the way
+  EXPECT_THAT(manager_->StartRun(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("config_hash")));
+  EXPECT_EQ(launcher_.launches(), 0);
+  EXPECT_THAT(manager_->GetRun("h"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("h")));
+
+  request.set_config_hash(::jepalab::config::ConfigHash(request.config()));
+  Start(request);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Run run, manager_->GetRun("h"));
+  EXPECT_EQ(run.config_hash(), request.config_hash());
+  EXPECT_NE(run.config_hash(), hash);
+}
+
 TEST(RunManagerCreateTest, RejectsMissingWorker) {
   RunManagerOptions options;
   options.data_dir = jepalab::testing::MakeTempDir("runs_");

@@ -1,5 +1,7 @@
 #include "scheduler_service/core/testing/fake_trainer_client.h"
 
+#include "config/trainer_config.h"
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,11 +41,16 @@ void FakeTrainerClient::AppendEventLocked(FakeRun& run, RunEvent event) {
 
 absl::Status FakeTrainerClient::StartRun(const std::string& run_id, const std::string& experiment,
                                          const ::jepalab::config::v1::TrainerConfig& config,
+                                         const std::string& config_hash,
                                          const std::map<std::string, std::string>& labels,
                                          bool resume) {
   absl::MutexLock lock(&mu_);
   ++start_attempts_;
   if (!available_) return absl::UnavailableError(absl::StrCat(address_, " is down"));
+  // As the real trainer (RunManager::StartRun): a config that does not hash as sent is refused.
+  if (!config_hash.empty() && config_hash != ::jepalab::config::ConfigHash(config)) {
+    return absl::InvalidArgumentError("config_hash: does not match the config");
+  }
   bool restart = false;
   if (auto it = runs_.find(run_id); it != runs_.end()) {
     const RunState state = it->second.run.state();
