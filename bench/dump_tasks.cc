@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "config/trainer_config.h"
 #include "nlohmann/json.hpp"
 #include "trainer_service/core/data/grid_generator.h"
 #include "trainer_service/core/data/grid_json.h"
-#include "config/trainer_config.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> positional, overrides;

@@ -4,6 +4,8 @@
 // /metrics) with --runs live runs that each export the full set of series. Usage:
 //   bazel run -c opt //bench:metrics_ingest_bench -- [--streams=1,8] [--points_per_batch=1000]
 // Issue 4 targets on 2 cores: >= 200,000 points/s ingest, <= 50 ms per scrape.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,8 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -58,17 +58,30 @@ double SecondsSince(Clock::time_point start) {
 // What the trainer reports per step (diagnostics every step here, the worst case): every name
 // metrics_service exports, so that ingest pays for every Prometheus family and the detectors.
 std::vector<std::string> AllSeries() {
-  std::vector<std::string> series = {
-      names::kLossTotal, names::kLossInfoNce, names::kLossSigreg, names::kLossInvariance,
-      names::kLossRelational, names::kLossVq, names::kTemperature, names::kLearningRate,
-      names::kGradNorm, names::kStepTimeSeconds, names::kQueueFill, names::kEpoch,
-      names::kValLoss, names::kVqUsageRatio, names::kVqActiveCodes, names::kVqPerplexity,
-      names::kVqDeadCodes, names::kVqRefreshes, names::kVqCodesReinitialized,
-      names::kVqReinitializedInUse};
+  std::vector<std::string> series = {names::kLossTotal,
+                                     names::kLossInfoNce,
+                                     names::kLossSigreg,
+                                     names::kLossInvariance,
+                                     names::kLossRelational,
+                                     names::kLossVq,
+                                     names::kTemperature,
+                                     names::kLearningRate,
+                                     names::kGradNorm,
+                                     names::kStepTimeSeconds,
+                                     names::kQueueFill,
+                                     names::kEpoch,
+                                     names::kValLoss,
+                                     names::kVqUsageRatio,
+                                     names::kVqActiveCodes,
+                                     names::kVqPerplexity,
+                                     names::kVqDeadCodes,
+                                     names::kVqRefreshes,
+                                     names::kVqCodesReinitialized,
+                                     names::kVqReinitializedInUse};
   for (const char* encoder : {"context", "target"}) {
-    for (const char* stat : {names::kStatEffectiveRank, names::kStatIsotropy, names::kStatRankMe,
-                             names::kStatIsotropyRobust, names::kStatVariance,
-                             names::kStatGaussianScore}) {
+    for (const char* stat :
+         {names::kStatEffectiveRank, names::kStatIsotropy, names::kStatRankMe,
+          names::kStatIsotropyRobust, names::kStatVariance, names::kStatGaussianScore}) {
       series.push_back(absl::StrCat(names::kDiagnosticsPrefix, encoder, "/", stat));
     }
   }
@@ -207,10 +220,11 @@ int MeasureIngest(const std::string& binary, const std::string& root, int client
   const double seconds = SecondsSince(start);
   if (failed) return 1;
   const double points = static_cast<double>(points_per_client) * clients;
-  std::printf("ingest  clients=%d  points=%.0f  batch=%d points  stream=%d batches  "
-              "time=%.3f s  %.0f points/s  (%.0f batches/s)\n",
-              clients, points, points_per_batch, batches_per_stream, seconds, points / seconds,
-              points / points_per_batch / seconds);
+  std::printf(
+      "ingest  clients=%d  points=%.0f  batch=%d points  stream=%d batches  "
+      "time=%.3f s  %.0f points/s  (%.0f batches/s)\n",
+      clients, points, points_per_batch, batches_per_stream, seconds, points / seconds,
+      points / points_per_batch / seconds);
   std::fflush(stdout);
   return 0;
 }
@@ -268,11 +282,11 @@ int MeasureScrape(const std::string& binary, const std::string& root) {
   std::sort(ms.begin(), ms.end());
   double sum = 0;
   for (double m : ms) sum += m;
-  std::printf("scrape  runs=%d  series/run=%zu reported  samples=%lld  body=%.1f KiB  "
-              "scrapes=%d  mean=%.2f ms  p50=%.2f ms  p95=%.2f ms  max=%.2f ms\n",
-              runs, series.size(), static_cast<long long>(samples), first->size() / 1024.0,
-              scrapes, sum / ms.size(), ms[ms.size() / 2], ms[ms.size() * 95 / 100],
-              ms.back());
+  std::printf(
+      "scrape  runs=%d  series/run=%zu reported  samples=%lld  body=%.1f KiB  "
+      "scrapes=%d  mean=%.2f ms  p50=%.2f ms  p95=%.2f ms  max=%.2f ms\n",
+      runs, series.size(), static_cast<long long>(samples), first->size() / 1024.0, scrapes,
+      sum / ms.size(), ms[ms.size() / 2], ms[ms.size() * 95 / 100], ms.back());
   std::fflush(stdout);
   return 0;
 }
@@ -283,7 +297,8 @@ std::string DefaultServerPath() {
   // binary. Resolved once, so that a later build moving bazel-bin does not change it mid-run.
   std::error_code error;
   const std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
-  for (const std::string& candidate : {relative, absl::StrCat(self, ".runfiles/jepalab/", relative)}) {
+  for (const std::string& candidate :
+       {relative, absl::StrCat(self, ".runfiles/jepalab/", relative)}) {
     if (std::filesystem::exists(candidate, error)) {
       return std::filesystem::canonical(candidate, error).string();
     }

@@ -1,7 +1,8 @@
 // Wall time of a whole diagnostic plan (issue 5, "Speed"): starts the real metrics, trainer (one,
 // one run at a time) and scheduler servers, submits the plan (default: vq_diagnostic, --mini),
 // follows it to the end, then prints per run where its time went and the plan's total:
-//   bazel run -c opt //bench:plan_wall_time [-- --plan=configs/plans/vq_diagnostic.yaml --mini=true]
+//   bazel run -c opt //bench:plan_wall_time [-- --plan=configs/plans/vq_diagnostic.yaml
+//   --mini=true]
 // Columns (from the trainer's own run timestamps, so polling does not blur them):
 //   gap     idle time before the trainer got the run (since the previous run ended, or since
 //           the plan was submitted): scheduler dispatch and stage transitions;
@@ -10,6 +11,7 @@
 // trainer_server runs its workers with OMP_WAIT_POLICY=PASSIVE unless the environment sets it
 // (OMP_WAIT_POLICY=ACTIVE compares): on a loaded 2-core host, spinning OpenMP threads made the
 // plan ~20x slower (docs/performance.md).
+#include <grpcpp/grpcpp.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -21,12 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -75,16 +75,19 @@ absl::Status Follow(sched::SchedulerService::Stub& stub, const std::string& id, 
     request.set_id(id);
     sched::GetPlanResponse response;
     grpc::Status status = stub.GetPlan(&context, request, &response);
-    if (!status.ok()) return absl::UnavailableError(absl::StrCat("GetPlan: ", status.error_message()));
+    if (!status.ok())
+      return absl::UnavailableError(absl::StrCat("GetPlan: ", status.error_message()));
     *plan = response.plan();
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double t =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (; stages < plan->stages_taken_size(); ++stages) {
       std::printf("[%7.1fs] stage %s\n", t, plan->stages_taken(stages).c_str());
     }
     for (const auto& run : plan->runs()) {
-      std::string line = absl::StrCat(run.name(), "  ",
-                                      absl::StripPrefix(sched::ExperimentState_Name(run.state()), "EXPERIMENT_STATE_"),
-                                      run.judged() ? absl::StrCat("  ", run.verdict()) : "");
+      std::string line = absl::StrCat(
+          run.name(), "  ",
+          absl::StripPrefix(sched::ExperimentState_Name(run.state()), "EXPERIMENT_STATE_"),
+          run.judged() ? absl::StrCat("  ", run.verdict()) : "");
       if (printed[run.name()] == line) continue;
       printed[run.name()] = line;
       std::printf("[%7.1fs]   %s\n", t, line.c_str());
@@ -117,16 +120,18 @@ void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Ru
       if (it != runs.end()) rows.push_back({status.name(), status.stage(), it->second});
     }
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const Row& a, const Row& b) { return a.run.created_unix_ms() < b.run.created_unix_ms(); });
-  std::printf("\n%-26s %-10s %8s %7s %7s %7s %7s\n", "run", "stage", "start_s", "gap_s", "setup_s", "run_s",
-              "wall_s");
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.run.created_unix_ms() < b.run.created_unix_ms();
+  });
+  std::printf("\n%-26s %-10s %8s %7s %7s %7s %7s\n", "run", "stage", "start_s", "gap_s", "setup_s",
+              "run_s", "wall_s");
   int64_t previous_end = plan.created_unix_ms();
   double gaps = 0, walls = 0, setups = 0, loops = 0;
   for (const Row& row : rows) {
     const trainer::Run& r = row.run;
     const double gap = Seconds(r.created_unix_ms() - previous_end);
-    const double setup = r.started_unix_ms() > 0 ? Seconds(r.started_unix_ms() - r.created_unix_ms()) : 0;
+    const double setup =
+        r.started_unix_ms() > 0 ? Seconds(r.started_unix_ms() - r.created_unix_ms()) : 0;
     const double wall = Seconds(r.finished_unix_ms() - r.created_unix_ms());
     const double loop = r.progress().elapsed_seconds();
     std::printf("%-26s %-10s %8.1f %7.1f %7.1f %7.1f %7.1f\n", row.name.c_str(), row.stage.c_str(),
@@ -139,11 +144,13 @@ void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Ru
   }
   const double total = Seconds(plan.finished_unix_ms() - plan.created_unix_ms());
   const double tail = Seconds(plan.finished_unix_ms() - previous_end);
-  std::printf("%-26s %-10s %8s %7.1f %7.1f %7.1f %7.1f\n", "sum", "", "", gaps, setups, loops, walls);
-  std::printf("\nplan %s %s: %d runs, total wall time %.1f s (%.1f min): runs %.1f s, idle gaps %.1f s, "
-              "verdict after the last run %.1f s\n",
-              plan.id().c_str(), StateName(plan).c_str(), static_cast<int>(rows.size()), total, total / 60,
-              walls, gaps, tail);
+  std::printf("%-26s %-10s %8s %7.1f %7.1f %7.1f %7.1f\n", "sum", "", "", gaps, setups, loops,
+              walls);
+  std::printf(
+      "\nplan %s %s: %d runs, total wall time %.1f s (%.1f min): runs %.1f s, idle gaps %.1f s, "
+      "verdict after the last run %.1f s\n",
+      plan.id().c_str(), StateName(plan).c_str(), static_cast<int>(rows.size()), total, total / 60,
+      walls, gaps, tail);
   std::printf("stages: %s; scenario %s\n", absl::StrJoin(plan.stages_taken(), " -> ").c_str(),
               plan.scenario().empty() ? "-" : plan.scenario().c_str());
 }
@@ -163,7 +170,8 @@ absl::Status Run() {
   if (!metrics.ok()) return metrics.status();
   auto trainer_server = ServiceProcess::Start(
       "trainer", RunfilePath("trainer_service/trainer_server"),
-      {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(), "--max_concurrent_runs=1"});
+      {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(),
+       "--max_concurrent_runs=1"});
   if (!trainer_server.ok()) return trainer_server.status();
   auto scheduler = ServiceProcess::Start(
       "scheduler", RunfilePath("scheduler_service/scheduler_server"),
@@ -179,17 +187,19 @@ absl::Status Run() {
   submit.set_mini(absl::GetFlag(FLAGS_mini));
   for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {
     int64_t seed = 0;
-    if (!absl::SimpleAtoi(text, &seed)) return absl::InvalidArgumentError(absl::StrCat("--seeds: not an integer: ", text));
+    if (!absl::SimpleAtoi(text, &seed))
+      return absl::InvalidArgumentError(absl::StrCat("--seeds: not an integer: ", text));
     submit.add_seeds(seed);
   }
   sched::SubmitPlanResponse submitted;
   {
     grpc::ClientContext context;
     grpc::Status status = sched_stub->SubmitPlan(&context, submit, &submitted);
-    if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat("SubmitPlan: ", status.error_message()));
+    if (!status.ok())
+      return absl::InvalidArgumentError(absl::StrCat("SubmitPlan: ", status.error_message()));
   }
-  std::printf("submitted plan %s (%s%s), one trainer, one run at a time\n", submitted.plan().id().c_str(),
-              plan_file.c_str(), submit.mini() ? ", mini" : "");
+  std::printf("submitted plan %s (%s%s), one trainer, one run at a time\n",
+              submitted.plan().id().c_str(), plan_file.c_str(), submit.mini() ? ", mini" : "");
   sched::Plan plan;
   absl::Status followed = Follow(*sched_stub, submitted.plan().id(), &plan);
   if (!followed.ok()) return followed;
@@ -200,7 +210,8 @@ absl::Status Run() {
   {
     grpc::ClientContext context;
     grpc::Status status = trainer_stub->ListRuns(&context, trainer::ListRunsRequest(), &listed);
-    if (!status.ok()) return absl::UnavailableError(absl::StrCat("ListRuns: ", status.error_message()));
+    if (!status.ok())
+      return absl::UnavailableError(absl::StrCat("ListRuns: ", status.error_message()));
   }
   std::map<std::string, trainer::Run> runs;
   for (const auto& run : listed.runs()) runs[run.run_id()] = run;

@@ -3,18 +3,18 @@
 //   bazel run -c opt //bench:train_mini_bench -- [CONFIG.yaml] [key=value ...]
 // With JEPALAB_TORCH_PROFILE=FILE set, the run records every ATen op into a chrome trace at
 // FILE (torch's legacy profiler; bench/profile_summary.py turns it into self-time per op).
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <torch/csrc/autograd/profiler_legacy.h>
-
 #include "common/logging.h"
 #include "common/metric_names.h"
-#include "trainer_service/core/trainer.h"
 #include "config/trainer_config.h"
+#include "trainer_service/core/trainer.h"
 
 namespace {
 
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
     }
   }
   // `bazel run` starts in the runfiles tree; BUILD_WORKSPACE_DIRECTORY is the source tree.
-  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace && config_path[0] != '/') {
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+      workspace && config_path[0] != '/') {
     config_path = std::string(workspace) + "/" + config_path;
   }
   auto config = jepalab::config::LoadTrainerConfigFile(config_path, overrides);
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
   }
   const auto start = std::chrono::steady_clock::now();
   auto outcome = jepalab::trainer::RunTraining(*config, {"bench"}, &sink, nullptr, nullptr);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   profile.reset();  // writes the trace
   if (!outcome.ok()) {
     std::fprintf(stderr, "train_mini_bench: %s\n", std::string(outcome.status().message()).c_str());
@@ -71,12 +73,14 @@ int main(int argc, char** argv) {
   }
   std::printf("config            %s\n", config_path.c_str());
   std::printf("device            %s\n", outcome->device.c_str());
-  std::printf("optimizer steps   %lld (%d epochs)\n", static_cast<long long>(outcome->steps), outcome->epochs);
+  std::printf("optimizer steps   %lld (%d epochs)\n", static_cast<long long>(outcome->steps),
+              outcome->epochs);
   std::printf("wall time         %.2f s (data generation and validation included)\n", seconds);
   std::printf("steps/s           %.2f\n", outcome->steps / seconds);
   const auto& t = outcome->timings;
   std::printf("train loop        %.2f s (validation %.2f s excluded)\n", t.train, t.validation);
-  std::printf("train samples/s   %.1f (%lld samples)\n", t.train > 0 ? t.train_samples / t.train : 0.0,
+  std::printf("train samples/s   %.1f (%lld samples)\n",
+              t.train > 0 ? t.train_samples / t.train : 0.0,
               static_cast<long long>(t.train_samples));
   auto share = [&](double v) { return t.train > 0 ? 100.0 * v / t.train : 0.0; };
   std::printf("  data wait       %.3f s (%.1f%%)\n", t.data_wait, share(t.data_wait));

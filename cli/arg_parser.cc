@@ -15,7 +15,8 @@ absl::StatusOr<int> ParsedArgs::GetInt(const std::string& name, int fallback) co
   const std::string text = Get(name);
   int value = 0;
   if (!absl::SimpleAtoi(text, &value)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, ": expected an integer, got \"", text, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": expected an integer, got \"", text, "\""));
   }
   return value;
 }
@@ -61,7 +62,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       parsed.switches.insert(name);
     } else if (value_flags.count(name)) {
       if (!has_value) {
-        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+        if (i + 1 >= args.size())
+          return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
         value = args[++i];
       }
       parsed.flags[name].push_back(value);

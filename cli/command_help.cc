@@ -20,14 +20,16 @@ std::string FlagTerm(const FlagSpec& flag) {
 std::string Columns(const std::string& left, const std::string& text) {
   const std::string indent(kColumn, ' ');
   const std::string body = absl::StrReplaceAll(text, {{"\n", "\n" + indent}});
-  if (static_cast<int>(left.size()) + 1 > kColumn) return absl::StrCat(left, "\n", indent, body, "\n");
+  if (static_cast<int>(left.size()) + 1 > kColumn)
+    return absl::StrCat(left, "\n", indent, body, "\n");
   return absl::StrFormat("%-*s%s\n", kColumn, left, body);
 }
 
 // The synopsis after `head`, its later lines indented under its first.
 std::string Synopsis(const std::string& head, const std::string& synopsis) {
   if (synopsis.empty()) return head;
-  return absl::StrCat(head, " ", absl::StrReplaceAll(synopsis, {{"\n", "\n" + std::string(head.size() + 1, ' ')}}));
+  return absl::StrCat(
+      head, " ", absl::StrReplaceAll(synopsis, {{"\n", "\n" + std::string(head.size() + 1, ' ')}}));
 }
 
 }  // namespace
@@ -36,8 +38,8 @@ std::string UsageLine(const CommandSpec& command) {
   std::string line = Synopsis(absl::StrCat("usage: jepalab ", command.name), command.synopsis);
   if (command.synopsis.find("--") == std::string::npos) {
     for (const FlagSpec& flag : command.flags) {
-      const std::string name =
-          flag.short_name.empty() ? absl::StrCat("--", flag.name) : absl::StrCat("-", flag.short_name);
+      const std::string name = flag.short_name.empty() ? absl::StrCat("--", flag.name)
+                                                       : absl::StrCat("-", flag.short_name);
       absl::StrAppend(&line, " [", name, flag.value.empty() ? "" : absl::StrCat(" ", flag.value),
                       flag.repeated ? " ...]" : "]");
     }
@@ -63,7 +65,8 @@ std::string UsageLines(const std::vector<const CommandSpec*>& commands) {
   return text;
 }
 
-std::string TopUsage(const std::vector<CommandSpec>& commands, const std::vector<FlagSpec>& global_flags) {
+std::string TopUsage(const std::vector<CommandSpec>& commands,
+                     const std::vector<FlagSpec>& global_flags) {
   std::string text =
       "jepalab: client for jepa-lab's scheduler, trainer and metrics services\n\n"
       "usage: jepalab COMMAND [ARGS] [FLAGS]   (global flags go before or after the command)\n"
@@ -72,15 +75,17 @@ std::string TopUsage(const std::vector<CommandSpec>& commands, const std::vector
       "       jepalab --version\n\n"
       "commands:\n";
   for (const CommandSpec& command : commands) {
-    absl::StrAppend(&text, Columns(Synopsis(absl::StrCat("  ", command.name), command.synopsis), command.summary));
+    absl::StrAppend(&text, Columns(Synopsis(absl::StrCat("  ", command.name), command.synopsis),
+                                   command.summary));
   }
   absl::StrAppend(&text, "\nglobal flags:\n");
   for (const FlagSpec& flag : global_flags) {
     absl::StrAppend(&text, Columns(absl::StrCat("  ", FlagTerm(flag)), flag.help));
   }
-  absl::StrAppend(&text,
-                  "security: services started with --auth_token_file require the token for submit, cancel,\n"
-                  "          sweep submit, plan run|cancel and schedule add|pause|resume|delete\n");
+  absl::StrAppend(
+      &text,
+      "security: services started with --auth_token_file require the token for submit, cancel,\n"
+      "          sweep submit, plan run|cancel and schedule add|pause|resume|delete\n");
   return text;
 }
 

@@ -21,7 +21,8 @@ std::string CommandHelp(const CommandSpec& command);
 std::string UsageLines(const std::vector<const CommandSpec*>& commands);
 
 // `jepalab help`: every command with its summary, then the global flags.
-std::string TopUsage(const std::vector<CommandSpec>& commands, const std::vector<FlagSpec>& global_flags);
+std::string TopUsage(const std::vector<CommandSpec>& commands,
+                     const std::vector<FlagSpec>& global_flags);
 
 }  // namespace jepalab::cli
 

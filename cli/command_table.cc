@@ -73,7 +73,8 @@ Request Scan(const std::vector<std::string>& args) {
 // The command named by the first one or two words; null if none.
 const CommandSpec* Find(const std::vector<std::string>& words) {
   for (const CommandSpec& command : Commands()) {
-    if (command.name == words[0] || (words.size() > 1 && command.name == absl::StrCat(words[0], " ", words[1]))) {
+    if (command.name == words[0] ||
+        (words.size() > 1 && command.name == absl::StrCat(words[0], " ", words[1]))) {
       return &command;
     }
   }
@@ -91,7 +92,8 @@ std::vector<const CommandSpec*> Group(const std::string& group) {
 
 // The command's own parse: global and its flags only; its name's words dropped from the
 // positional arguments.
-absl::StatusOr<ParsedArgs> ParseCommandArgs(const CommandSpec& command, const std::vector<std::string>& args) {
+absl::StatusOr<ParsedArgs> ParseCommandArgs(const CommandSpec& command,
+                                            const std::vector<std::string>& args) {
   std::set<std::string> values, switches;
   std::map<std::string, std::string> shorts;
   for (const std::vector<FlagSpec>* flags : {&GlobalFlags(), &command.flags}) {
@@ -109,10 +111,12 @@ absl::StatusOr<ParsedArgs> ParseCommandArgs(const CommandSpec& command, const st
   const std::vector<std::string> name = absl::StrSplit(command.name, ' ');
   for (size_t i = 0; i < name.size(); ++i) {
     if (i >= words.size() || words[i] != name[i]) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected \"", i < words.size() ? words[i] : "", "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected \"", i < words.size() ? words[i] : "", "\""));
     }
   }
-  parsed->positional.erase(parsed->positional.begin(), parsed->positional.begin() + (name.size() - 1));
+  parsed->positional.erase(parsed->positional.begin(),
+                           parsed->positional.begin() + (name.size() - 1));
   parsed->command = command.name;
   return parsed;
 }
@@ -122,10 +126,12 @@ absl::StatusOr<ParsedArgs> ParseCommandArgs(const CommandSpec& command, const st
 const std::vector<CommandSpec>& Commands() {
   static const auto* commands = [] {
     auto* all = new std::vector<CommandSpec>;
-    for (auto area : {HealthCommands, RunCommands, SweepCommands, PlanCommands, ScheduleCommands, ReportCommands}) {
+    for (auto area : {HealthCommands, RunCommands, SweepCommands, PlanCommands, ScheduleCommands,
+                      ReportCommands}) {
       for (CommandSpec& command : area()) all->push_back(std::move(command));
     }
-    all->push_back({"version", "", "the CLI's version (also: jepalab --version)", {}, 0, 0, Version});
+    all->push_back(
+        {"version", "", "the CLI's version (also: jepalab --version)", {}, 0, 0, Version});
     return all;
   }();
   return *commands;
@@ -135,12 +141,16 @@ const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* flags = [] {
     const Endpoints defaults;
     return new std::vector<FlagSpec>{
-        {"scheduler", "HOST:PORT", absl::StrCat("the scheduler (default ", defaults.scheduler, ")")},
-        {"trainer", "HOST:PORT", absl::StrCat("the trainer, for health (default ", defaults.trainer, ")")},
+        {"scheduler", "HOST:PORT",
+         absl::StrCat("the scheduler (default ", defaults.scheduler, ")")},
+        {"trainer", "HOST:PORT",
+         absl::StrCat("the trainer, for health (default ", defaults.trainer, ")")},
         {"metrics", "HOST:PORT", absl::StrCat("metrics_service (default ", defaults.metrics, ")")},
-        {"timeout", "SECONDS", absl::StrCat("deadline of each call (default ", defaults.timeout_seconds, ")")},
+        {"timeout", "SECONDS",
+         absl::StrCat("deadline of each call (default ", defaults.timeout_seconds, ")")},
         {"tls_ca_file", "CA.pem", "speak TLS to every service, verifying it against CA.pem"},
-        {"auth_token_file", "TOKEN_FILE", "send this file's bearer token (default: $JEPALAB_TOKEN_FILE)"},
+        {"auth_token_file", "TOKEN_FILE",
+         "send this file's bearer token (default: $JEPALAB_TOKEN_FILE)"},
     };
   }();
   return *flags;
@@ -151,7 +161,8 @@ absl::StatusOr<Endpoints> EndpointsFromFlags(const ParsedArgs& args) {
   endpoints.scheduler = args.Get("scheduler", endpoints.scheduler);
   endpoints.trainer = args.Get("trainer", endpoints.trainer);
   endpoints.metrics = args.Get("metrics", endpoints.metrics);
-  if (!absl::SimpleAtod(args.Get("timeout", absl::StrCat(endpoints.timeout_seconds)), &endpoints.timeout_seconds) ||
+  if (!absl::SimpleAtod(args.Get("timeout", absl::StrCat(endpoints.timeout_seconds)),
+                        &endpoints.timeout_seconds) ||
       endpoints.timeout_seconds <= 0) {
     return UsageError("--timeout: expected a positive number of seconds");
   }
@@ -183,7 +194,8 @@ int RunJepalab(const std::vector<std::string>& args, CommandIo& io) {
   if (command == nullptr) {
     const std::vector<const CommandSpec*> group = Group(request.words[0]);
     if (group.empty()) {
-      io.err << "jepalab: unknown command \"" << request.words[0] << "\"\n" << TopUsage(Commands(), GlobalFlags());
+      io.err << "jepalab: unknown command \"" << request.words[0] << "\"\n"
+             << TopUsage(Commands(), GlobalFlags());
       return 2;
     }
     if (request.words.size() == 1) {
@@ -200,8 +212,8 @@ int RunJepalab(const std::vector<std::string>& args, CommandIo& io) {
   }
   absl::StatusOr<ParsedArgs> parsed = ParseCommandArgs(*command, args);
   if (!parsed.ok()) {
-    io.err << "jepalab " << command->name << ": " << parsed.status().message() << " (see jepalab " << command->name
-           << " --help)\n";
+    io.err << "jepalab " << command->name << ": " << parsed.status().message() << " (see jepalab "
+           << command->name << " --help)\n";
     return 2;
   }
   const int given = static_cast<int>(parsed->positional.size());

@@ -83,7 +83,8 @@ std::vector<std::string> WithArguments(const CommandSpec& command) {
 
 TEST(CommandTableTest, EveryCommandsHelpPrintsItsUsageAndContactsNoService) {
   Listener services;
-  const std::vector<std::string> endpoints = {"--scheduler=" + services.address(), "--trainer=" + services.address(),
+  const std::vector<std::string> endpoints = {"--scheduler=" + services.address(),
+                                              "--trainer=" + services.address(),
                                               "--metrics=" + services.address(), "--timeout=1"};
   ASSERT_GE(Commands().size(), 20u);
   for (const CommandSpec& command : Commands()) {
@@ -113,8 +114,9 @@ TEST(CommandTableTest, EveryCommandsHelpPrintsItsUsageAndContactsNoService) {
 
 TEST(CommandTableTest, HelpWinsOverBadFlagsAndArguments) {
   Listener services;
-  const Result result = Jepalab({"cancel", "a", "b", "--bogus", "--timeout=-1", "--scheduler=" + services.address(),
-                             "--auth_token_file=/nonexistent", "--help"});
+  const Result result =
+      Jepalab({"cancel", "a", "b", "--bogus", "--timeout=-1", "--scheduler=" + services.address(),
+               "--auth_token_file=/nonexistent", "--help"});
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_THAT(result.out, StartsWith("usage: jepalab cancel EXPERIMENT_ID\n"));
   EXPECT_EQ(services.Connections(), 0);
@@ -147,7 +149,8 @@ TEST(CommandTableTest, GroupHelpListsItsCommands) {
 TEST(CommandTableTest, TopLevelUsageListsEveryCommand) {
   const Result help = Jepalab({"help"});
   EXPECT_EQ(help.code, 0);
-  for (const CommandSpec& command : Commands()) EXPECT_THAT(help.out, HasSubstr("  " + command.name)) << command.name;
+  for (const CommandSpec& command : Commands())
+    EXPECT_THAT(help.out, HasSubstr("  " + command.name)) << command.name;
   EXPECT_THAT(help.out, HasSubstr("--auth_token_file TOKEN_FILE"));
   EXPECT_EQ(Jepalab({"--help"}).out, help.out);
   EXPECT_EQ(Jepalab({"-h"}).code, 0);
@@ -161,8 +164,8 @@ TEST(CommandTableTest, TopLevelUsageListsEveryCommand) {
 }
 
 TEST(CommandTableTest, Version) {
-  for (const std::vector<std::string>& line :
-       std::vector<std::vector<std::string>>{{"--version"}, {"version"}, {"--scheduler=127.0.0.1:1", "--version"}}) {
+  for (const std::vector<std::string>& line : std::vector<std::vector<std::string>>{
+           {"--version"}, {"version"}, {"--scheduler=127.0.0.1:1", "--version"}}) {
     const Result result = Jepalab(line);
     EXPECT_EQ(result.code, 0);
     EXPECT_EQ(result.out, absl::StrCat(kVersion, "\n"));
@@ -172,7 +175,8 @@ TEST(CommandTableTest, Version) {
 
 TEST(CommandTableTest, AFlagOfAnotherCommandIsRefusedNamingIt) {
   Listener services;
-  const Result result = Jepalab({"cancel", "x-0001", "--watch", "--scheduler=" + services.address()});
+  const Result result =
+      Jepalab({"cancel", "x-0001", "--watch", "--scheduler=" + services.address()});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err, "jepalab cancel: unknown flag --watch (see jepalab cancel --help)\n");
   const Result cron = Jepalab({"list", "--cron", "@daily", "--scheduler=" + services.address()});
@@ -181,7 +185,8 @@ TEST(CommandTableTest, AFlagOfAnotherCommandIsRefusedNamingIt) {
   EXPECT_EQ(Jepalab({"plan", "list", "--bogus=1"}).code, 2);
   const Result short_flag = Jepalab({"-o", "x.html", "plan", "list"});  // report's -o
   EXPECT_EQ(short_flag.code, 2);
-  EXPECT_EQ(short_flag.err, "jepalab plan list: unexpected \"-o\" (see jepalab plan list --help)\n");
+  EXPECT_EQ(short_flag.err,
+            "jepalab plan list: unexpected \"-o\" (see jepalab plan list --help)\n");
   EXPECT_EQ(services.Connections(), 0);
 }
 
@@ -215,8 +220,8 @@ TEST(CommandTableTest, GlobalFlagsGoBeforeOrAfterTheCommand) {
     const Result result = Jepalab(line);
     EXPECT_EQ(result.code, 0) << absl::StrJoin(line, " ") << "\n" << result.err;
   }
-  EXPECT_THAT(scheduler.calls(), ::testing::ElementsAre("CancelExperiment exp-0001", "CancelExperiment exp-0001",
-                                                        "ListPlans"));
+  EXPECT_THAT(scheduler.calls(), ::testing::ElementsAre("CancelExperiment exp-0001",
+                                                        "CancelExperiment exp-0001", "ListPlans"));
 }
 
 // Scan() skips a flag's value by the flag's name alone, so a name must mean one kind of flag in
@@ -227,14 +232,16 @@ TEST(CommandTableTest, FlagNamesMeanOneThingAcrossTheTable) {
   for (const FlagSpec& flag : GlobalFlags()) takes_value[flag.name] = !flag.value.empty();
   std::map<std::string, std::string> names;
   for (const CommandSpec& command : Commands()) {
-    EXPECT_TRUE(names.emplace(command.name, command.name).second) << "two commands named " << command.name;
+    EXPECT_TRUE(names.emplace(command.name, command.name).second)
+        << "two commands named " << command.name;
     EXPECT_FALSE(command.summary.empty()) << command.name;
     EXPECT_TRUE(command.run) << command.name;
     EXPECT_TRUE(command.max_args < 0 || command.max_args >= command.min_args) << command.name;
     for (const FlagSpec& flag : command.flags) {
       EXPECT_NE(flag.name, "help");
       EXPECT_NE(flag.name, "version");
-      for (const FlagSpec& global : GlobalFlags()) EXPECT_NE(flag.name, global.name) << command.name;
+      for (const FlagSpec& global : GlobalFlags())
+        EXPECT_NE(flag.name, global.name) << command.name;
       auto [it, inserted] = takes_value.emplace(flag.name, !flag.value.empty());
       EXPECT_EQ(it->second, !flag.value.empty()) << "--" << flag.name << " in " << command.name;
       if (!flag.short_name.empty()) {

@@ -24,9 +24,11 @@ std::string FormatComparisonConfigDiff(const met::CompareRunsResponse& response)
       absl::StrAppend(&out, "config diff: run ", id, " has no recorded config (left out)\n");
       continue;
     }
-    absl::StatusOr<std::map<std::string, std::string>> flat = common::FlattenYaml(run.run().config_yaml());
+    absl::StatusOr<std::map<std::string, std::string>> flat =
+        common::FlattenYaml(run.run().config_yaml());
     if (!flat.ok()) {
-      absl::StrAppend(&out, "config diff: run ", id, ": ", flat.status().message(), " (left out)\n");
+      absl::StrAppend(&out, "config diff: run ", id, ": ", flat.status().message(),
+                      " (left out)\n");
       continue;
     }
     names.push_back(id);
@@ -46,11 +48,13 @@ std::string FormatComparisonConfigDiff(const met::CompareRunsResponse& response)
     all_keys = keys.size();
   }
   if (rows.empty()) {
-    absl::StrAppend(&out, "config diff: the resolved configs are identical (", all_keys, " keys)\n");
+    absl::StrAppend(&out, "config diff: the resolved configs are identical (", all_keys,
+                    " keys)\n");
     return out;
   }
-  absl::StrAppend(&out, "config diff: ", rows.size(), rows.size() == 1 ? " key differs" : " keys differ",
-                  " (", all_keys - rows.size(), " equal keys not shown)\n");
+  absl::StrAppend(&out, "config diff: ", rows.size(),
+                  rows.size() == 1 ? " key differs" : " keys differ", " (", all_keys - rows.size(),
+                  " equal keys not shown)\n");
   absl::StrAppend(&out, FormatConfigDiff(names, rows));
   return out;
 }
@@ -74,14 +78,17 @@ std::string FormatComparison(const met::CompareRunsResponse& response) {
     }
   }
   size_t width = 14;
-  for (const met::RunComparison& run : response.runs()) width = std::max(width, run.run().run_id().size());
+  for (const met::RunComparison& run : response.runs())
+    width = std::max(width, run.run().run_id().size());
   size_t name_width = 16;
   for (const std::string& name : names) name_width = std::max(name_width, name.size());
 
   std::string out;
-  auto row = [&](const std::string& metric, const std::string& stat, const std::vector<std::string>& cells) {
+  auto row = [&](const std::string& metric, const std::string& stat,
+                 const std::vector<std::string>& cells) {
     std::string line = absl::StrFormat("%-*s  %-6s", name_width, metric, stat);
-    for (const std::string& cell : cells) absl::StrAppend(&line, "  ", absl::StrFormat("%-*s", width, cell));
+    for (const std::string& cell : cells)
+      absl::StrAppend(&line, "  ", absl::StrFormat("%-*s", width, cell));
     absl::StrAppend(&out, absl::StripTrailingAsciiWhitespace(line), "\n");
   };
   std::vector<std::string> header;
@@ -105,8 +112,10 @@ std::string FormatComparison(const met::CompareRunsResponse& response) {
       }
       const met::MetricSummary& m = *it->second;
       final_cells.push_back(Value(m.last()));
-      first_cells.push_back(directed ? ValueAt(m.best(), m.best_step()) : ValueAt(m.min(), m.min_step()));
-      second_cells.push_back(directed ? ValueAt(m.worst(), m.worst_step()) : ValueAt(m.max(), m.max_step()));
+      first_cells.push_back(directed ? ValueAt(m.best(), m.best_step())
+                                     : ValueAt(m.min(), m.min_step()));
+      second_cells.push_back(directed ? ValueAt(m.worst(), m.worst_step())
+                                      : ValueAt(m.max(), m.max_step()));
     }
     row(name, "final", final_cells);
     row("", directed ? "best" : "min", first_cells);
@@ -114,7 +123,8 @@ std::string FormatComparison(const met::CompareRunsResponse& response) {
   }
   std::vector<std::string> collapse;
   for (const met::RunComparison& run : response.runs()) {
-    collapse.push_back(run.first_collapse_step() < 0 ? "none" : absl::StrCat("step ", run.first_collapse_step()));
+    collapse.push_back(
+        run.first_collapse_step() < 0 ? "none" : absl::StrCat("step ", run.first_collapse_step()));
   }
   row("first collapse", "", collapse);
   absl::StrAppend(&out, "\n", FormatComparisonConfigDiff(response));

@@ -30,10 +30,12 @@ met::RunComparison* AddRun(met::CompareRunsResponse& response, const std::string
 TEST(FormatComparisonTest, MetricsSideBySideThenOnlyTheDifferingConfigKeys) {
   met::CompareRunsResponse response;
   met::RunComparison* base =
-      AddRun(response, "vq.baseline-0001-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.3\n  codes: 64\n", 1.5);
+      AddRun(response, "vq.baseline-0001-s1",
+             "seed: 1\nobject_encoder:\n  commitment_cost: 0.3\n  codes: 64\n", 1.5);
   base->set_first_collapse_step(19);
   met::RunComparison* commit =
-      AddRun(response, "vq.commit-0002-s1", "seed: 1\nobject_encoder:\n  commitment_cost: 0.15\n  codes: 64\n", 1.25);
+      AddRun(response, "vq.commit-0002-s1",
+             "seed: 1\nobject_encoder:\n  commitment_cost: 0.15\n  codes: 64\n", 1.25);
   commit->set_first_collapse_step(-1);
   // A metric with a direction (best/worst) that only the second run has.
   met::MetricSummary* rank = commit->add_metrics();

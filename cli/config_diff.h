@@ -24,7 +24,8 @@ struct ConfigDiffRow {
 
 // The keys (sorted) whose values are not all equal across `configs`. Fewer than two configs:
 // no rows.
-std::vector<ConfigDiffRow> DiffConfigs(const std::vector<std::map<std::string, std::string>>& configs);
+std::vector<ConfigDiffRow> DiffConfigs(
+    const std::vector<std::map<std::string, std::string>>& configs);
 
 // A table "KEY  <name 1>  <name 2> ..." of `rows`, one line per key, columns padded to their
 // widest cell; values longer than 40 characters are cut with "...". `names` has one entry per

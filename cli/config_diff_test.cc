@@ -27,7 +27,8 @@ std::map<std::string, std::string> Flat(const std::string& yaml) {
 TEST(DiffConfigsTest, KeepsOnlyKeysThatDiffer) {
   const auto a = Flat("seed: 1\noptimizer:\n  lr: 0.001\n  wd: 0.05\nvq:\n  refresh: true\n");
   const auto b = Flat("seed: 1\noptimizer:\n  lr: 0.0001\n  wd: 0.05\nvq:\n  refresh: true\n");
-  const auto c = Flat("seed: 1\noptimizer:\n  lr: 0.001\n  wd: 0.05\nvq:\n  refresh: false\n  extra: 3\n");
+  const auto c =
+      Flat("seed: 1\noptimizer:\n  lr: 0.001\n  wd: 0.05\nvq:\n  refresh: false\n  extra: 3\n");
   const std::vector<ConfigDiffRow> rows = DiffConfigs({a, b, c});
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].key, "optimizer.lr");
@@ -46,12 +47,14 @@ TEST(DiffConfigsTest, IdenticalOrSingleConfigsHaveNoRows) {
 
 TEST(FormatConfigDiffTest, AlignsColumnsAndCutsLongValues) {
   const std::string long_value(60, 'x');
-  const std::string text = FormatConfigDiff(
-      {"run-a", "run-bb"}, {{"optimizer.lr", {"0.001", "0.0001"}}, {"data.path", {long_value, "y"}}});
+  const std::string text =
+      FormatConfigDiff({"run-a", "run-bb"},
+                       {{"optimizer.lr", {"0.001", "0.0001"}}, {"data.path", {long_value, "y"}}});
   EXPECT_EQ(text,
             "KEY           run-a                                     run-bb\n"
             "optimizer.lr  0.001                                     0.0001\n"
-            "data.path     " + std::string(37, 'x') + "...  y\n");
+            "data.path     " +
+                std::string(37, 'x') + "...  y\n");
 }
 
 }  // namespace

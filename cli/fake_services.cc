@@ -38,7 +38,8 @@ sched::SubmitPlanRequest FakeScheduler::submitted_plan() {
   return submitted_plan_;
 }
 
-grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*, const sched::SubmitExperimentRequest* request,
+grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*,
+                                             const sched::SubmitExperimentRequest* request,
                                              sched::SubmitExperimentResponse* response) {
   Record(absl::StrCat("SubmitExperiment ", request->name()));
   {
@@ -49,7 +50,8 @@ grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*, const sched::
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*, const sched::GetExperimentRequest* request,
+grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*,
+                                          const sched::GetExperimentRequest* request,
                                           sched::GetExperimentResponse* response) {
   Record(absl::StrCat("GetExperiment ", request->id()));
   if (request->id() != experiment.id()) return NotFound("experiment", request->id());
@@ -57,16 +59,19 @@ grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*, const sched::Get
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::ListExperiments(grpc::ServerContext*, const sched::ListExperimentsRequest* request,
+grpc::Status FakeScheduler::ListExperiments(grpc::ServerContext*,
+                                            const sched::ListExperimentsRequest* request,
                                             sched::ListExperimentsResponse* response) {
   Record(absl::StrCat("ListExperiments ", request->sweep_id()));
   for (const sched::Experiment& x : experiments) {
-    if (request->sweep_id().empty() || x.sweep_id() == request->sweep_id()) *response->add_experiments() = x;
+    if (request->sweep_id().empty() || x.sweep_id() == request->sweep_id())
+      *response->add_experiments() = x;
   }
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*, const sched::CancelExperimentRequest* request,
+grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*,
+                                             const sched::CancelExperimentRequest* request,
                                              sched::CancelExperimentResponse* response) {
   Record(absl::StrCat("CancelExperiment ", request->id()));
   if (request->id() != experiment.id()) return NotFound("experiment", request->id());
@@ -74,7 +79,8 @@ grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*, const sched::
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*, const sched::WatchExperimentRequest* request,
+grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*,
+                                            const sched::WatchExperimentRequest* request,
                                             grpc::ServerWriter<sched::ExperimentEvent>* writer) {
   Record(absl::StrCat("WatchExperiment ", request->id()));
   for (const sched::Experiment& x : watch_events) {
@@ -85,7 +91,8 @@ grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*, const sched::W
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::SubmitPlan(grpc::ServerContext*, const sched::SubmitPlanRequest* request,
+grpc::Status FakeScheduler::SubmitPlan(grpc::ServerContext*,
+                                       const sched::SubmitPlanRequest* request,
                                        sched::SubmitPlanResponse* response) {
   Record(absl::StrCat("SubmitPlan ", request->plan_path()));
   {
@@ -111,7 +118,8 @@ grpc::Status FakeScheduler::ListPlans(grpc::ServerContext*, const sched::ListPla
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::CancelPlan(grpc::ServerContext*, const sched::CancelPlanRequest* request,
+grpc::Status FakeScheduler::CancelPlan(grpc::ServerContext*,
+                                       const sched::CancelPlanRequest* request,
                                        sched::CancelPlanResponse* response) {
   Record(absl::StrCat("CancelPlan ", request->id()));
   if (request->id() != plan.id()) return NotFound("plan", request->id());
@@ -129,7 +137,8 @@ met::GetRunHistoryRequest FakeMetrics::history_request() {
   return history_request_;
 }
 
-grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*, const met::GetRunHistoryRequest* request,
+grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*,
+                                        const met::GetRunHistoryRequest* request,
                                         met::GetRunHistoryResponse* response) {
   absl::MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("GetRunHistory ", request->run_id()));
@@ -147,7 +156,8 @@ grpc::Status FakeMetrics::CompareRuns(grpc::ServerContext*, const met::CompareRu
   return grpc::Status::OK;
 }
 
-grpc::Status FakeMetrics::GetCollapseStatus(grpc::ServerContext*, const met::GetCollapseStatusRequest* request,
+grpc::Status FakeMetrics::GetCollapseStatus(grpc::ServerContext*,
+                                            const met::GetCollapseStatusRequest* request,
                                             met::GetCollapseStatusResponse*) {
   absl::MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("GetCollapseStatus ", request->run_id()));
@@ -175,7 +185,8 @@ LocalServer::~LocalServer() {
 }
 
 CliResult RunCli(std::vector<std::string> args, const std::string& address) {
-  for (const char* flag : {"--scheduler=", "--trainer=", "--metrics="}) args.push_back(flag + address);
+  for (const char* flag : {"--scheduler=", "--trainer=", "--metrics="})
+    args.push_back(flag + address);
   args.push_back("--timeout=10");
   std::ostringstream out, err;
   CommandIo io{out, err, /*stdout_is_tty=*/false};

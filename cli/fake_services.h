@@ -31,15 +31,20 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   scheduler::v1::SubmitExperimentRequest submitted_experiment();
   scheduler::v1::SubmitPlanRequest submitted_plan();
 
-  grpc::Status SubmitExperiment(grpc::ServerContext*, const scheduler::v1::SubmitExperimentRequest* request,
+  grpc::Status SubmitExperiment(grpc::ServerContext*,
+                                const scheduler::v1::SubmitExperimentRequest* request,
                                 scheduler::v1::SubmitExperimentResponse* response) override;
-  grpc::Status GetExperiment(grpc::ServerContext*, const scheduler::v1::GetExperimentRequest* request,
+  grpc::Status GetExperiment(grpc::ServerContext*,
+                             const scheduler::v1::GetExperimentRequest* request,
                              scheduler::v1::GetExperimentResponse* response) override;
-  grpc::Status ListExperiments(grpc::ServerContext*, const scheduler::v1::ListExperimentsRequest* request,
+  grpc::Status ListExperiments(grpc::ServerContext*,
+                               const scheduler::v1::ListExperimentsRequest* request,
                                scheduler::v1::ListExperimentsResponse* response) override;
-  grpc::Status CancelExperiment(grpc::ServerContext*, const scheduler::v1::CancelExperimentRequest* request,
+  grpc::Status CancelExperiment(grpc::ServerContext*,
+                                const scheduler::v1::CancelExperimentRequest* request,
                                 scheduler::v1::CancelExperimentResponse* response) override;
-  grpc::Status WatchExperiment(grpc::ServerContext*, const scheduler::v1::WatchExperimentRequest* request,
+  grpc::Status WatchExperiment(grpc::ServerContext*,
+                               const scheduler::v1::WatchExperimentRequest* request,
                                grpc::ServerWriter<scheduler::v1::ExperimentEvent>* writer) override;
   grpc::Status SubmitPlan(grpc::ServerContext*, const scheduler::v1::SubmitPlanRequest* request,
                           scheduler::v1::SubmitPlanResponse* response) override;
@@ -73,7 +78,8 @@ class FakeMetrics final : public metrics::v1::MetricsService::Service {
                              metrics::v1::GetRunHistoryResponse* response) override;
   grpc::Status CompareRuns(grpc::ServerContext*, const metrics::v1::CompareRunsRequest* request,
                            metrics::v1::CompareRunsResponse* response) override;
-  grpc::Status GetCollapseStatus(grpc::ServerContext*, const metrics::v1::GetCollapseStatusRequest* request,
+  grpc::Status GetCollapseStatus(grpc::ServerContext*,
+                                 const metrics::v1::GetCollapseStatusRequest* request,
                                  metrics::v1::GetCollapseStatusResponse* response) override;
 
  private:

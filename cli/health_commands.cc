@@ -24,8 +24,8 @@ absl::Status Health(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
     double v = 0;
     return absl::SimpleAtod(args.Get("wait", "0"), &v) ? v : 0.0;
   }();
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000));
   int failures = 0;
   for (const auto& [name, address] : std::vector<std::pair<std::string, std::string>>{
            {"scheduler", e.scheduler}, {"trainer", e.trainer}, {"metrics", e.metrics}}) {
@@ -41,12 +41,14 @@ absl::Status Health(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
         result = "SERVING";
         break;
       }
-      result = status.ok() ? "NOT_SERVING" : absl::StrCat("UNREACHABLE (", status.error_message(), ")");
+      result =
+          status.ok() ? "NOT_SERVING" : absl::StrCat("UNREACHABLE (", status.error_message(), ")");
       if (std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (result != "SERVING") ++failures;
-    (result == "SERVING" ? io.out : io.err) << absl::StrFormat("%-10s %-21s %s\n", name, address, result);
+    (result == "SERVING" ? io.out : io.err)
+        << absl::StrFormat("%-10s %-21s %s\n", name, address, result);
   }
   return failures == 0 ? absl::OkStatus() : Unsuccessful();
 }
@@ -55,8 +57,13 @@ absl::Status Health(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 
 std::vector<CommandSpec> HealthCommands() {
   return {
-      {"health", "", "health of the three services (exit 0 iff all are SERVING)",
-       {{"wait", "SECONDS", "retry for up to SECONDS until each is SERVING (default 0)"}}, 0, 0, Health},
+      {"health",
+       "",
+       "health of the three services (exit 0 iff all are SERVING)",
+       {{"wait", "SECONDS", "retry for up to SECONDS until each is SERVING (default 0)"}},
+       0,
+       0,
+       Health},
   };
 }
 

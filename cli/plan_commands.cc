@@ -13,9 +13,9 @@
 #include "cli/plan_files.h"
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
-#include "proto/scheduler_states.h"
 #include "common/status_macros.h"
 #include "proto/scheduler.grpc.pb.h"
+#include "proto/scheduler_states.h"
 
 namespace jepalab::cli {
 namespace {
@@ -23,14 +23,16 @@ namespace {
 namespace sched = ::jepalab::scheduler::v1;
 
 void PrintPlan(const sched::Plan& plan, std::ostream& out) {
-  out << "plan " << plan.id() << "  " << PlanStateName(plan.state()) << (plan.mini() ? "  (mini)" : "")
-      << "\n";
+  out << "plan " << plan.id() << "  " << PlanStateName(plan.state())
+      << (plan.mini() ? "  (mini)" : "") << "\n";
   out << "  stages: " << absl::StrJoin(plan.stages_taken(), " -> ");
   if (!plan.current_stage().empty()) out << "  (current: " << plan.current_stage() << ")";
   out << "\n";
-  if (!plan.overrides().empty()) out << "  overrides (every run): " << absl::StrJoin(plan.overrides(), " ") << "\n";
+  if (!plan.overrides().empty())
+    out << "  overrides (every run): " << absl::StrJoin(plan.overrides(), " ") << "\n";
   if (!plan.scenario().empty()) out << "  scenario: " << plan.scenario() << "\n";
-  out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", "RUN", "STAGE", "EXPERIMENT", "STATE", "VERDICT");
+  out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", "RUN", "STAGE", "EXPERIMENT", "STATE",
+                         "VERDICT");
   for (const auto& run : plan.runs()) {
     out << absl::StrFormat("  %-20s %-16s %-40s %-10s %s\n", run.name(), run.stage(),
                            run.experiment_id().empty() ? "-" : run.experiment_id(),
@@ -48,8 +50,8 @@ void PrintVerdict(const sched::Plan& plan, std::ostream& out) {
 // steps changed since the last call (`printed`: run id -> that key). Errors are skipped: the next
 // poll retries.
 void PrintPlanRunProgress(sched::SchedulerService::Stub& stub, const std::string& experiment_id,
-                          const Endpoints& e, const std::string& stamp, std::map<std::string, std::string>* printed,
-                          std::ostream& out) {
+                          const Endpoints& e, const std::string& stamp,
+                          std::map<std::string, std::string>* printed, std::ostream& out) {
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::GetExperimentRequest request;
@@ -73,7 +75,8 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& 
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
   const auto begin = std::chrono::steady_clock::now();
   std::map<std::string, std::string> printed;  // run name -> last printed line
-  std::map<std::string, std::chrono::steady_clock::time_point> running_since;  // run name -> first seen RUNNING
+  std::map<std::string, std::chrono::steady_clock::time_point>
+      running_since;                        // run name -> first seen RUNNING
   std::map<std::string, std::string> took;  // run name -> how long it ran, once ended
   std::map<std::string, std::string> progress_printed;
   int stages_printed = 0;
@@ -94,13 +97,16 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& 
                                             run.judged() ? absl::StrCat("  ", run.verdict()) : "");
       // The time a run took: from first seen RUNNING to first seen ended (the verdict comes later).
       auto since = running_since.find(run.name());
-      if (!running && run.state() != sched::EXPERIMENT_STATE_QUEUED && since != running_since.end()) {
-        took.emplace(run.name(), FormatDuration(std::chrono::duration<double>(now - since->second).count()));
+      if (!running && run.state() != sched::EXPERIMENT_STATE_QUEUED &&
+          since != running_since.end()) {
+        took.emplace(run.name(),
+                     FormatDuration(std::chrono::duration<double>(now - since->second).count()));
       }
       if (printed[run.name()] != line) {
         printed[run.name()] = line;
         auto duration = took.find(run.name());
-        out << stamp << line << (duration != took.end() ? absl::StrCat("  (", duration->second, ")") : "") << "\n";
+        out << stamp << line
+            << (duration != took.end() ? absl::StrCat("  (", duration->second, ")") : "") << "\n";
       }
       if (running && !run.experiment_id().empty()) {
         PrintPlanRunProgress(*stub, run.experiment_id(), e, stamp, &progress_printed, out);
@@ -126,8 +132,8 @@ absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   JEPALAB_RETURN_IF_ERROR(ReadInputFile("plan file", path, request.mutable_plan_yaml()));
   request.set_plan_path(path);
   request.set_mini(args.Has("mini"));
-  JEPALAB_RETURN_IF_ERROR(
-      ReadPlanRunConfigs(request.plan_yaml(), path, request.mini(), request.mutable_config_files()));
+  JEPALAB_RETURN_IF_ERROR(ReadPlanRunConfigs(request.plan_yaml(), path, request.mini(),
+                                             request.mutable_config_files()));
   for (const auto& o : args.GetAll("set")) request.add_overrides(o);
   JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
   request.set_priority(priority);
@@ -140,8 +146,8 @@ absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   grpc::Status status = stub->SubmitPlan(&context, request, &response);
   if (!status.ok()) return RpcError("scheduler SubmitPlan", e.scheduler, status);
   const sched::Plan& plan = response.plan();
-  io.out << "submitted plan " << plan.id() << " (stage " << plan.current_stage() << ": " << plan.runs_size()
-         << " experiment" << (plan.runs_size() == 1 ? "" : "s") << ")\n";
+  io.out << "submitted plan " << plan.id() << " (stage " << plan.current_stage() << ": "
+         << plan.runs_size() << " experiment" << (plan.runs_size() == 1 ? "" : "s") << ")\n";
   if (args.Has("watch")) return WatchPlan(plan.id(), e, io.out);
   return absl::OkStatus();
 }
@@ -159,9 +165,9 @@ absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 absl::Status Verdict(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   JEPALAB_ASSIGN_OR_RETURN(const sched::Plan plan, GetPlan(args.positional[0], e));
   if (plan.state() != sched::PLAN_STATE_SUCCEEDED) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("plan ", plan.id(), " has no verdict yet (", PlanStateName(plan.state()),
-                     plan.current_stage().empty() ? "" : absl::StrCat(", stage ", plan.current_stage()), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "plan ", plan.id(), " has no verdict yet (", PlanStateName(plan.state()),
+        plan.current_stage().empty() ? "" : absl::StrCat(", stage ", plan.current_stage()), ")"));
   }
   PrintVerdict(plan, io.out);
   return absl::OkStatus();
@@ -174,7 +180,8 @@ absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
   sched::ListPlansResponse response;
   grpc::Status status = stub->ListPlans(&context, sched::ListPlansRequest(), &response);
   if (!status.ok()) return RpcError("scheduler ListPlans", e.scheduler, status);
-  io.out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", "PLAN", "STATE", "SCENARIO", "STAGE", "STAGES TAKEN");
+  io.out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", "PLAN", "STATE", "SCENARIO", "STAGE",
+                            "STAGES TAKEN");
   for (const auto& plan : response.plans()) {
     io.out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", plan.id(), PlanStateName(plan.state()),
                               plan.scenario().empty() ? "-" : plan.scenario(),
@@ -201,11 +208,16 @@ absl::Status Cancel(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 
 std::string PlanStateName(sched::PlanState state) {
   switch (state) {
-    case sched::PLAN_STATE_RUNNING: return "RUNNING";
-    case sched::PLAN_STATE_SUCCEEDED: return "SUCCEEDED";
-    case sched::PLAN_STATE_FAILED: return "FAILED";
-    case sched::PLAN_STATE_CANCELLED: return "CANCELLED";
-    default: return "UNKNOWN";
+    case sched::PLAN_STATE_RUNNING:
+      return "RUNNING";
+    case sched::PLAN_STATE_SUCCEEDED:
+      return "SUCCEEDED";
+    case sched::PLAN_STATE_FAILED:
+      return "FAILED";
+    case sched::PLAN_STATE_CANCELLED:
+      return "CANCELLED";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -223,19 +235,41 @@ absl::StatusOr<sched::Plan> GetPlan(const std::string& id, const Endpoints& e) {
 
 std::vector<CommandSpec> PlanCommands() {
   return {
-      {"plan run", "PLAN.yaml",
+      {"plan run",
+       "PLAN.yaml",
        "run a diagnostic plan (configs/plans/); the run configs it\n"
        "names are read here, relative to the working directory, and sent with it",
        {{"mini", "", "the plan's mini variant (short runs)"},
-        {"set", "key=value", "override a config key of every run, e.g. a data source or device (repeatable)", true},
+        {"set", "key=value",
+         "override a config key of every run, e.g. a data source or device (repeatable)", true},
         {"seed", "N", "seeds of every run (repeatable; default: the plan's)", true},
-        {"priority", "N", "higher runs first; within a priority, plans, sweeps and experiments take turns"},
+        {"priority", "N",
+         "higher runs first; within a priority, plans, sweeps and experiments take turns"},
         {"watch", "", "follow the plan to its end, then print its verdict"}},
-       1, 1, Run},
-      {"plan watch", "PLAN_ID", "follow a plan to its end (stages, runs, progress), then its verdict", {}, 1, 1,
+       1,
+       1,
+       Run},
+      {"plan watch",
+       "PLAN_ID",
+       "follow a plan to its end (stages, runs, progress), then its verdict",
+       {},
+       1,
+       1,
        Watch},
-      {"plan status", "PLAN_ID", "stages taken, each run's experiment, state and verdict", {}, 1, 1, Status},
-      {"plan verdict", "PLAN_ID", "the written conclusion and the table of every run", {}, 1, 1, Verdict},
+      {"plan status",
+       "PLAN_ID",
+       "stages taken, each run's experiment, state and verdict",
+       {},
+       1,
+       1,
+       Status},
+      {"plan verdict",
+       "PLAN_ID",
+       "the written conclusion and the table of every run",
+       {},
+       1,
+       1,
+       Verdict},
       {"plan list", "", "plans and their states", {}, 0, 0, List},
       {"plan cancel", "PLAN_ID", "cancel a plan's running experiments", {}, 1, 1, Cancel},
   };

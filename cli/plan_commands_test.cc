@@ -45,11 +45,15 @@ sched::Plan MakePlan(sched::PlanState state) {
   return plan;
 }
 
-std::string TempPath(const std::string& name) { return std::string(std::getenv("TEST_TMPDIR")) + "/" + name; }
+std::string TempPath(const std::string& name) {
+  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+}
 
 class PlanCommandsTest : public ::testing::Test {
  protected:
-  PlanCommandsTest() : server_({&scheduler_, &metrics_}) { scheduler_.plan = MakePlan(sched::PLAN_STATE_RUNNING); }
+  PlanCommandsTest() : server_({&scheduler_, &metrics_}) {
+    scheduler_.plan = MakePlan(sched::PLAN_STATE_RUNNING);
+  }
 
   CliResult Run(const std::vector<std::string>& args) { return RunCli(args, server_.address()); }
 
@@ -61,8 +65,8 @@ class PlanCommandsTest : public ::testing::Test {
 TEST_F(PlanCommandsTest, RunSendsThePlanFileAndItsFlags) {
   const std::string path = TempPath("plan.yaml");
   std::ofstream(path) << "name: vq\n";
-  const CliResult r = Run({"plan", "run", path, "--mini", "--set", "data.source=synthetic", "--seed", "7",
-                           "--priority=3"});
+  const CliResult r = Run({"plan", "run", path, "--mini", "--set", "data.source=synthetic",
+                           "--seed", "7", "--priority=3"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "submitted plan vq-0001 (stage baseline: 1 experiment)\n");
   const sched::SubmitPlanRequest sent = scheduler_.submitted_plan();
@@ -106,9 +110,12 @@ TEST_F(PlanCommandsTest, WatchOfAFinishedPlanPrintsItsVerdict) {
   scheduler_.plan = MakePlan(sched::PLAN_STATE_SUCCEEDED);
   const CliResult r = Run({"plan", "watch", "vq-0001"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, StartsWith("[0:00] stage baseline\n[0:00]   base  vq.base-0001  SUCCEEDED  stable\n"));
-  EXPECT_THAT(r.out, HasSubstr("plan vq-0001 finished: SUCCEEDED\n\nThe baseline is stable.\n\n| run | verdict |\n"
-                               "| base | stable |\n"));
+  EXPECT_THAT(
+      r.out, StartsWith("[0:00] stage baseline\n[0:00]   base  vq.base-0001  SUCCEEDED  stable\n"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("plan vq-0001 finished: SUCCEEDED\n\nThe baseline is stable.\n\n| run | verdict |\n"
+                "| base | stable |\n"));
   scheduler_.plan.set_state(sched::PLAN_STATE_FAILED);
   scheduler_.plan.set_message("stage baseline: refused");
   const CliResult failed = Run({"plan", "watch", "vq-0001"});
@@ -119,7 +126,9 @@ TEST_F(PlanCommandsTest, WatchOfAFinishedPlanPrintsItsVerdict) {
 TEST_F(PlanCommandsTest, StatusAndVerdict) {
   const CliResult status = Run({"plan", "status", "vq-0001"});
   ASSERT_EQ(status.code, 0) << status.err;
-  EXPECT_THAT(status.out, StartsWith("plan vq-0001  RUNNING  (mini)\n  stages: baseline  (current: baseline)\n"));
+  EXPECT_THAT(
+      status.out,
+      StartsWith("plan vq-0001  RUNNING  (mini)\n  stages: baseline  (current: baseline)\n"));
   EXPECT_THAT(status.out, ::testing::ContainsRegex("  base +baseline +vq.base-0001 +RUNNING +-\n"));
   const CliResult early = Run({"plan", "verdict", "vq-0001"});
   EXPECT_EQ(early.code, 1);
@@ -156,7 +165,8 @@ TEST_F(PlanCommandsTest, ReportOfAPlanChartsItsRunsAndWritesTheFile) {
   html << std::ifstream(path).rdbuf();
   EXPECT_THAT(html.str(), HasSubstr("jepa-lab plan vq-0001"));
   EXPECT_THAT(html.str(), HasSubstr("The baseline is stable."));
-  EXPECT_THAT(metrics_.calls(), ElementsAre("GetRunHistory vq.base-0001-s1", "GetCollapseStatus vq.base-0001-s1"));
+  EXPECT_THAT(metrics_.calls(),
+              ElementsAre("GetRunHistory vq.base-0001-s1", "GetCollapseStatus vq.base-0001-s1"));
   EXPECT_EQ(metrics_.history_request().max_points(), 50);
 }
 

@@ -12,7 +12,9 @@ namespace {
 namespace met = ::jepalab::metrics::v1;
 namespace names = ::jepalab::metric_names;
 
-std::string Diagnostic(const char* stat) { return absl::StrCat(names::kDiagnosticsPrefix, "context/", stat); }
+std::string Diagnostic(const char* stat) {
+  return absl::StrCat(names::kDiagnosticsPrefix, "context/", stat);
+}
 
 struct ChartSpec {
   const char* title;
@@ -27,14 +29,17 @@ std::vector<ChartSpec> Specs() {
       {"Codebook usage", ReportScale::kLinear, {{"", names::kVqUsageRatio}}},
       {"Effective rank (context encoder)",
        ReportScale::kLinear,
-       {{"rankme", Diagnostic(names::kStatRankMe)}, {"reference", Diagnostic(names::kStatEffectiveRank)}}},
+       {{"rankme", Diagnostic(names::kStatRankMe)},
+        {"reference", Diagnostic(names::kStatEffectiveRank)}}},
       {"Isotropy (context encoder)",
        ReportScale::kAuto,
-       {{"robust", Diagnostic(names::kStatIsotropyRobust)}, {"reference", Diagnostic(names::kStatIsotropy)}}},
+       {{"robust", Diagnostic(names::kStatIsotropyRobust)},
+        {"reference", Diagnostic(names::kStatIsotropy)}}},
   };
 }
 
-std::vector<ReportPoint> Points(const met::GetRunHistoryResponse& history, const std::string& name) {
+std::vector<ReportPoint> Points(const met::GetRunHistoryResponse& history,
+                                const std::string& name) {
   std::vector<ReportPoint> points;
   for (const met::Series& series : history.series()) {
     if (series.name() != name) continue;
@@ -69,7 +74,8 @@ std::vector<std::pair<std::string, std::string>> PlanRunNames(const scheduler::v
 }
 
 ReportInput BuildReportInput(const std::string& title, const std::string& subtitle,
-                             const scheduler::v1::Plan* plan, const std::vector<ReportRunData>& runs) {
+                             const scheduler::v1::Plan* plan,
+                             const std::vector<ReportRunData>& runs) {
   ReportInput input;
   input.title = title;
   input.subtitle = subtitle;
@@ -88,8 +94,9 @@ ReportInput BuildReportInput(const std::string& title, const std::string& subtit
     }
     if (first != nullptr) {
       markers.push_back({run.name, first->first_collapse_step(),
-                         first->encoder().empty() ? first->indicator()
-                                                  : absl::StrCat(first->indicator(), "/", first->encoder())});
+                         first->encoder().empty()
+                             ? first->indicator()
+                             : absl::StrCat(first->indicator(), "/", first->encoder())});
     }
   }
   for (const ChartSpec& spec : Specs()) {

@@ -30,10 +30,11 @@ std::vector<std::pair<std::string, std::string>> PlanRunNames(const scheduler::v
 
 // The page: charts of loss/total, val/loss, codebook usage, effective rank (context encoder:
 // rankme and reference) and isotropy (context: robust and reference, log scale across decades),
-// each run's earliest confirmed collapse marked on every chart. With `plan` (not null) and a verdict
-// set, the verdict section.
+// each run's earliest confirmed collapse marked on every chart. With `plan` (not null) and a
+// verdict set, the verdict section.
 ReportInput BuildReportInput(const std::string& title, const std::string& subtitle,
-                             const scheduler::v1::Plan* plan, const std::vector<ReportRunData>& runs);
+                             const scheduler::v1::Plan* plan,
+                             const std::vector<ReportRunData>& runs);
 
 }  // namespace jepalab::cli
 

@@ -19,7 +19,8 @@ void AddSeries(metrics::v1::GetRunHistoryResponse* history, const std::string& n
   }
 }
 
-metrics::v1::DetectorStatus Detector(const std::string& indicator, const std::string& encoder, int64_t step) {
+metrics::v1::DetectorStatus Detector(const std::string& indicator, const std::string& encoder,
+                                     int64_t step) {
   metrics::v1::DetectorStatus d;
   d.set_indicator(indicator);
   d.set_encoder(encoder);
@@ -36,9 +37,9 @@ TEST(ReportBuilderTest, PlanRunNamesAddTheSeedOnlyWithSeveralSeeds) {
   two->set_name("no_vq");
   two->add_run_ids("p-0001.no_vq-0002-s1");
   two->add_run_ids("p-0001.no_vq-0002-s2");
-  EXPECT_THAT(PlanRunNames(plan),
-              ElementsAre(Pair("baseline", "p-0001.baseline-0001-s1"), Pair("no_vq/s1", "p-0001.no_vq-0002-s1"),
-                          Pair("no_vq/s2", "p-0001.no_vq-0002-s2")));
+  EXPECT_THAT(PlanRunNames(plan), ElementsAre(Pair("baseline", "p-0001.baseline-0001-s1"),
+                                              Pair("no_vq/s1", "p-0001.no_vq-0002-s1"),
+                                              Pair("no_vq/s2", "p-0001.no_vq-0002-s2")));
 }
 
 TEST(ReportBuilderTest, ChartsEveryMetricPerRunAndMarksEarliestCollapse) {

@@ -31,7 +31,8 @@ namespace met = ::jepalab::metrics::v1;
 
 // The charted data of one trainer run. A run that never reported (NotFound) charts as empty.
 absl::StatusOr<ReportRunData> FetchRunData(met::MetricsService::Stub& stub, const Endpoints& e,
-                                           const std::string& name, const std::string& run_id, int max_points) {
+                                           const std::string& name, const std::string& run_id,
+                                           int max_points) {
   ReportRunData data;
   data.name = name;
   {
@@ -95,10 +96,12 @@ absl::StatusOr<ReportSubject> ExperimentsSubject(const std::string& id, const En
     subject.subtitle = absl::StrCat(experiments.size(), " experiments");
   }
   if (experiments.empty()) {
-    return absl::NotFoundError(absl::StrCat("report: no plan, experiment or sweep with id \"", id, "\""));
+    return absl::NotFoundError(
+        absl::StrCat("report: no plan, experiment or sweep with id \"", id, "\""));
   }
   for (const sched::Experiment& x : experiments) {
-    for (const sched::RunRecord& run : x.runs()) subject.run_names.emplace_back(run.run_id(), run.run_id());
+    for (const sched::RunRecord& run : x.runs())
+      subject.run_names.emplace_back(run.run_id(), run.run_id());
   }
   return subject;
 }
@@ -112,11 +115,11 @@ absl::Status Report(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   absl::StatusOr<sched::Plan> plan = GetPlan(id, e);
   if (plan.ok()) {
     subject.title = absl::StrCat("jepa-lab plan ", plan->id());
-    subject.subtitle =
-        absl::StrCat(plan->name(), plan->mini() ? " (mini)" : "", " \xC2\xB7 ", PlanStateName(plan->state()),
-                     " \xC2\xB7 stages: ", absl::StrJoin(plan->stages_taken(), " \xE2\x86\x92 "),
-                     plan->scenario().empty() ? "" : absl::StrCat(" \xC2\xB7 scenario ", plan->scenario()),
-                     plan->message().empty() ? "" : absl::StrCat(" \xC2\xB7 ", plan->message()));
+    subject.subtitle = absl::StrCat(
+        plan->name(), plan->mini() ? " (mini)" : "", " \xC2\xB7 ", PlanStateName(plan->state()),
+        " \xC2\xB7 stages: ", absl::StrJoin(plan->stages_taken(), " \xE2\x86\x92 "),
+        plan->scenario().empty() ? "" : absl::StrCat(" \xC2\xB7 scenario ", plan->scenario()),
+        plan->message().empty() ? "" : absl::StrCat(" \xC2\xB7 ", plan->message()));
     subject.run_names = PlanRunNames(*plan);
   } else if (!absl::IsNotFound(plan.status())) {
     return plan.status();
@@ -126,7 +129,8 @@ absl::Status Report(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   auto metrics = met::MetricsService::NewStub(Connect(e.metrics, e));
   std::vector<ReportRunData> runs;
   for (const auto& [name, run_id] : subject.run_names) {
-    JEPALAB_ASSIGN_OR_RETURN(ReportRunData data, FetchRunData(*metrics, e, name, run_id, max_points));
+    JEPALAB_ASSIGN_OR_RETURN(ReportRunData data,
+                             FetchRunData(*metrics, e, name, run_id, max_points));
     runs.push_back(std::move(data));
   }
   const std::string html = RenderReportHtml(
@@ -142,13 +146,16 @@ absl::Status Report(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 
 std::vector<CommandSpec> ReportCommands() {
   return {
-      {"report", "PLAN_ID|EXPERIMENT_ID|SWEEP_ID",
+      {"report",
+       "PLAN_ID|EXPERIMENT_ID|SWEEP_ID",
        "self-contained HTML report (charts per run, collapse markers,\n"
        "and for a plan its verdict) of a plan, experiment or sweep;\n"
        "prints the file's path",
        {{"output", "FILE.html", "where to write it (default: ID.html)", false, "o"},
         {"max_points", "N", "downsample each chart's series to at most N points (default 500)"}},
-       1, 1, Report},
+       1,
+       1,
+       Report},
   };
 }
 

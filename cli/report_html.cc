@@ -5,12 +5,12 @@
 #include <limits>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
 
 namespace jepalab::cli {
 namespace {
@@ -137,14 +137,17 @@ void AppendMarkdown(const std::string& markdown, std::string* html) {
     text.clear();
     absl::StrAppend(html, "<table>\n");
     bool first_row = true;
-    for (; i < lines.size() && absl::StartsWith(absl::StripLeadingAsciiWhitespace(lines[i]), "|"); ++i) {
+    for (; i < lines.size() && absl::StartsWith(absl::StripLeadingAsciiWhitespace(lines[i]), "|");
+         ++i) {
       const std::vector<std::string> cells = TableCells(lines[i]);
       if (IsSeparatorRow(cells)) continue;
-      const bool header = first_row && i + 1 < lines.size() && IsSeparatorRow(TableCells(lines[i + 1]));
+      const bool header =
+          first_row && i + 1 < lines.size() && IsSeparatorRow(TableCells(lines[i + 1]));
       first_row = false;
       absl::StrAppend(html, "<tr>");
       for (const std::string& cell : cells) {
-        absl::StrAppend(html, header ? "<th>" : "<td>", HtmlEscape(cell), header ? "</th>" : "</td>");
+        absl::StrAppend(html, header ? "<th>" : "<td>", HtmlEscape(cell),
+                        header ? "</th>" : "</td>");
       }
       absl::StrAppend(html, "</tr>\n");
     }
@@ -173,8 +176,10 @@ class Colours {
 };
 
 void AppendChart(const ReportChart& chart, const Colours& colours, std::string* html) {
-  absl::StrAppend(html, "<figure class=\"chart\">\n<figcaption><h3>", HtmlEscape(chart.title), "</h3>");
-  if (!chart.metric_note.empty()) absl::StrAppend(html, "<small>", HtmlEscape(chart.metric_note), "</small>");
+  absl::StrAppend(html, "<figure class=\"chart\">\n<figcaption><h3>", HtmlEscape(chart.title),
+                  "</h3>");
+  if (!chart.metric_note.empty())
+    absl::StrAppend(html, "<small>", HtmlEscape(chart.metric_note), "</small>");
   absl::StrAppend(html, "</figcaption>\n");
 
   // Ranges over the finite points (positive ones only where the scale may be logarithmic).
@@ -192,11 +197,12 @@ void AppendChart(const ReportChart& chart, const Colours& colours, std::string* 
       ++drawn_points;
     }
   }
-  absl::StrAppend(html, "<svg class=\"plot\" viewBox=\"0 0 ", Num(kWidth), " ", Num(kHeight), "\" width=\"",
-                  Num(kWidth), "\" height=\"", Num(kHeight), "\" role=\"img\" aria-label=\"",
-                  HtmlEscape(chart.title), "\">\n");
+  absl::StrAppend(html, "<svg class=\"plot\" viewBox=\"0 0 ", Num(kWidth), " ", Num(kHeight),
+                  "\" width=\"", Num(kWidth), "\" height=\"", Num(kHeight),
+                  "\" role=\"img\" aria-label=\"", HtmlEscape(chart.title), "\">\n");
   if (drawn_points == 0) {
-    absl::StrAppend(html, "<text class=\"empty\" x=\"", Num(kWidth / 2), "\" y=\"", Num(kHeight / 2),
+    absl::StrAppend(html, "<text class=\"empty\" x=\"", Num(kWidth / 2), "\" y=\"",
+                    Num(kHeight / 2),
                     "\" text-anchor=\"middle\">no data</text>\n</svg>\n</figure>\n");
     return;
   }
@@ -229,19 +235,22 @@ void AppendChart(const ReportChart& chart, const Colours& colours, std::string* 
   // Grid, axes and tick labels.
   for (double t : yticks) {
     const double yy = py(t);
-    absl::StrAppend(html, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                    Num(yy), "\" y2=\"", Num(yy), "\"/><text x=\"", Num(kLeft - 4), "\" y=\"", Num(yy + 4),
+    absl::StrAppend(html, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"",
+                    Num(kWidth - kRight), "\" y1=\"", Num(yy), "\" y2=\"", Num(yy),
+                    "\"/><text x=\"", Num(kLeft - 4), "\" y=\"", Num(yy + 4),
                     "\" text-anchor=\"end\">", TickLabel(t), "</text>\n");
   }
   for (double t : NiceTicks(x.lo, x.hi, 6)) {
     const double xx = px(t);
-    absl::StrAppend(html, "<line class=\"grid\" x1=\"", Num(xx), "\" x2=\"", Num(xx), "\" y1=\"", Num(kTop),
-                    "\" y2=\"", Num(kHeight - kBottom), "\"/><text x=\"", Num(xx), "\" y=\"",
-                    Num(kHeight - kBottom + 14), "\" text-anchor=\"middle\">", TickLabel(t), "</text>\n");
+    absl::StrAppend(html, "<line class=\"grid\" x1=\"", Num(xx), "\" x2=\"", Num(xx), "\" y1=\"",
+                    Num(kTop), "\" y2=\"", Num(kHeight - kBottom), "\"/><text x=\"", Num(xx),
+                    "\" y=\"", Num(kHeight - kBottom + 14), "\" text-anchor=\"middle\">",
+                    TickLabel(t), "</text>\n");
   }
-  absl::StrAppend(html, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kLeft), "\" y1=\"", Num(kTop),
-                  "\" y2=\"", Num(kHeight - kBottom), "\"/><line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"",
-                  Num(kWidth - kRight), "\" y1=\"", Num(kHeight - kBottom), "\" y2=\"", Num(kHeight - kBottom),
+  absl::StrAppend(html, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kLeft),
+                  "\" y1=\"", Num(kTop), "\" y2=\"", Num(kHeight - kBottom),
+                  "\"/><line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight),
+                  "\" y1=\"", Num(kHeight - kBottom), "\" y2=\"", Num(kHeight - kBottom),
                   "\"/>\n<text x=\"", Num(kLeft + plot_w / 2), "\" y=\"", Num(kHeight - 4),
                   "\" text-anchor=\"middle\">step", y.log ? " (log scale)" : "", "</text>\n");
 
@@ -250,49 +259,57 @@ void AppendChart(const ReportChart& chart, const Colours& colours, std::string* 
   std::vector<std::string> variant_order;
   std::vector<std::string> legend_runs;
   for (const ReportSeries& s : chart.series) {
-    if (variants.emplace(s.variant, static_cast<int>(variants.size())).second) variant_order.push_back(s.variant);
+    if (variants.emplace(s.variant, static_cast<int>(variants.size())).second)
+      variant_order.push_back(s.variant);
     const std::vector<ReportPoint> points = FinitePoints(s, y.log);
-    if (std::find(legend_runs.begin(), legend_runs.end(), s.run) == legend_runs.end()) legend_runs.push_back(s.run);
+    if (std::find(legend_runs.begin(), legend_runs.end(), s.run) == legend_runs.end())
+      legend_runs.push_back(s.run);
     if (points.empty()) continue;
     const std::string dash = kDashes[variants[s.variant] % kDashCount];
     std::string coords;
     for (const ReportPoint& p : points) {
       absl::StrAppend(&coords, coords.empty() ? "" : " ", Num(px(p.step)), ",", Num(py(p.value)));
     }
-    absl::StrAppend(html, "<polyline class=\"series\" data-run=\"", HtmlEscape(s.run), "\" data-variant=\"",
-                    HtmlEscape(s.variant), "\" stroke=\"", colours.Of(s.run), "\"",
-                    dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", dash, "\""), " points=\"", coords,
-                    "\"><title>", HtmlEscape(s.variant.empty() ? s.run : absl::StrCat(s.run, " ", s.variant)),
+    absl::StrAppend(html, "<polyline class=\"series\" data-run=\"", HtmlEscape(s.run),
+                    "\" data-variant=\"", HtmlEscape(s.variant), "\" stroke=\"", colours.Of(s.run),
+                    "\"", dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", dash, "\""),
+                    " points=\"", coords, "\"><title>",
+                    HtmlEscape(s.variant.empty() ? s.run : absl::StrCat(s.run, " ", s.variant)),
                     "</title></polyline>\n");
     if (points.size() == 1) {
-      absl::StrAppend(html, "<circle cx=\"", Num(px(points[0].step)), "\" cy=\"", Num(py(points[0].value)),
-                      "\" r=\"2.5\" fill=\"", colours.Of(s.run), "\"/>\n");
+      absl::StrAppend(html, "<circle cx=\"", Num(px(points[0].step)), "\" cy=\"",
+                      Num(py(points[0].value)), "\" r=\"2.5\" fill=\"", colours.Of(s.run),
+                      "\"/>\n");
     }
   }
   for (const ReportMarker& m : chart.markers) {
     const double xx = px(m.step);
-    absl::StrAppend(html, "<line class=\"marker\" data-run=\"", HtmlEscape(m.run), "\" stroke=\"", colours.Of(m.run),
-                    "\" x1=\"", Num(xx), "\" x2=\"", Num(xx), "\" y1=\"", Num(kTop), "\" y2=\"",
-                    Num(kHeight - kBottom), "\"><title>", HtmlEscape(m.run), ": collapse at step ", m.step,
-                    m.label.empty() ? "" : absl::StrCat(" (", HtmlEscape(m.label), ")"), "</title></line>\n",
-                    "<text x=\"", Num(xx + 2), "\" y=\"", Num(kTop + 10), "\" fill=\"", colours.Of(m.run),
-                    "\">\xE2\x9C\x95</text>\n");
+    absl::StrAppend(html, "<line class=\"marker\" data-run=\"", HtmlEscape(m.run), "\" stroke=\"",
+                    colours.Of(m.run), "\" x1=\"", Num(xx), "\" x2=\"", Num(xx), "\" y1=\"",
+                    Num(kTop), "\" y2=\"", Num(kHeight - kBottom), "\"><title>", HtmlEscape(m.run),
+                    ": collapse at step ", m.step,
+                    m.label.empty() ? "" : absl::StrCat(" (", HtmlEscape(m.label), ")"),
+                    "</title></line>\n", "<text x=\"", Num(xx + 2), "\" y=\"", Num(kTop + 10),
+                    "\" fill=\"", colours.Of(m.run), "\">\xE2\x9C\x95</text>\n");
   }
   absl::StrAppend(html, "</svg>\n<ul class=\"legend\">");
   for (const std::string& run : legend_runs) {
-    absl::StrAppend(html, "<li><span class=\"swatch\" style=\"border-color:", colours.Of(run), "\"></span>",
-                    HtmlEscape(run), "</li>");
+    absl::StrAppend(html, "<li><span class=\"swatch\" style=\"border-color:", colours.Of(run),
+                    "\"></span>", HtmlEscape(run), "</li>");
   }
   if (variant_order.size() > 1) {
     for (const std::string& v : variant_order) {
       const std::string dash = kDashes[variants[v] % kDashCount];
-      absl::StrAppend(html, "<li><svg class=\"dash\" width=\"22\" height=\"6\" viewBox=\"0 0 22 6\"><line x1=\"0\" "
-                      "x2=\"22\" y1=\"3\" y2=\"3\" stroke=\"#444\" stroke-width=\"1.6\"",
-                      dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", dash, "\""), "/></svg>",
-                      HtmlEscape(v), "</li>");
+      absl::StrAppend(
+          html,
+          "<li><svg class=\"dash\" width=\"22\" height=\"6\" viewBox=\"0 0 22 6\"><line x1=\"0\" "
+          "x2=\"22\" y1=\"3\" y2=\"3\" stroke=\"#444\" stroke-width=\"1.6\"",
+          dash.empty() ? "" : absl::StrCat(" stroke-dasharray=\"", dash, "\""), "/></svg>",
+          HtmlEscape(v), "</li>");
     }
   }
-  if (!chart.markers.empty()) absl::StrAppend(html, "<li>\xE2\x9C\x95 dashed vertical: collapse confirmed</li>");
+  if (!chart.markers.empty())
+    absl::StrAppend(html, "<li>\xE2\x9C\x95 dashed vertical: collapse confirmed</li>");
   absl::StrAppend(html, "</ul>\n</figure>\n");
 }
 
@@ -303,12 +320,23 @@ std::string HtmlEscape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -316,11 +344,13 @@ std::string HtmlEscape(const std::string& text) {
 
 std::string RenderReportHtml(const ReportInput& input) {
   const Colours colours(input);
-  std::string html = absl::StrCat("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
-                                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-                                  "<title>", HtmlEscape(input.title), "</title>\n<style>", kStyle,
-                                  "</style>\n</head>\n<body>\n<h1>", HtmlEscape(input.title), "</h1>\n");
-  if (!input.subtitle.empty()) absl::StrAppend(&html, "<p class=\"sub\">", HtmlEscape(input.subtitle), "</p>\n");
+  std::string html =
+      absl::StrCat("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+                   "<title>", HtmlEscape(input.title), "</title>\n<style>", kStyle,
+                   "</style>\n</head>\n<body>\n<h1>", HtmlEscape(input.title), "</h1>\n");
+  if (!input.subtitle.empty())
+    absl::StrAppend(&html, "<p class=\"sub\">", HtmlEscape(input.subtitle), "</p>\n");
   if (input.has_verdict) {
     absl::StrAppend(&html, "<section class=\"verdict\">\n<h2>Verdict</h2>\n");
     AppendParagraphs(input.conclusion, &html);

@@ -17,12 +17,15 @@ using ::testing::Not;
 
 int Count(const std::string& text, const std::string& needle) {
   int n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size()))
+    ++n;
   return n;
 }
 
 // The "points" attribute of the polyline of `run` (and `variant`), or "" if there is none.
-std::string PolylinePoints(const std::string& html, const std::string& run, const std::string& variant = "") {
+std::string PolylinePoints(const std::string& html, const std::string& run,
+                           const std::string& variant = "") {
   const std::string key = "data-run=\"" + run + "\" data-variant=\"" + variant + "\"";
   const size_t at = html.find(key);
   if (at == std::string::npos) return "";
@@ -31,7 +34,9 @@ std::string PolylinePoints(const std::string& html, const std::string& run, cons
 }
 
 int PointCount(const std::string& points) {
-  return points.empty() ? 0 : static_cast<int>(std::vector<std::string>(absl::StrSplit(points, ' ')).size());
+  return points.empty()
+             ? 0
+             : static_cast<int>(std::vector<std::string>(absl::StrSplit(points, ' ')).size());
 }
 
 ReportSeries Series(const std::string& run, const std::string& variant, int n, double base = 1.0) {
@@ -48,7 +53,8 @@ ReportInput ThreeChartInput() {
   loss.series = {Series("baseline", "", 5), Series("no_vq", "", 3)};
   loss.markers = {{"baseline", 300, "embedding_rank/context"}};
   ReportChart rank{"Effective rank", "context", ReportScale::kLinear, {}, {}};
-  rank.series = {Series("baseline", "rankme", 4), Series("baseline", "reference", 4), Series("no_vq", "rankme", 2)};
+  rank.series = {Series("baseline", "rankme", 4), Series("baseline", "reference", 4),
+                 Series("no_vq", "rankme", 2)};
   ReportChart iso{"Isotropy", "context", ReportScale::kAuto, {}, {}};
   iso.series = {Series("baseline", "robust", 6, 1.0)};
   iso.series[0].points.push_back({600, 1e-6});
@@ -71,8 +77,11 @@ TEST(ReportHtmlTest, OneSvgPerChartAndPolylinesWithEveryPoint) {
 
 TEST(ReportHtmlTest, LegendNamesRunsAndVariantsWithOneColourPerRun) {
   const std::string html = RenderReportHtml(ThreeChartInput());
-  EXPECT_THAT(html, HasSubstr("<span class=\"swatch\" style=\"border-color:#4e79a7\"></span>baseline</li>"));
-  EXPECT_THAT(html, HasSubstr("<span class=\"swatch\" style=\"border-color:#f28e2b\"></span>no_vq</li>"));
+  EXPECT_THAT(
+      html,
+      HasSubstr("<span class=\"swatch\" style=\"border-color:#4e79a7\"></span>baseline</li>"));
+  EXPECT_THAT(html,
+              HasSubstr("<span class=\"swatch\" style=\"border-color:#f28e2b\"></span>no_vq</li>"));
   EXPECT_THAT(html, HasSubstr("</svg>rankme</li>"));
   EXPECT_THAT(html, HasSubstr("</svg>reference</li>"));
   // The same run has the same colour in every chart.
@@ -98,7 +107,10 @@ TEST(ReportHtmlTest, EscapesEveryText) {
   input.has_verdict = true;
   input.conclusion = "VQ is the cause: <script>alert(1)</script>\n\nsecond paragraph";
   input.table_markdown = "| run | verdict |\n|---|---|\n| <script>x</script> | stable |\n";
-  ReportChart chart{"Loss <i>", "", ReportScale::kLinear, {Series("<script>alert('x')</script>", "", 2)},
+  ReportChart chart{"Loss <i>",
+                    "",
+                    ReportScale::kLinear,
+                    {Series("<script>alert('x')</script>", "", 2)},
                     {{"<script>alert('x')</script>", 100, "<b>"}}};
   input.charts = {chart};
   const std::string html = RenderReportHtml(input);
@@ -114,7 +126,8 @@ TEST(ReportHtmlTest, VerdictTableAndParagraphs) {
   input.title = "t";
   input.has_verdict = true;
   input.conclusion = "VQ is the cause.\n\nBest fix: no refresh.";
-  input.table_markdown = "| run | verdict |\n|---|---|\n| baseline | collapsed at step 800 |\n| no_vq | stable |\n";
+  input.table_markdown =
+      "| run | verdict |\n|---|---|\n| baseline | collapsed at step 800 |\n| no_vq | stable |\n";
   const std::string html = RenderReportHtml(input);
   EXPECT_THAT(html, HasSubstr("<h2>Verdict</h2>"));
   EXPECT_THAT(html, HasSubstr("<p>VQ is the cause.</p>\n<p>Best fix: no refresh.</p>"));
@@ -149,8 +162,12 @@ TEST(ReportHtmlTest, EmptyAndNonFiniteSeries) {
   input.title = "t";
   ReportChart empty{"Empty", "", ReportScale::kLinear, {}, {}};
   ReportChart no_points{"No points", "", ReportScale::kLinear, {ReportSeries{"r", "", {}}}, {}};
-  ReportSeries diverged{"d", "", {{0, 1.0}, {10, std::numeric_limits<double>::quiet_NaN()},
-                                  {20, std::numeric_limits<double>::infinity()}, {30, 0.5}}};
+  ReportSeries diverged{"d",
+                        "",
+                        {{0, 1.0},
+                         {10, std::numeric_limits<double>::quiet_NaN()},
+                         {20, std::numeric_limits<double>::infinity()},
+                         {30, 0.5}}};
   ReportChart partial{"Partial", "", ReportScale::kAuto, {diverged, ReportSeries{"r", "", {}}}, {}};
   ReportChart single{"Single", "", ReportScale::kLinear, {ReportSeries{"s", "", {{5, 2.0}}}}, {}};
   input.charts = {empty, no_points, partial, single};

@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command_spec.h"
-#include "common/grpc_channel.h"
 #include "common/file_util.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 
 namespace jepalab::cli {
@@ -22,20 +22,24 @@ void SetDeadline(grpc::ClientContext& context, double seconds) {
                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
-absl::Status RpcError(const std::string& what, const std::string& address, const grpc::Status& status) {
+absl::Status RpcError(const std::string& what, const std::string& address,
+                      const grpc::Status& status) {
   const absl::Status s = common::FromGrpcStatus(status);
-  std::string message =
-      absl::StrCat(what, " (", address, "): ", absl::StatusCodeToString(s.code()), ": ", s.message());
+  std::string message = absl::StrCat(what, " (", address, "): ", absl::StatusCodeToString(s.code()),
+                                     ": ", s.message());
   if (s.code() == absl::StatusCode::kUnavailable) {
-    absl::StrAppend(&message, "\n  is the service running? Start all three with tools/quickstart.sh, or pass --",
-                    what.find("metrics") != std::string::npos ? "metrics" : "scheduler", "=HOST:PORT");
+    absl::StrAppend(
+        &message,
+        "\n  is the service running? Start all three with tools/quickstart.sh, or pass --",
+        what.find("metrics") != std::string::npos ? "metrics" : "scheduler", "=HOST:PORT");
   }
   return absl::Status(s.code(), message);
 }
 
 absl::Status ReadInputFile(const std::string& what, const std::string& path, std::string* text) {
   absl::StatusOr<std::string> read = common::ReadFile(path);
-  if (!read.ok()) return absl::Status(read.status().code(), absl::StrCat("cannot read ", what, " ", path));
+  if (!read.ok())
+    return absl::Status(read.status().code(), absl::StrCat("cannot read ", what, " ", path));
   *text = *std::move(read);
   return absl::OkStatus();
 }
@@ -60,7 +64,8 @@ absl::StatusOr<std::vector<int64_t>> ParseSeeds(const ParsedArgs& args) {
 
 absl::StatusOr<int> ParseMaxPoints(const ParsedArgs& args, int fallback) {
   int max_points = 0;
-  if (!absl::SimpleAtoi(args.Get("max_points", absl::StrCat(fallback)), &max_points) || max_points < 0) {
+  if (!absl::SimpleAtoi(args.Get("max_points", absl::StrCat(fallback)), &max_points) ||
+      max_points < 0) {
     return UsageError("--max_points: expected a non-negative integer");
   }
   return max_points;

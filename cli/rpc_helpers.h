@@ -24,7 +24,8 @@ void SetDeadline(grpc::ClientContext& context, double seconds);
 
 // The failed RPC as a status of its code: "<what> (<address>): <CODE>: <message>", and a hint on a
 // second line when the service is down.
-absl::Status RpcError(const std::string& what, const std::string& address, const grpc::Status& status);
+absl::Status RpcError(const std::string& what, const std::string& address,
+                      const grpc::Status& status);
 
 // Reads the whole file into *text; "cannot read <what> <path>" with common::ReadFile's code if
 // it cannot.

@@ -51,7 +51,8 @@ absl::Status WatchExperiment(const std::string& id, const Endpoints& e, CommandI
     last = event.experiment();
     if (io.stdout_is_tty) {
       if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";  // back to the first line
-      out << "\x1b[2K" << "experiment " << last.id() << "  " << ExperimentStateName(last.state()) << "\n";
+      out << "\x1b[2K"
+          << "experiment " << last.id() << "  " << ExperimentStateName(last.state()) << "\n";
       for (const auto& run : last.runs()) out << "\x1b[2K" << FormatRunLine(run, 30) << "\n";
       drawn_lines = 1 + last.runs_size();
       out.flush();
@@ -94,7 +95,8 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   grpc::Status status = stub->SubmitExperiment(&context, request, &response);
   if (!status.ok()) return RpcError("scheduler SubmitExperiment", e.scheduler, status);
   const sched::Experiment& x = response.experiment();
-  io.out << "submitted " << x.id() << " (" << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s") << ")\n";
+  io.out << "submitted " << x.id() << " (" << x.runs_size() << " run"
+         << (x.runs_size() == 1 ? "" : "s") << ")\n";
   for (const auto& run : x.runs()) io.out << "  run " << run.run_id() << "\n";
   if (args.Has("watch")) return WatchExperiment(x.id(), e, io);
   return absl::OkStatus();
@@ -109,8 +111,8 @@ absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
   if (!status.ok()) return RpcError("scheduler ListExperiments", e.scheduler, status);
   io.out << absl::StrFormat("%-32s %-10s %5s  %s\n", "EXPERIMENT", "STATE", "RUNS", "CONFIG");
   for (const auto& x : response.experiments()) {
-    io.out << absl::StrFormat("%-32s %-10s %5d  %s\n", x.id(), ExperimentStateName(x.state()), x.runs_size(),
-                              x.config_hash().substr(0, 12));
+    io.out << absl::StrFormat("%-32s %-10s %5d  %s\n", x.id(), ExperimentStateName(x.state()),
+                              x.runs_size(), x.config_hash().substr(0, 12));
   }
   return absl::OkStatus();
 }
@@ -128,7 +130,8 @@ absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   for (const auto& run : response.experiment().runs()) {
     if (run.last_metrics().empty()) continue;
     io.out << "  " << run.run_id() << " latest:";
-    for (const auto& [name, value] : std::map<std::string, double>(run.last_metrics().begin(), run.last_metrics().end())) {
+    for (const auto& [name, value] :
+         std::map<std::string, double>(run.last_metrics().begin(), run.last_metrics().end())) {
       io.out << " " << name << "=" << absl::StrFormat("%.6g", value);
     }
     io.out << "\n";
@@ -168,13 +171,15 @@ absl::Status Metrics(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
   if (!status.ok()) return RpcError("metrics GetRunHistory", e.metrics, status);
   std::ostream& out = io.out;
   if (args.Has("summary")) {
-    out << absl::StrFormat("%-36s %7s %12s %12s %12s\n", "METRIC", "POINTS", "FIRST", "LAST", "MIN");
+    out << absl::StrFormat("%-36s %7s %12s %12s %12s\n", "METRIC", "POINTS", "FIRST", "LAST",
+                           "MIN");
     for (const auto& series : response.series()) {
       if (series.points().empty()) continue;
       double lo = series.points(0).value();
       for (const auto& p : series.points()) lo = std::min(lo, p.value());
-      out << absl::StrFormat("%-36s %7d %12.6g %12.6g %12.6g\n", series.name(), series.points_size(),
-                             series.points(0).value(), series.points(series.points_size() - 1).value(), lo);
+      out << absl::StrFormat("%-36s %7d %12.6g %12.6g %12.6g\n", series.name(),
+                             series.points_size(), series.points(0).value(),
+                             series.points(series.points_size() - 1).value(), lo);
     }
     return absl::OkStatus();
   }
@@ -207,7 +212,8 @@ absl::Status Compare(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
 std::vector<CommandSpec> RunCommands() {
   const FlagSpec name_filter{"name", "NAME", "only this metric (repeatable; default: all)", true};
   return {
-      {"submit", "CONFIG.yaml",
+      {"submit",
+       "CONFIG.yaml",
        "queue an experiment (one run per seed) through the scheduler",
        {{"set", "key=value", "override a config key (repeatable)", true},
         {"seed", "N", "one run per seed (repeatable; default: the config's)", true},
@@ -216,20 +222,42 @@ std::vector<CommandSpec> RunCommands() {
         {"priority", "N", "higher runs first (default 0)"},
         {"stop_on_collapse", "", "stop a run once its collapse is confirmed"},
         {"watch", "", "follow it to its end (exit 0 iff it succeeded)"}},
-       1, 1, Submit},
+       1,
+       1,
+       Submit},
       {"list", "", "experiments and their states", {}, 0, 0, List},
-      {"status", "EXPERIMENT_ID", "an experiment's runs, progress and latest metrics", {}, 1, 1, Status},
-      {"watch", "EXPERIMENT_ID", "live progress until it finishes (exit 0 iff it succeeded)", {}, 1, 1, Watch},
+      {"status",
+       "EXPERIMENT_ID",
+       "an experiment's runs, progress and latest metrics",
+       {},
+       1,
+       1,
+       Status},
+      {"watch",
+       "EXPERIMENT_ID",
+       "live progress until it finishes (exit 0 iff it succeeded)",
+       {},
+       1,
+       1,
+       Watch},
       {"cancel", "EXPERIMENT_ID", "cancel queued and running runs", {}, 1, 1, Cancel},
-      {"metrics", "RUN_ID", "a run's metric history as CSV (or a summary table)",
+      {"metrics",
+       "RUN_ID",
+       "a run's metric history as CSV (or a summary table)",
        {name_filter,
         {"max_points", "N", "downsample each series to at most N points (0: all)"},
         {"summary", "", "one line per metric: points, first, last, min"}},
-       1, 1, Metrics},
-      {"compare", "RUN_ID [RUN_ID ...]",
+       1,
+       1,
+       Metrics},
+      {"compare",
+       "RUN_ID [RUN_ID ...]",
        "final/best/worst of each metric, side by side, then a config\n"
        "diff: only the resolved config keys that differ between runs",
-       {name_filter}, 1, -1, Compare},
+       {name_filter},
+       1,
+       -1,
+       Compare},
   };
 }
 

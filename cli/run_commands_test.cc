@@ -56,8 +56,9 @@ class RunCommandsTest : public ::testing::Test {
 
 TEST_F(RunCommandsTest, SubmitSendsTheConfigAndItsFlags) {
   const std::string config = ConfigFile();
-  const CliResult r = Run({"submit", config, "--name", "mini", "--set", "a.b=1", "--set=c=[1,2]", "--seed", "1",
-                           "--seed=2", "--tag", "t", "--priority", "5", "--stop_on_collapse"});
+  const CliResult r =
+      Run({"submit", config, "--name", "mini", "--set", "a.b=1", "--set=c=[1,2]", "--seed", "1",
+           "--seed=2", "--tag", "t", "--priority", "5", "--stop_on_collapse"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "submitted mini-0001 (1 run)\n  run mini-0001-s1\n");
   const sched::SubmitExperimentRequest sent = scheduler_.submitted_experiment();
@@ -109,8 +110,9 @@ TEST_F(RunCommandsTest, ListAndStatus) {
   EXPECT_THAT(list.out, ::testing::ContainsRegex("mini-0001 +RUNNING +1  0123456789ab\n"));
   const CliResult status = Run({"status", "mini-0001"});
   ASSERT_EQ(status.code, 0) << status.err;
-  EXPECT_THAT(status.out, HasSubstr("experiment mini-0001  RUNNING\n  config hash 0123456789ab  overrides: "
-                                    "optimizer.lr=1e-4\n"));
+  EXPECT_THAT(status.out,
+              HasSubstr("experiment mini-0001  RUNNING\n  config hash 0123456789ab  overrides: "
+                        "optimizer.lr=1e-4\n"));
   EXPECT_THAT(status.out, HasSubstr("  @127.0.0.1:50052\n"));
   EXPECT_THAT(status.out, HasSubstr("  mini-0001-s1 latest: loss/total=0.5\n"));
 }
@@ -137,11 +139,13 @@ TEST_F(RunCommandsTest, MetricsCsvAndSummary) {
     p->set_epoch(1);
     p->set_value(4.0 - step);
   }
-  const CliResult csv = Run({"metrics", "mini-0001-s1", "--name", "loss/total", "--max_points", "2"});
+  const CliResult csv =
+      Run({"metrics", "mini-0001-s1", "--name", "loss/total", "--max_points", "2"});
   ASSERT_EQ(csv.code, 0) << csv.err;
-  EXPECT_EQ(csv.out,
-            "run,name,step,epoch,value\nmini-0001-s1,loss/total,1,1,3\nmini-0001-s1,loss/total,2,1,2\n"
-            "mini-0001-s1,loss/total,3,1,1\n");
+  EXPECT_EQ(
+      csv.out,
+      "run,name,step,epoch,value\nmini-0001-s1,loss/total,1,1,3\nmini-0001-s1,loss/total,2,1,2\n"
+      "mini-0001-s1,loss/total,3,1,1\n");
   EXPECT_THAT(metrics_.history_request().names(), ElementsAre("loss/total"));
   EXPECT_EQ(metrics_.history_request().max_points(), 2);
   const CliResult summary = Run({"metrics", "mini-0001-s1", "--summary"});

@@ -26,7 +26,8 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
   request->set_cron(args.Get("cron"));
   request->set_paused(args.Has("paused"));
   if (request->cron().empty()) {
-    return UsageError("schedule add: --cron is required, e.g. --cron \"0 2 * * *\" (02:00 UTC daily)");
+    return UsageError(
+        "schedule add: --cron is required, e.g. --cron \"0 2 * * *\" (02:00 UTC daily)");
   }
   const std::string plan_path = args.Get("plan");
   const std::string sweep_path = args.Get("sweep");
@@ -36,19 +37,23 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
   if (!sweep_path.empty()) {
     if (args.Has("mini") || !args.GetAll("seed").empty() || !args.GetAll("set").empty()) {
       return UsageError(
-          "schedule add: --mini, --set and --seed apply to --plan; a sweep file names its config, overrides and "
+          "schedule add: --mini, --set and --seed apply to --plan; a sweep file names its config, "
+          "overrides and "
           "seeds");
     }
     // Read here, so the schedule carries the sweep (and its base config) as it is now.
     absl::StatusOr<sched::SubmitSweepRequest> sweep = LoadSweepFile(sweep_path, "");
-    if (!sweep.ok()) return absl::Status(sweep.status().code(), absl::StrCat("--sweep: ", sweep.status().message()));
+    if (!sweep.ok())
+      return absl::Status(sweep.status().code(),
+                          absl::StrCat("--sweep: ", sweep.status().message()));
     if (args.Has("stop_on_collapse")) sweep->mutable_stop_on_collapse()->set_enabled(true);
     *request->mutable_sweep() = *std::move(sweep);
     return absl::OkStatus();
   }
   if (args.Has("stop_on_collapse")) {
     return UsageError(
-        "schedule add: --stop_on_collapse applies to --sweep; a plan sets stop_on_collapse in its file");
+        "schedule add: --stop_on_collapse applies to --sweep; a plan sets stop_on_collapse in its "
+        "file");
   }
   sched::SchedulePlanTarget* plan = request->mutable_plan();
   JEPALAB_RETURN_IF_ERROR(ReadInputFile("--plan file", plan_path, plan->mutable_plan_yaml()));
@@ -64,7 +69,8 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
 
 // A stub and a context with the deadline, for one call.
 struct Call {
-  explicit Call(const Endpoints& e) : stub(sched::SchedulerService::NewStub(Connect(e.scheduler, e))) {
+  explicit Call(const Endpoints& e)
+      : stub(sched::SchedulerService::NewStub(Connect(e.scheduler, e))) {
     SetDeadline(context, e.timeout_seconds);
   }
   std::unique_ptr<sched::SchedulerService::Stub> stub;
@@ -79,15 +85,18 @@ absl::Status Add(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   grpc::Status status = call.stub->CreateSchedule(&call.context, request, &response);
   if (!status.ok()) return RpcError("scheduler CreateSchedule", e.scheduler, status);
   const sched::Schedule& s = response.schedule();
-  io.out << "schedule " << s.name() << " created: \"" << s.cron() << "\" (UTC) -> " << ScheduleTargetText(s)
-         << "\n  next: " << (s.paused() ? "paused" : FormatUtcMinute(s.next_fire_unix_ms())) << "\n";
+  io.out << "schedule " << s.name() << " created: \"" << s.cron() << "\" (UTC) -> "
+         << ScheduleTargetText(s)
+         << "\n  next: " << (s.paused() ? "paused" : FormatUtcMinute(s.next_fire_unix_ms()))
+         << "\n";
   return absl::OkStatus();
 }
 
 absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
   Call call(e);
   sched::ListSchedulesResponse response;
-  grpc::Status status = call.stub->ListSchedules(&call.context, sched::ListSchedulesRequest(), &response);
+  grpc::Status status =
+      call.stub->ListSchedules(&call.context, sched::ListSchedulesRequest(), &response);
   if (!status.ok()) return RpcError("scheduler ListSchedules", e.scheduler, status);
   io.out << FormatScheduleTable({response.schedules().begin(), response.schedules().end()});
   return absl::OkStatus();
@@ -122,8 +131,8 @@ absl::Status Resume(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   sched::ResumeScheduleResponse response;
   grpc::Status status = call.stub->ResumeSchedule(&call.context, request, &response);
   if (!status.ok()) return RpcError("scheduler ResumeSchedule", e.scheduler, status);
-  io.out << "schedule " << response.schedule().name() << " resumed, next: "
-         << FormatUtcMinute(response.schedule().next_fire_unix_ms()) << "\n";
+  io.out << "schedule " << response.schedule().name()
+         << " resumed, next: " << FormatUtcMinute(response.schedule().next_fire_unix_ms()) << "\n";
   return absl::OkStatus();
 }
 
@@ -143,7 +152,8 @@ absl::Status Delete(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 std::vector<CommandSpec> ScheduleCommands() {
   return {
       {"schedule add",
-       "NAME --cron \"MIN HOUR DOM MON DOW\" (--plan PLAN.yaml [--mini] [--set key=value ...] [--seed N ...]\n"
+       "NAME --cron \"MIN HOUR DOM MON DOW\" (--plan PLAN.yaml [--mini] [--set key=value ...] "
+       "[--seed N ...]\n"
        "| --sweep SWEEP.yaml [--stop_on_collapse]) [--paused]",
        "submit the plan or sweep periodically (cron times are UTC)",
        {{"cron", "EXPR", "when, as five cron fields in UTC, or @daily, @weekly, ..."},
@@ -154,13 +164,31 @@ std::vector<CommandSpec> ScheduleCommands() {
         {"seed", "N", "with --plan: seeds of every run (repeatable)", true},
         {"stop_on_collapse", "", "with --sweep: stop a run once its collapse is confirmed"},
         {"paused", "", "create it paused"}},
-       1, 1, Add},
+       1,
+       1,
+       Add},
       {"schedule list", "", "schedules and their next fire times", {}, 0, 0, List},
-      {"schedule show", "NAME", "a schedule, its next fire time and what each firing submitted", {}, 1, 1, Show},
+      {"schedule show",
+       "NAME",
+       "a schedule, its next fire time and what each firing submitted",
+       {},
+       1,
+       1,
+       Show},
       {"schedule pause", "NAME", "stop firing until resumed", {}, 1, 1, Pause},
-      {"schedule resume", "NAME", "fire again from the next cron minute (missed windows are skipped)", {}, 1, 1,
+      {"schedule resume",
+       "NAME",
+       "fire again from the next cron minute (missed windows are skipped)",
+       {},
+       1,
+       1,
        Resume},
-      {"schedule delete", "NAME", "remove a schedule and its history (what it submitted keeps running)", {}, 1, 1,
+      {"schedule delete",
+       "NAME",
+       "remove a schedule and its history (what it submitted keeps running)",
+       {},
+       1,
+       1,
        Delete},
   };
 }

@@ -34,7 +34,8 @@ class SweepScheduleFake final : public sched::SchedulerService::Service {
     response->set_sweep_id(absl::StrCat(request->name(), "-0001"));
     for (const auto& variant : request->variants()) {
       sched::Experiment* x = response->add_experiments();
-      x->set_id(absl::StrCat(request->name(), ".", variant.name(), "-000", response->experiments_size()));
+      x->set_id(
+          absl::StrCat(request->name(), ".", variant.name(), "-000", response->experiments_size()));
       for (int64_t seed : request->seeds()) x->add_runs()->set_seed(seed);
     }
     return grpc::Status::OK;
@@ -49,8 +50,9 @@ class SweepScheduleFake final : public sched::SchedulerService::Service {
       for (int i = 0; i < sweep.variants_size(); ++i) {
         sched::Experiment* x = response->add_experiments();
         x->set_id(absl::StrCat(sweep.name(), ".", sweep.variants(i).name(), "-000", i + 1));
-        x->set_state(fail_last && i + 1 == sweep.variants_size() ? sched::EXPERIMENT_STATE_FAILED
-                                                                 : sched::EXPERIMENT_STATE_SUCCEEDED);
+        x->set_state(fail_last && i + 1 == sweep.variants_size()
+                         ? sched::EXPERIMENT_STATE_FAILED
+                         : sched::EXPERIMENT_STATE_SUCCEEDED);
       }
     }
     return grpc::Status::OK;
@@ -128,8 +130,8 @@ class CompareFake final : public met::MetricsService::Service {
     for (const std::string& id : request->run_ids()) {
       met::RunComparison* run = response->add_runs();
       run->mutable_run()->set_run_id(id);
-      run->mutable_run()->set_config_yaml(
-          absl::StrCat("seed: 1\noptimizer:\n  lr: ", i++ == 0 ? "0.001" : "0.0003", "\n  wd: 0.05\n"));
+      run->mutable_run()->set_config_yaml(absl::StrCat(
+          "seed: 1\noptimizer:\n  lr: ", i++ == 0 ? "0.001" : "0.0003", "\n  wd: 0.05\n"));
       met::MetricSummary* m = run->add_metrics();
       m->set_name("train/loss");
       m->set_last(1.0 + i);
@@ -191,9 +193,10 @@ TEST_F(CliCommandsTest, ScheduleAddListPauseDelete) {
                  "configs/sweeps/vq_fixes_mini.yaml"}),
             0)
       << err_;
-  EXPECT_EQ(out_,
-            "schedule nightly created: \"0 2 * * *\" (UTC) -> sweep vq_fixes_mini (5 variants, stop on "
-            "collapse)\n  next: 2024-03-17 02:00 UTC\n");
+  EXPECT_EQ(
+      out_,
+      "schedule nightly created: \"0 2 * * *\" (UTC) -> sweep vq_fixes_mini (5 variants, stop on "
+      "collapse)\n  next: 2024-03-17 02:00 UTC\n");
   ASSERT_EQ(scheduler_.creates.size(), 1u);
   EXPECT_EQ(scheduler_.creates[0].sweep().variants_size(), 5);
   EXPECT_FALSE(scheduler_.creates[0].sweep().config_yaml().empty());
@@ -224,8 +227,7 @@ TEST_F(CliCommandsTest, ScheduleAddPlanCarriesTheFileAndMiniFlag) {
   EXPECT_TRUE(sent.paused());
   EXPECT_THAT(sent.plan().plan_yaml(), HasSubstr("name: vq_diagnostic"));
   // The _mini run configs travel with the schedule: its firings need no checkout.
-  EXPECT_GT(sent.plan().config_files().count("configs/training/jepa_pretrain_a6000_mini.yaml"),
-            0u);
+  EXPECT_GT(sent.plan().config_files().count("configs/training/jepa_pretrain_a6000_mini.yaml"), 0u);
   EXPECT_EQ(sent.plan().config_files().count("configs/training/jepa_pretrain_a6000.yaml"), 0u);
   EXPECT_THAT(out_, HasSubstr("-> plan configs/plans/vq_diagnostic.yaml (mini)\n  next: paused\n"));
 }
@@ -235,12 +237,14 @@ TEST_F(CliCommandsTest, ScheduleAddUsageAndServerErrors) {
   EXPECT_THAT(err_, HasSubstr("exactly one of --plan FILE and --sweep FILE"));
   EXPECT_EQ(Run({"schedule", "add", "x", "--sweep", "configs/sweeps/vq_fixes_mini.yaml"}), 2);
   EXPECT_THAT(err_, HasSubstr("--cron is required"));
-  EXPECT_EQ(Run({"schedule", "add", "x", "--cron", "@daily", "--plan", "configs/plans/vq_diagnostic.yaml",
-                 "--stop_on_collapse"}),
+  EXPECT_EQ(Run({"schedule", "add", "x", "--cron", "@daily", "--plan",
+                 "configs/plans/vq_diagnostic.yaml", "--stop_on_collapse"}),
             2);
   EXPECT_THAT(err_, HasSubstr("stop_on_collapse in its file"));
   EXPECT_TRUE(scheduler_.creates.empty());
-  EXPECT_EQ(Run({"schedule", "add", "x", "--cron", "bad", "--sweep", "configs/sweeps/vq_fixes_mini.yaml"}), 1);
+  EXPECT_EQ(Run({"schedule", "add", "x", "--cron", "bad", "--sweep",
+                 "configs/sweeps/vq_fixes_mini.yaml"}),
+            1);
   EXPECT_THAT(err_, HasSubstr("scheduler CreateSchedule"));
   EXPECT_THAT(err_, HasSubstr("INVALID_ARGUMENT: cron: expected 5 fields"));
 }

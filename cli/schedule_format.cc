@@ -23,7 +23,8 @@ std::string FiringResult(const sched::ScheduleFiring& firing) {
 std::string FormatUtcMinute(int64_t unix_ms) {
   if (unix_ms <= 0) return "-";
   return absl::StrCat(
-      absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone()), " UTC");
+      absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone()),
+      " UTC");
 }
 
 std::string ScheduleTargetText(const sched::Schedule& schedule) {
@@ -36,8 +37,9 @@ std::string ScheduleTargetText(const sched::Schedule& schedule) {
                         sweep.stop_on_collapse().enabled() ? ", stop on collapse" : "", ")");
   }
   if (schedule.has_plan()) {
-    return absl::StrCat("plan ", schedule.plan().plan_path().empty() ? "<plan>" : schedule.plan().plan_path(),
-                        schedule.plan().mini() ? " (mini)" : "");
+    return absl::StrCat(
+        "plan ", schedule.plan().plan_path().empty() ? "<plan>" : schedule.plan().plan_path(),
+        schedule.plan().mini() ? " (mini)" : "");
   }
   return "-";
 }
@@ -49,31 +51,39 @@ std::string FormatScheduleTable(const std::vector<sched::Schedule>& schedules) {
     name_width = std::max(name_width, s.name().size());
     cron_width = std::max(cron_width, s.cron().size());
   }
-  std::string out = absl::StrFormat("%-*s  %-*s  %-6s  %-20s  %5s  %-28s  %s\n", name_width, "NAME",
-                                    cron_width, "CRON", "STATE", "NEXT (UTC)", "FIRED", "LAST", "TARGET");
+  std::string out =
+      absl::StrFormat("%-*s  %-*s  %-6s  %-20s  %5s  %-28s  %s\n", name_width, "NAME", cron_width,
+                      "CRON", "STATE", "NEXT (UTC)", "FIRED", "LAST", "TARGET");
   for (const sched::Schedule& s : schedules) {
     const std::string last = s.firings().empty() ? "-" : FiringResult(*s.firings().rbegin());
     std::string next = FormatUtcMinute(s.next_fire_unix_ms());
     if (next.size() > 4 && next.substr(next.size() - 4) == " UTC") next.resize(next.size() - 4);
-    absl::StrAppend(&out, absl::StrFormat("%-*s  %-*s  %-6s  %-20s  %5d  %-28s  %s\n", name_width, s.name(),
-                                          cron_width, s.cron(), s.paused() ? "paused" : "active", next,
-                                          s.fire_count(), last, ScheduleTargetText(s)));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-*s  %-*s  %-6s  %-20s  %5d  %-28s  %s\n", name_width, s.name(),
+                              cron_width, s.cron(), s.paused() ? "paused" : "active", next,
+                              s.fire_count(), last, ScheduleTargetText(s)));
   }
   return out;
 }
 
 std::string FormatScheduleDetails(const sched::Schedule& s) {
-  std::string out = absl::StrCat("schedule ", s.name(), "  ", s.paused() ? "paused" : "active", "\n");
-  absl::StrAppend(&out, "  cron: ", s.cron(), " (", s.timezone().empty() ? "UTC" : s.timezone(), ")\n");
+  std::string out =
+      absl::StrCat("schedule ", s.name(), "  ", s.paused() ? "paused" : "active", "\n");
+  absl::StrAppend(&out, "  cron: ", s.cron(), " (", s.timezone().empty() ? "UTC" : s.timezone(),
+                  ")\n");
   absl::StrAppend(&out, "  target: ", ScheduleTargetText(s), "\n");
   absl::StrAppend(&out, "  next: ", FormatUtcMinute(s.next_fire_unix_ms()), "\n");
   absl::StrAppend(&out, "  fired: ", s.fire_count(), " time", s.fire_count() == 1 ? "" : "s",
-                  s.firings_size() < s.fire_count() ? absl::StrCat(" (newest ", s.firings_size(), " below)") : "",
+                  s.firings_size() < s.fire_count()
+                      ? absl::StrCat(" (newest ", s.firings_size(), " below)")
+                      : "",
                   "\n");
   for (const sched::ScheduleFiring& f : s.firings()) {
     absl::StrAppend(&out, "    ", FormatUtcMinute(f.scheduled_unix_ms()), "  fired ",
                     FormatUtcMinute(f.fired_unix_ms()), "  ", FiringResult(f),
-                    f.skipped_windows() > 0 ? absl::StrCat("  (", f.skipped_windows(), " missed windows folded in)") : "",
+                    f.skipped_windows() > 0
+                        ? absl::StrCat("  (", f.skipped_windows(), " missed windows folded in)")
+                        : "",
                     "\n");
   }
   return out;

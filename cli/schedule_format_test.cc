@@ -15,7 +15,8 @@ using ::testing::HasSubstr;
 namespace sched = ::jepalab::scheduler::v1;
 
 int64_t UtcMs(int y, int mo, int d, int h, int mi) {
-  return absl::ToUnixMillis(absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), absl::UTCTimeZone()));
+  return absl::ToUnixMillis(
+      absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), absl::UTCTimeZone()));
 }
 
 sched::Schedule Nightly() {
@@ -46,19 +47,25 @@ TEST(ScheduleFormatTest, TableShowsStateNextCountLastResultAndTarget) {
   plan.set_paused(true);
   plan.mutable_plan()->set_plan_path("configs/plans/vq_diagnostic.yaml");
   plan.mutable_plan()->set_mini(true);
-  EXPECT_EQ(FormatScheduleTable({Nightly(), plan}),
-            "NAME         CRON       STATE   NEXT (UTC)            FIRED  LAST                          TARGET\n"
-            "nightly      0 2 * * *  active  2024-03-17 02:00          2  error: RESOURCE_EXHAUSTED: queue full  "
-            "sweep vq_fixes_mini (5 variants)\n"
-            "weekly-plan  @weekly    paused  -                         0  -                             "
-            "plan configs/plans/vq_diagnostic.yaml (mini)\n");
+  EXPECT_EQ(
+      FormatScheduleTable({Nightly(), plan}),
+      "NAME         CRON       STATE   NEXT (UTC)            FIRED  LAST                          "
+      "TARGET\n"
+      "nightly      0 2 * * *  active  2024-03-17 02:00          2  error: RESOURCE_EXHAUSTED: "
+      "queue full  "
+      "sweep vq_fixes_mini (5 variants)\n"
+      "weekly-plan  @weekly    paused  -                         0  -                             "
+      "plan configs/plans/vq_diagnostic.yaml (mini)\n");
 }
 
 TEST(ScheduleFormatTest, DetailsListEveryFiring) {
   const std::string text = FormatScheduleDetails(Nightly());
   EXPECT_THAT(text, HasSubstr("schedule nightly  active\n  cron: 0 2 * * * (UTC)\n"));
   EXPECT_THAT(text, HasSubstr("  next: 2024-03-17 02:00 UTC\n"));
-  EXPECT_THAT(text, HasSubstr("    2024-03-15 02:00 UTC  fired 2024-03-15 02:00 UTC  sweep vq_fixes_mini-0001\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "    2024-03-15 02:00 UTC  fired 2024-03-15 02:00 UTC  sweep vq_fixes_mini-0001\n"));
   EXPECT_THAT(text, HasSubstr("fired 2024-03-16 09:03 UTC  error: RESOURCE_EXHAUSTED: queue full  "
                               "(1 missed windows folded in)\n"));
 }

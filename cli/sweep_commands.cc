@@ -11,9 +11,9 @@
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
 #include "common/status_macros.h"
-#include "proto/scheduler_states.h"
 #include "config/sweep_file.h"
 #include "proto/scheduler.grpc.pb.h"
+#include "proto/scheduler_states.h"
 
 namespace jepalab::cli {
 namespace {
@@ -49,7 +49,8 @@ absl::Status WatchSweep(const std::string& sweep_id, const Endpoints& e, std::os
       out << "sweep " << sweep_id << " finished:";
       for (const auto& [state, count] : counts) out << " " << count << " " << state;
       out << "\n";
-      return counts.size() == 1 && counts.count("SUCCEEDED") > 0 ? absl::OkStatus() : Unsuccessful();
+      return counts.size() == 1 && counts.count("SUCCEEDED") > 0 ? absl::OkStatus()
+                                                                 : Unsuccessful();
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
@@ -59,7 +60,8 @@ absl::Status WatchSweep(const std::string& sweep_id, const Endpoints& e, std::os
 absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   absl::StatusOr<sched::SubmitSweepRequest> request = LoadSweepFile(args.positional[0], "");
   if (!request.ok()) {
-    return absl::Status(request.status().code(), absl::StrCat("sweep submit: ", request.status().message()));
+    return absl::Status(request.status().code(),
+                        absl::StrCat("sweep submit: ", request.status().message()));
   }
   JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
   request->set_priority(priority);
@@ -71,10 +73,11 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   if (!status.ok()) return RpcError("scheduler SubmitSweep", e.scheduler, status);
   int runs = 0;
   for (const sched::Experiment& x : response.experiments()) runs += x.runs_size();
-  io.out << "submitted sweep " << response.sweep_id() << " (" << response.experiments_size() << " experiments, "
-         << runs << " runs)\n";
+  io.out << "submitted sweep " << response.sweep_id() << " (" << response.experiments_size()
+         << " experiments, " << runs << " runs)\n";
   for (const sched::Experiment& x : response.experiments()) {
-    io.out << "  " << x.id() << "  " << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s") << "\n";
+    io.out << "  " << x.id() << "  " << x.runs_size() << " run" << (x.runs_size() == 1 ? "" : "s")
+           << "\n";
   }
   if (args.Has("watch")) return WatchSweep(response.sweep_id(), e, io.out);
   return absl::OkStatus();
@@ -84,12 +87,15 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 
 std::vector<CommandSpec> SweepCommands() {
   return {
-      {"sweep submit", "SWEEP.yaml",
+      {"sweep submit",
+       "SWEEP.yaml",
        "submit a sweep file (configs/sweeps/): base config, variants\n"
        "or a grid, seeds",
        {{"priority", "N", "higher runs first (default 0)"},
         {"watch", "", "follow its experiments until all finished (exit 0 iff all succeeded)"}},
-       1, 1, Submit},
+       1,
+       1,
+       Submit},
   };
 }
 

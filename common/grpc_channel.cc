@@ -1,11 +1,11 @@
 #include "common/grpc_channel.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/base/attributes.h"
 #include "absl/base/const_init.h"
@@ -47,8 +47,7 @@ class BearerTokenInterceptor : public grpc::experimental::Interceptor {
   const std::string value_;
 };
 
-class BearerTokenInterceptorFactory
-    : public grpc::experimental::ClientInterceptorFactoryInterface {
+class BearerTokenInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
   explicit BearerTokenInterceptorFactory(const std::string& token)
       : value_(absl::StrCat(kBearerPrefix, token)) {}

@@ -4,13 +4,13 @@
 #ifndef JEPALAB_COMMON_GRPC_CHANNEL_H_
 #define JEPALAB_COMMON_GRPC_CHANNEL_H_
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <grpcpp/channel.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/client_interceptor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

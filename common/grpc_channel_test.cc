@@ -1,16 +1,16 @@
 #include "common/grpc_channel.h"
 
-#include <chrono>
-#include <fstream>
-#include <memory>
-#include <string>
-
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/slice.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
 
 #include "absl/synchronization/notification.h"
 #include "common/rpc_auth.h"
@@ -79,7 +79,8 @@ class AuthorizingService : public grpc::CallbackGenericService {
  public:
   explicit AuthorizingService(RpcAuthorizer authorizer) : authorizer_(std::move(authorizer)) {}
 
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override {
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
     class Reactor : public grpc::ServerGenericBidiReactor {
      public:
       explicit Reactor(const absl::Status& status) {

@@ -1,5 +1,10 @@
 #include "common/grpc_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -7,12 +12,6 @@
 #include <climits>
 #include <cstdio>
 #include <fstream>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/resource_quota.h>
-#include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -45,15 +44,16 @@ void AddKeepalive(const KeepaliveOptions& keepalive, grpc::ServerBuilder& builde
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
   if (options.port < 0 || options.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("port: must be in [0, 65535], got ", options.port));
+    return absl::InvalidArgumentError(
+        absl::StrCat("port: must be in [0, 65535], got ", options.port));
   }
   if (options.max_message_bytes < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_message_bytes: must be >= 1, got ", options.max_message_bytes));
   }
   if (options.max_concurrent_streams < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("max_concurrent_streams: must be >= 1, got ",
-                                                   options.max_concurrent_streams));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_concurrent_streams: must be >= 1, got ", options.max_concurrent_streams));
   }
   // The sync server keeps a few polling threads of its own out of the same quota.
   if (options.max_threads < 4) {

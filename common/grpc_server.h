@@ -4,12 +4,12 @@
 #ifndef JEPALAB_COMMON_GRPC_SERVER_H_
 #define JEPALAB_COMMON_GRPC_SERVER_H_
 
+#include <grpcpp/server.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
-#include <grpcpp/support/channel_arguments.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -46,8 +46,8 @@ class GrpcServer {
   // Registers `services` (not owned; they must outlive the server), binds and starts.
   // Unavailable if the address cannot be bound; InvalidArgument / NotFound naming the option
   // for a bad limit or keepalive or an unreadable or half-given TLS file pair.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const GrpcServerOptions& options,
-                                                           const std::vector<grpc::Service*>& services);
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const GrpcServerOptions& options, const std::vector<grpc::Service*>& services);
   ~GrpcServer();
 
   int port() const { return port_; }

@@ -1,11 +1,11 @@
 #include "common/grpc_server.h"
 
+#include <grpcpp/channel.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 #include "common/grpc_channel.h"
 #include "common/testing/service_process.h"
@@ -21,7 +21,8 @@ using ::testing::IsOk;
 using ::testing::StatusIs;
 
 std::string TempDir() {
-  static const std::string* const dir = new std::string(jepalab::testing::MakeTempDir("grpc_server_"));
+  static const std::string* const dir =
+      new std::string(jepalab::testing::MakeTempDir("grpc_server_"));
   return *dir;
 }
 
@@ -45,46 +46,58 @@ absl::Status StartStatus(const GrpcServerOptions& options) {
 TEST(GrpcServerOptionsTest, BadLimitsNameTheOption) {
   GrpcServerOptions options;
   options.port = -1;
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port: must be in [0, 65535], got -1")));
+  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("port: must be in [0, 65535], got -1")));
   options.port = 65536;
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 65536")));
+  EXPECT_THAT(StartStatus(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got 65536")));
   options = {};
   options.max_message_bytes = 0;
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_message_bytes")));
+  EXPECT_THAT(StartStatus(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_message_bytes")));
   options = {};
   options.max_concurrent_streams = 0;
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_concurrent_streams")));
+  EXPECT_THAT(StartStatus(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_concurrent_streams")));
   options = {};
   options.max_threads = 3;
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_threads: must be >= 4, got 3")));
+  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("max_threads: must be >= 4, got 3")));
   options = {};
   options.keepalive.time = absl::ZeroDuration();
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keepalive_time")));
+  EXPECT_THAT(StartStatus(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keepalive_time")));
 }
 
 TEST(GrpcServerOptionsTest, TlsFilesMustComeAsAReadablePair) {
   GrpcServerOptions only_cert;
   only_cert.tls_cert_file = RunfilePath("tests/testdata/tls/server.pem");
-  EXPECT_THAT(StartStatus(only_cert), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_cert_file, tls_key_file: give both")));
+  EXPECT_THAT(StartStatus(only_cert),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tls_cert_file, tls_key_file: give both")));
   GrpcServerOptions only_key;
   only_key.tls_key_file = RunfilePath("tests/testdata/tls/server.key");
-  EXPECT_THAT(StartStatus(only_key), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("give both")));
+  EXPECT_THAT(StartStatus(only_key),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("give both")));
 
   GrpcServerOptions missing_cert;
   missing_cert.tls_cert_file = "/nonexistent/server.pem";
   missing_cert.tls_key_file = RunfilePath("tests/testdata/tls/server.key");
-  EXPECT_THAT(StartStatus(missing_cert), StatusIs(absl::StatusCode::kNotFound, HasSubstr("tls_cert_file")));
+  EXPECT_THAT(StartStatus(missing_cert),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("tls_cert_file")));
   GrpcServerOptions empty_key;
   empty_key.tls_cert_file = RunfilePath("tests/testdata/tls/server.pem");
   empty_key.tls_key_file = WriteFile("empty.key", "");
-  EXPECT_THAT(StartStatus(empty_key), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_key_file")));
+  EXPECT_THAT(StartStatus(empty_key),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_key_file")));
 }
 
 TEST(GrpcServerOptionsTest, GarbagePemIsAClearErrorNotACrash) {
   GrpcServerOptions options;
   options.tls_cert_file = WriteFile("garbage.pem", "not a certificate\n");
   options.tls_key_file = WriteFile("garbage.key", "not a key\n");
-  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("TLS certificate/key pair is invalid")));
+  EXPECT_THAT(StartStatus(options), StatusIs(absl::StatusCode::kUnavailable,
+                                             HasSubstr("TLS certificate/key pair is invalid")));
 }
 
 TEST(GrpcServerTest, PortZeroBindsLoopbackAndWritesThePortFile) {

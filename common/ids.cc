@@ -15,8 +15,8 @@ bool IsIdChar(char c) { return absl::ascii_isalnum(c) || c == '.' || c == '_' ||
 absl::Status ValidateId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be empty"));
   if (id.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: must be at most %d characters, got %d", field, kMaxIdLength, id.size()));
+    return absl::InvalidArgumentError(absl::StrFormat("%s: must be at most %d characters, got %d",
+                                                      field, kMaxIdLength, id.size()));
   }
   bool valid = absl::ascii_isalnum(id.front());
   for (char c : id) valid = valid && IsIdChar(c);

@@ -18,11 +18,16 @@ TEST(IdsTest, AcceptsReadableIds) {
 }
 
 TEST(IdsTest, RejectsEmptyPathLikeAndLongIds) {
-  EXPECT_THAT(ValidateId("run_id", ""), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id: must not be empty")));
-  EXPECT_THAT(ValidateId("run_id", "../etc"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
-  EXPECT_THAT(ValidateId("run_id", "a/b"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a/b")));
-  EXPECT_THAT(ValidateId("id", ".hidden"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id")));
-  EXPECT_THAT(ValidateId("id", std::string(129, 'a')), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 128")));
+  EXPECT_THAT(ValidateId("run_id", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id: must not be empty")));
+  EXPECT_THAT(ValidateId("run_id", "../etc"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
+  EXPECT_THAT(ValidateId("run_id", "a/b"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a/b")));
+  EXPECT_THAT(ValidateId("id", ".hidden"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id")));
+  EXPECT_THAT(ValidateId("id", std::string(129, 'a')),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 128")));
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ inline constexpr char kLossInfoNce[] = "loss/info_nce";
 inline constexpr char kLossSigreg[] = "loss/sigreg";
 inline constexpr char kLossInvariance[] = "loss/invariance";
 inline constexpr char kLossRelational[] = "loss/relational";
-inline constexpr char kLossVq[] = "loss/vq";  // reported always; in loss/total only with compat.vq_loss_in_objective
+inline constexpr char kLossVq[] =
+    "loss/vq";  // reported always; in loss/total only with compat.vq_loss_in_objective
 inline constexpr char kLossL2[] = "loss/l2";  // loss.objective: sigreg
 inline constexpr char kTemperature[] = "temperature";
 inline constexpr char kLearningRate[] = "lr";
@@ -48,7 +49,7 @@ inline constexpr char kVqInputNormMean[] = "diagnostics/vq/input_norm_mean";
 inline constexpr char kVqRefreshes[] = "vq/refreshes";
 inline constexpr char kVqCodesReinitialized[] = "vq/codes_reinitialized";
 inline constexpr char kVqReinitializedInUse[] = "vq/reinitialized_in_use";  // were used last window
-inline constexpr char kVqRevivalsSurvived[] = "vq/revivals_survived";      // won >= 1 assignment
+inline constexpr char kVqRevivalsSurvived[] = "vq/revivals_survived";       // won >= 1 assignment
 
 }  // namespace jepalab::metric_names
 

@@ -1,6 +1,5 @@
 #include "common/rpc_auth.h"
 
-
 #include <grpcpp/server_context.h>
 
 #include "absl/strings/ascii.h"

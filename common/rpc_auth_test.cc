@@ -1,10 +1,10 @@
 #include "common/rpc_auth.h"
 
-#include <fstream>
-#include <string>
-
 #include <grpcpp/server_context.h>
 #include <grpcpp/test/server_context_test_spouse.h>
+
+#include <fstream>
+#include <string>
 
 #include "common/testing/service_process.h"
 #include "common/testing/status_matchers.h"
@@ -46,11 +46,10 @@ TEST(RpcAuthorizerTest, AcceptsOnlyTheExactBearerToken) {
   const RpcAuthorizer authorizer(kToken);
   EXPECT_TRUE(authorizer.enabled());
   EXPECT_THAT(AuthorizeWith(authorizer, std::string("Bearer ") + kToken), IsOk());
-  for (const std::string& bad :
-       {std::string("Bearer wrong"), std::string("Bearer ") + kToken + "x",
-        std::string("Bearer s3cret"), std::string("bearer ") + kToken,
-        std::string("Basic ") + kToken, std::string(kToken), std::string("Bearer "),
-        std::string("Bearer  ") + kToken}) {
+  for (const std::string& bad : {std::string("Bearer wrong"), std::string("Bearer ") + kToken + "x",
+                                 std::string("Bearer s3cret"), std::string("bearer ") + kToken,
+                                 std::string("Basic ") + kToken, std::string(kToken),
+                                 std::string("Bearer "), std::string("Bearer  ") + kToken}) {
     const absl::Status status = AuthorizeWith(authorizer, bad);
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnauthenticated,
                                  HasSubstr("StartRun: invalid bearer token")))
@@ -71,8 +70,9 @@ TEST(RpcAuthorizerTest, TokenFileIsTrimmedAndMustNotBeEmpty) {
       RpcAuthorizer::FromTokenFile("auth_token_file", WriteFile("token", "  s3cret-token\n\n")));
   EXPECT_THAT(AuthorizeWith(authorizer, std::string("Bearer ") + kToken), IsOk());
 
-  EXPECT_THAT(RpcAuthorizer::FromTokenFile("auth_token_file", WriteFile("blank", " \n\t\n")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("auth_token_file: token file")));
+  EXPECT_THAT(
+      RpcAuthorizer::FromTokenFile("auth_token_file", WriteFile("blank", " \n\t\n")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("auth_token_file: token file")));
   EXPECT_THAT(RpcAuthorizer::FromTokenFile("auth_token_file", "/nonexistent/token"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("auth_token_file: cannot read /nonexistent/token")));
@@ -82,7 +82,8 @@ TEST(RpcAuthorizerTest, TokenFileIsTrimmedAndMustNotBeEmpty) {
 
 TEST(RpcAuthTest, PemFileMustExistAndNotBeEmpty) {
   const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-  JEPALAB_ASSERT_OK_AND_ASSIGN(std::string text, ReadPemFile("tls_cert_file", WriteFile("c.pem", pem)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(std::string text,
+                               ReadPemFile("tls_cert_file", WriteFile("c.pem", pem)));
   EXPECT_EQ(text, pem);  // kept whole: PEM parsers want the trailing newline
   EXPECT_THAT(ReadPemFile("tls_key_file", WriteFile("empty.pem", "\n")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_key_file: file")));

@@ -11,9 +11,9 @@
 #define JEPALAB_STATUS_CONCAT_(a, b) JEPALAB_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define JEPALAB_RETURN_IF_ERROR(expr)                \
-  do {                                               \
-    ::absl::Status jepalab_status_ = (expr);         \
+#define JEPALAB_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::absl::Status jepalab_status_ = (expr);           \
     if (!jepalab_status_.ok()) return jepalab_status_; \
   } while (0)
 

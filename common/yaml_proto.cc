@@ -1,12 +1,12 @@
 #include "common/yaml_proto.h"
 
+#include <yaml-cpp/depthguard.h>  // YAML::DeepRecursion, not included by yaml.h
+#include <yaml-cpp/yaml.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-
-#include <yaml-cpp/depthguard.h>  // YAML::DeepRecursion, not included by yaml.h
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -48,8 +48,9 @@ class Converter {
       JEPALAB_RETURN_IF_ERROR(CountValue(entry.first, key_path));
       const FieldDescriptor* field = descriptor->FindFieldByName(key);
       if (field == nullptr) {
-        return Error(entry.first, key_path, absl::StrCat("unknown key (", path.empty() ? "top level" : path,
-                                                         " has no field named \"", key, "\")"));
+        return Error(entry.first, key_path,
+                     absl::StrCat("unknown key (", path.empty() ? "top level" : path,
+                                  " has no field named \"", key, "\")"));
       }
       JEPALAB_RETURN_IF_ERROR(FillField(entry.second, key_path, depth + 1, field, message));
     }
@@ -75,7 +76,8 @@ class Converter {
       return FillMessage(node, path, depth, reflection->MutableMessage(message, field));
     }
     if (!node.IsScalar()) {
-      return Error(node, path, absl::StrCat("expected a ", TypeName(field), ", got ", KindName(node)));
+      return Error(node, path,
+                   absl::StrCat("expected a ", TypeName(field), ", got ", KindName(node)));
     }
     return SetScalar(node, path, field, message, /*repeated=*/false);
   }
@@ -84,11 +86,11 @@ class Converter {
                          const FieldDescriptor* field, Message* message) {
     JEPALAB_RETURN_IF_ERROR(CountValue(node, path));
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      return FillMessage(node, path, depth,
-                         message->GetReflection()->AddMessage(message, field));
+      return FillMessage(node, path, depth, message->GetReflection()->AddMessage(message, field));
     }
     if (!node.IsScalar()) {
-      return Error(node, path, absl::StrCat("expected a ", TypeName(field), ", got ", KindName(node)));
+      return Error(node, path,
+                   absl::StrCat("expected a ", TypeName(field), ", got ", KindName(node)));
     }
     return SetScalar(node, path, field, message, /*repeated=*/true);
   }
@@ -200,8 +202,10 @@ class Converter {
 
   absl::Status Error(const YAML::Node& node, const std::string& path, const std::string& what) {
     const int line = node.Mark().line + 1;
-    std::string where = line > 0 ? absl::StrCat(" (", source_, ":", line, ")") : absl::StrCat(" (", source_, ")");
-    return absl::InvalidArgumentError(absl::StrCat(path.empty() ? "<root>" : path, ": ", what, where));
+    std::string where =
+        line > 0 ? absl::StrCat(" (", source_, ":", line, ")") : absl::StrCat(" (", source_, ")");
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "<root>" : path, ": ", what, where));
   }
 
   std::string source_;
@@ -222,8 +226,8 @@ absl::Status ApplyOverride(const std::string& override_text, int index, absl::st
   try {
     value = YAML::Load(value_text);
   } catch (const YAML::DeepRecursion&) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        key, ": override value nests deeper than ", kMaxYamlDepth, " levels (", source, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(key, ": override value nests deeper than ",
+                                                   kMaxYamlDepth, " levels (", source, ")"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(key, ": override value is not valid YAML: ", e.msg, " (", source, ")"));
@@ -243,8 +247,9 @@ absl::Status ApplyOverride(const std::string& override_text, int index, absl::st
       child = chain.back()[parts[i]];
     }
     if (!child.IsMap()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          absl::StrJoin(parts.begin(), parts.begin() + i + 1, "."), ": is not a section, cannot set ", key));
+      return absl::InvalidArgumentError(
+          absl::StrCat(absl::StrJoin(parts.begin(), parts.begin() + i + 1, "."),
+                       ": is not a section, cannot set ", key));
     }
     chain.push_back(child);
   }
@@ -321,20 +326,20 @@ absl::Status ParseYamlInto(absl::string_view yaml, absl::string_view source_name
                            FieldLines* lines) {
   message->Clear();
   if (yaml.size() > kMaxYamlBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: config is %d bytes, more than the %d allowed", source_name, yaml.size(), kMaxYamlBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: config is %d bytes, more than the %d allowed", source_name,
+                        yaml.size(), kMaxYamlBytes));
   }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp stops at 2000 levels with the message "bad file"; say what is wrong.
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
-                                                   ": nesting deeper than ", kMaxYamlDepth,
-                                                   " levels"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_name, ":", e.mark.line + 1, ": nesting deeper than ", kMaxYamlDepth, " levels"));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1,
-                                                   ": malformed YAML: ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":", e.mark.line + 1, ": malformed YAML: ", e.msg));
   }
   for (size_t i = 0; i < overrides.size(); ++i) {
     JEPALAB_RETURN_IF_ERROR(ApplyOverride(overrides[i], static_cast<int>(i), source_name, root));

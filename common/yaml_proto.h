@@ -3,11 +3,11 @@
 #ifndef JEPALAB_COMMON_YAML_PROTO_H_
 #define JEPALAB_COMMON_YAML_PROTO_H_
 
+#include <google/protobuf/message.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

@@ -45,21 +45,27 @@ TEST(YamlProtoTest, UnknownKeyNamesPathAndLine) {
   TrainerConfig config;
   EXPECT_THAT(ParseYamlInto("optimizer:\n  lr: 1\n  betas: 2\n", "cfg.yaml", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("optimizer.betas: unknown key (optimizer has no field named \"betas\") (cfg.yaml:3)")));
+                       HasSubstr("optimizer.betas: unknown key (optimizer has no field named "
+                                 "\"betas\") (cfg.yaml:3)")));
 }
 
 TEST(YamlProtoTest, WrongTypesNamePath) {
   TrainerConfig config;
   EXPECT_THAT(ParseYamlInto("training:\n  batch_size: 1.5\n", "c", {}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.batch_size: expected an integer, got \"1.5\" (c:2)")));
-  EXPECT_THAT(ParseYamlInto("optimizer:\n  lr: fast\n", "c", {}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr: expected a number")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.batch_size: expected an integer, got \"1.5\" (c:2)")));
+  EXPECT_THAT(
+      ParseYamlInto("optimizer:\n  lr: fast\n", "c", {}, &config),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr: expected a number")));
   EXPECT_THAT(ParseYamlInto("loss:\n  learnable_temperature: maybe\n", "c", {}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("loss.learnable_temperature: expected true or false")));
-  EXPECT_THAT(ParseYamlInto("optimizer: 3\n", "c", {}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer: expected a mapping")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("loss.learnable_temperature: expected true or false")));
+  EXPECT_THAT(
+      ParseYamlInto("optimizer: 3\n", "c", {}, &config),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer: expected a mapping")));
   EXPECT_THAT(ParseYamlInto("training:\n  epochs: 99999999999\n", "c", {}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.epochs: integer out of range")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.epochs: integer out of range")));
   EXPECT_THAT(ParseYamlInto("seed: [1, 2]\n", "c", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: expected a integer")));
 }
@@ -76,7 +82,8 @@ TEST(YamlProtoTest, RejectsDeepNestingAndHugeInput) {
   for (int i = 0; i < 40; ++i) deep += "{a: ";
   deep += "1";
   for (int i = 0; i < 40; ++i) deep += "}";
-  EXPECT_THAT(ParseYamlInto(deep, "c", {}, &config), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed")));
+  EXPECT_THAT(ParseYamlInto(deep, "c", {}, &config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed")));
   EXPECT_THAT(ParseYamlInto(std::string(kMaxYamlBytes + 1, '#'), "c", {}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bytes")));
 }
@@ -93,21 +100,21 @@ std::string Repeat(const std::string& text, int times) {
 TEST(YamlProtoTest, TenThousandLevelsOfNestingAreAnErrorNotAStackOverflow) {
   TrainerConfig config;
   const int kLevels = 10000;
-  for (const std::string& deep :
-       {"seed: " + Repeat("{a: ", kLevels) + "1" + Repeat("}", kLevels),
-        "seed: " + Repeat("[", kLevels) + "1" + Repeat("]", kLevels),
-        Repeat("- ", kLevels) + "1",
-        Repeat("[", kLevels)}) {
+  for (const std::string& deep : {"seed: " + Repeat("{a: ", kLevels) + "1" + Repeat("}", kLevels),
+                                  "seed: " + Repeat("[", kLevels) + "1" + Repeat("]", kLevels),
+                                  Repeat("- ", kLevels) + "1", Repeat("[", kLevels)}) {
     EXPECT_THAT(ParseYamlInto(deep, "deep.yaml", {}, &config),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("deep.yaml:1: nesting deeper than 32 levels")))
         << deep.substr(0, 20);
   }
   EXPECT_THAT(ParseYamlInto(kYaml, "c", {"seed=" + Repeat("[", kLevels)}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seed: override value nests deeper than 32 levels")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("seed: override value nests deeper than 32 levels")));
   // A 10000-segment override key stops at the first segment the schema lacks.
-  EXPECT_THAT(ParseYamlInto(kYaml, "c", {Repeat("optimizer.", kLevels) + "lr=1"}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.optimizer: unknown key")));
+  EXPECT_THAT(
+      ParseYamlInto(kYaml, "c", {Repeat("optimizer.", kLevels) + "lr=1"}, &config),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.optimizer: unknown key")));
 }
 
 TEST(YamlProtoTest, HugeNumbersAndAliasesAreHandled) {
@@ -135,20 +142,26 @@ TEST(YamlProtoTest, AliasExpansionIsBounded) {
   yaml += Repeat(", *r", 8000) + "]}" + Repeat(", *s", 8000) + "]\n";
   EXPECT_THAT(ParseYamlInto(yaml, "laughs.yaml", {}, &plan),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("more than 262144 values (keys and list elements, aliases expanded) (laughs.yaml:1)")));
+                       HasSubstr("more than 262144 values (keys and list elements, aliases "
+                                 "expanded) (laughs.yaml:1)")));
   // A plain list of the same length is fine.
   TrainerConfig config;
-  EXPECT_THAT(ParseYamlInto("invariance: {symmetry_modes: [" + Repeat("h, ", 8000) + "h]}", "c", {}, &config),
+  EXPECT_THAT(ParseYamlInto("invariance: {symmetry_modes: [" + Repeat("h, ", 8000) + "h]}", "c", {},
+                            &config),
               IsOk());
 }
 
 TEST(YamlProtoTest, OverridesApplyInOrderAndCreateSections) {
   TrainerConfig config;
-  ASSERT_THAT(ParseYamlInto(kYaml, "c", {"optimizer.lr=0.5", "training.epochs=3", "optimizer.lr=0.25"}, &config), IsOk());
+  ASSERT_THAT(
+      ParseYamlInto(kYaml, "c", {"optimizer.lr=0.5", "training.epochs=3", "optimizer.lr=0.25"},
+                    &config),
+      IsOk());
   EXPECT_DOUBLE_EQ(config.optimizer().lr(), 0.25);
   EXPECT_EQ(config.training().epochs(), 3);
-  EXPECT_THAT(ParseYamlInto(kYaml, "c", {"optimizer.lrr=1"}, &config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lrr: unknown key")));
+  EXPECT_THAT(
+      ParseYamlInto(kYaml, "c", {"optimizer.lrr=1"}, &config),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lrr: unknown key")));
   EXPECT_THAT(ParseYamlInto(kYaml, "c", {"no_equals_sign"}, &config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("override #1")));
   EXPECT_THAT(ParseYamlInto(kYaml, "c", {"seed.x=1"}, &config),
@@ -172,11 +185,15 @@ TEST(YamlProtoTest, ResolvedYamlRoundTripsWithDefaults) {
 
 TEST(YamlProtoTest, AnnotateWithLineFindsClosestParent) {
   FieldLines lines = {{"optimizer", 4}, {"optimizer.lr", 5}};
-  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("optimizer.lr: must be > 0, got -0.1"), "f.yaml", lines).message(),
+  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("optimizer.lr: must be > 0, got -0.1"),
+                             "f.yaml", lines)
+                .message(),
             "optimizer.lr: must be > 0, got -0.1 (f.yaml:5)");
-  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("optimizer.name: bad"), "f.yaml", lines).message(),
+  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("optimizer.name: bad"), "f.yaml", lines)
+                .message(),
             "optimizer.name: bad (f.yaml:4)");
-  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("training.epochs: bad"), "f.yaml", lines).message(),
+  EXPECT_EQ(AnnotateWithLine(absl::InvalidArgumentError("training.epochs: bad"), "f.yaml", lines)
+                .message(),
             "training.epochs: bad");
 }
 

@@ -93,8 +93,8 @@ absl::Status ValidateCollapseDetectorsConfig(const CollapseDetectorsConfig& conf
     return Invalid("loss_plateau.window_steps", "must be > 0",
                    static_cast<double>(plateau.window_steps()));
   }
-  JEPALAB_RETURN_IF_ERROR(CheckFinite("loss_plateau.min_relative_improvement",
-                                      plateau.min_relative_improvement()));
+  JEPALAB_RETURN_IF_ERROR(
+      CheckFinite("loss_plateau.min_relative_improvement", plateau.min_relative_improvement()));
   JEPALAB_RETURN_IF_ERROR(CheckFinite("loss_plateau.rise_ratio", plateau.rise_ratio()));
   if (plateau.min_relative_improvement() < 0 || plateau.min_relative_improvement() >= 1) {
     return Invalid("loss_plateau.min_relative_improvement", "must be in [0, 1)",

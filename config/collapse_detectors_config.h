@@ -1,5 +1,6 @@
-// Validation of the collapse detectors' thresholds (schema proto/config/metrics_service_config.proto):
-// the metrics service checks them at startup, before any detector runs.
+// Validation of the collapse detectors' thresholds (schema
+// proto/config/metrics_service_config.proto): the metrics service checks them at startup, before
+// any detector runs.
 #ifndef JEPALAB_CONFIG_COLLAPSE_DETECTORS_CONFIG_H_
 #define JEPALAB_CONFIG_COLLAPSE_DETECTORS_CONFIG_H_
 

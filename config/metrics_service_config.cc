@@ -34,7 +34,8 @@ const std::string* OverrideFor(absl::string_view path, const std::vector<std::st
   for (const std::string& entry : overrides) {
     const size_t eq = entry.find('=');
     if (eq == std::string::npos) continue;
-    const absl::string_view key = absl::StripAsciiWhitespace(absl::string_view(entry).substr(0, eq));
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(absl::string_view(entry).substr(0, eq));
     if (key == path || absl::StartsWith(path, absl::StrCat(key, ".")) ||
         absl::StartsWith(key, absl::StrCat(path, "."))) {
       found = &entry;
@@ -57,8 +58,7 @@ absl::Status NameOverride(const absl::Status& status, absl::string_view source_n
       at != absl::string_view::npos && absl::EndsWith(message, ")")) {
     message = message.substr(0, at);
   }
-  return absl::Status(status.code(),
-                      absl::StrCat(message, " (--config_override=", *entry, ")"));
+  return absl::Status(status.code(), absl::StrCat(message, " (--config_override=", *entry, ")"));
 }
 
 }  // namespace
@@ -68,9 +68,9 @@ absl::StatusOr<config::v1::MetricsServiceConfig> LoadMetricsServiceConfig(
     const std::vector<std::string>& overrides) {
   config::v1::MetricsServiceConfig config;
   common::FieldLines lines;
-  JEPALAB_RETURN_IF_ERROR(NameOverride(
-      common::ParseYamlInto(yaml, source_name, overrides, &config, &lines), source_name,
-      overrides));
+  JEPALAB_RETURN_IF_ERROR(
+      NameOverride(common::ParseYamlInto(yaml, source_name, overrides, &config, &lines),
+                   source_name, overrides));
   const absl::Status valid = ValidateCollapseDetectorsConfig(config.collapse_detectors());
   if (valid.ok()) return config;
   if (OverrideFor(ErrorPath(valid.message()), overrides) != nullptr) {

@@ -11,12 +11,12 @@
 namespace jepalab::config {
 namespace {
 
-using ::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+using ::testing::StatusIs;
 
 constexpr char kFile[] = R"(collapse_detectors:
   rank:
@@ -70,12 +70,11 @@ TEST(MetricsServiceConfigTest, MistypedOverrideNamesTheOverride) {
                AllOf(HasSubstr("collapse_detectors.rank.collapsed_below: expected a number"),
                      EndsWith("(--config_override=collapse_detectors.rank.collapsed_below=low)"),
                      Not(HasSubstr("<defaults>")))));
-  EXPECT_THAT(LoadMetricsServiceConfig(kFile, "metrics.yaml",
-                                       {"collapse_detectors.rank.bogus=1"})
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("collapse_detectors.rank.bogus: unknown key"),
-                             EndsWith("(--config_override=collapse_detectors.rank.bogus=1)"))));
+  EXPECT_THAT(
+      LoadMetricsServiceConfig(kFile, "metrics.yaml", {"collapse_detectors.rank.bogus=1"}).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("collapse_detectors.rank.bogus: unknown key"),
+                     EndsWith("(--config_override=collapse_detectors.rank.bogus=1)"))));
 }
 
 TEST(MetricsServiceConfigTest, InvalidValueInTheFileNamesFileAndLine) {

@@ -44,10 +44,12 @@ absl::Status ValidateCriteria(const PlanCriteria& c, const std::string& field) {
                    absl::StrCat("must be >= 0, got ", c.val_loss_tolerance()));
   }
   if (!(c.spike_factor() > 1)) {
-    return Invalid(absl::StrCat(field, ".spike_factor"), absl::StrCat("must be > 1, got ", c.spike_factor()));
+    return Invalid(absl::StrCat(field, ".spike_factor"),
+                   absl::StrCat("must be > 1, got ", c.spike_factor()));
   }
   if (c.has_min_rankme() && !(c.min_rankme() >= 0)) {
-    return Invalid(absl::StrCat(field, ".min_rankme"), absl::StrCat("must be >= 0, got ", c.min_rankme()));
+    return Invalid(absl::StrCat(field, ".min_rankme"),
+                   absl::StrCat("must be >= 0, got ", c.min_rankme()));
   }
   if (c.has_min_isotropy_robust() && !(c.min_isotropy_robust() >= 0)) {
     return Invalid(absl::StrCat(field, ".min_isotropy_robust"),
@@ -61,7 +63,8 @@ absl::Status ValidateCriteria(const PlanCriteria& c, const std::string& field) {
     }
   }
   if (c.warmup_steps() < 0) {
-    return Invalid(absl::StrCat(field, ".warmup_steps"), absl::StrCat("must be >= 0, got ", c.warmup_steps()));
+    return Invalid(absl::StrCat(field, ".warmup_steps"),
+                   absl::StrCat("must be >= 0, got ", c.warmup_steps()));
   }
   return absl::OkStatus();
 }
@@ -204,7 +207,8 @@ void ApplyMiniCriteria(bool mini, PlanConfig* plan) {
 }
 
 void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& seeds,
-                     const google::protobuf::RepeatedPtrField<std::string>& overrides, PlanConfig* plan) {
+                     const google::protobuf::RepeatedPtrField<std::string>& overrides,
+                     PlanConfig* plan) {
   ApplyMiniCriteria(mini, plan);
   if (!seeds.empty()) *plan->mutable_seeds() = seeds;
   for (PlanStage& stage : *plan->mutable_stages()) {
@@ -336,8 +340,9 @@ absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfig
   for (int s = 0; s < plan.stages_size(); ++s) {
     for (int r = 0; r < plan.stages(s).runs_size(); ++r) {
       const PlanRun& run = plan.stages(s).runs(r);
-      const std::string field = absl::StrCat("stages[", s, "].runs[", r, "].",
-                                             mini && run.has_mini_config() ? "mini_config" : "config");
+      const std::string field =
+          absl::StrCat("stages[", s, "].runs[", r, "].",
+                       mini && run.has_mini_config() ? "mini_config" : "config");
       absl::StatusOr<std::string> path = RunConfigPath(run, mini);
       if (!path.ok()) return Invalid(field, path.status().message());
       if (files.count(*path) > 0) continue;

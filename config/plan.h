@@ -66,7 +66,8 @@ void ApplyMiniCriteria(bool mini, PlanConfig* plan);
 // _mini criteria, `seeds` (when not empty) replacing the plan's and every run's, and `overrides`
 // appended to every run's own. Validate the plan after this, so the overrides are checked too.
 void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& seeds,
-                     const google::protobuf::RepeatedPtrField<std::string>& overrides, PlanConfig* plan);
+                     const google::protobuf::RepeatedPtrField<std::string>& overrides,
+                     PlanConfig* plan);
 
 // Reads, parses and validates a plan file; errors carry " (<path>:<line>)" where known.
 // NotFound if the file cannot be read.

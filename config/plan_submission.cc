@@ -13,7 +13,8 @@ absl::StatusOr<ResolvedPlan> ResolvePlanSubmission(const PlanSubmission& submiss
   auto invalid = [&](const absl::Status& status) {
     return absl::InvalidArgumentError(absl::StrCat(submission.source, ": ", status.message()));
   };
-  if (submission.plan_yaml.empty()) return absl::InvalidArgumentError("plan_yaml: must not be empty");
+  if (submission.plan_yaml.empty())
+    return absl::InvalidArgumentError("plan_yaml: must not be empty");
   absl::StatusOr<PlanConfig> parsed = ParsePlan(submission.plan_yaml, submission.source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
   ResolvedPlan resolved;

@@ -103,8 +103,9 @@ TEST(PlanSubmissionTest, SubmissionOverridesAndSeedsReachEveryRunAndAreChecked) 
 }
 
 TEST(PlanSubmissionTest, EmptyPlanIsRefused) {
-  EXPECT_THAT(ResolvePlanSubmission(PlanSubmission{}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("plan_yaml: must not be empty")));
+  EXPECT_THAT(
+      ResolvePlanSubmission(PlanSubmission{}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("plan_yaml: must not be empty")));
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::config {
 namespace {
@@ -131,15 +131,14 @@ TEST(ShippedPlanTest, EncodesTheSeedPlan) {
 
 TEST(ShippedPlanTest, SingleLossAdditionsReverseExactlyTheMinimalConfigsChange) {
   // Each addition must give back the baseline's value of what it adds.
-  JEPALAB_ASSERT_OK_AND_ASSIGN(
-      auto baseline, LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000.yaml"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(auto baseline,
+                               LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000.yaml"));
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig plan, LoadPlanFile(kShippedPlan, options));
   auto load = [&](const std::string& name) {
     const PlanRun* run = FindRun(plan, name);
     EXPECT_NE(run, nullptr) << name;
-    return LoadTrainerConfigFile(run->config(),
-                                          {run->overrides().begin(), run->overrides().end()});
+    return LoadTrainerConfigFile(run->config(), {run->overrides().begin(), run->overrides().end()});
   };
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto sigreg, load("minimal_plus_sigreg"));
   EXPECT_DOUBLE_EQ(sigreg.sigreg().weight(), baseline.sigreg().weight());
@@ -342,8 +341,10 @@ stages:
 }
 
 TEST_F(PlanValidationTest, MiniCriteriaAreValidatedUnderTheirOwnName) {
-  EXPECT_THAT(Validate("name: p\nmini_criteria: {min_rankme: -1}\nstages: [{name: one, runs: [{name: r1, config: a.yaml}]}]"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mini_criteria.min_rankme: must be >= 0, got -1")));
+  EXPECT_THAT(Validate("name: p\nmini_criteria: {min_rankme: -1}\nstages: [{name: one, runs: "
+                       "[{name: r1, config: a.yaml}]}]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("mini_criteria.min_rankme: must be >= 0, got -1")));
 }
 
 TEST_F(PlanValidationTest, EmptyStagesAndRuns) {

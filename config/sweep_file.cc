@@ -10,9 +10,7 @@
 #include "config/sweep.h"
 
 namespace jepalab::config {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<SweepFileConfig> ParseSweepFile(absl::string_view yaml,
                                                absl::string_view source_name) {
@@ -21,8 +19,8 @@ absl::StatusOr<SweepFileConfig> ParseSweepFile(absl::string_view yaml,
   return sweep;
 }
 
-absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfig& sweep,
-                                                            const std::string& config_yaml) {
+absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(
+    const SweepFileConfig& sweep, const std::string& config_yaml) {
   JEPALAB_RETURN_IF_ERROR(common::ValidateId("name", sweep.name()));
   if (sweep.config().empty()) return absl::InvalidArgumentError("config: must be set");
   if (sweep.stop_on_collapse().confirm_events() < 1) {
@@ -59,7 +57,7 @@ absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(const Swe
 }
 
 absl::StatusOr<scheduler::v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
-                                                     const std::string& base_dir) {
+                                                                const std::string& base_dir) {
   absl::StatusOr<std::string> text = common::ReadFile(path);
   if (!text.ok()) {
     return absl::Status(text.status().code(), absl::StrCat("cannot read sweep file ", path));
@@ -78,7 +76,8 @@ absl::StatusOr<scheduler::v1::SubmitSweepRequest> LoadSweepFile(const std::strin
     }
     config_yaml = *std::move(config);
   }
-  absl::StatusOr<scheduler::v1::SubmitSweepRequest> request = SweepRequestFromFile(sweep, config_yaml);
+  absl::StatusOr<scheduler::v1::SubmitSweepRequest> request =
+      SweepRequestFromFile(sweep, config_yaml);
   if (!request.ok()) return common::AnnotateWithLine(request.status(), path, lines);
   return request;
 }

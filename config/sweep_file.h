@@ -25,15 +25,15 @@ absl::StatusOr<SweepFileConfig> ParseSweepFile(absl::string_view yaml,
 // InvalidArgument naming the field: "name: ...", "config: must be set", "stop_on_collapse.
 // confirm_events: must be >= 1, got 0", and every expansion error ("variants[1].name:
 // duplicate variant", "grid[0].values: must not be empty", "variants: must not be empty").
-absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(const SweepFileConfig& sweep,
-                                                            const std::string& config_yaml);
+absl::StatusOr<scheduler::v1::SubmitSweepRequest> SweepRequestFromFile(
+    const SweepFileConfig& sweep, const std::string& config_yaml);
 
 // Reads, parses and validates the sweep file at `path`, and reads its base config relative to
 // `base_dir` (empty: the working directory; an absolute config path is used as is). Errors carry
 // " (<path>:<line>)" where known. NotFound if the sweep file cannot be read; InvalidArgument
 // "config: file not found: <path>" if its base config cannot.
 absl::StatusOr<scheduler::v1::SubmitSweepRequest> LoadSweepFile(const std::string& path,
-                                                     const std::string& base_dir);
+                                                                const std::string& base_dir);
 
 }  // namespace jepalab::config
 

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "common/testing/status_matchers.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "config/sweep.h"
 #include "config/trainer_config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 
 namespace jepalab::config {
 namespace {
@@ -70,10 +70,8 @@ TEST(ShippedSweepTest, VariantOverridesMatchTheDiagnosticConfigs) {
     }
     ASSERT_NE(point, nullptr) << variant;
     JEPALAB_ASSERT_OK_AND_ASSIGN(
-        TrainerConfig swept,
-        LoadTrainerConfig(request.config_yaml(), "sweep", point->overrides));
-    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig written,
-                                 LoadTrainerConfigFile(config_path));
+        TrainerConfig swept, LoadTrainerConfig(request.config_yaml(), "sweep", point->overrides));
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig written, LoadTrainerConfigFile(config_path));
     EXPECT_EQ(ConfigHash(swept), ConfigHash(written)) << variant;
   }
 }

@@ -21,7 +21,8 @@ class Checker {
   absl::Status status() const { return status_; }
 
   void Fail(absl::string_view path, absl::string_view rule, absl::string_view got) {
-    if (status_.ok()) status_ = absl::InvalidArgumentError(absl::StrCat(path, ": ", rule, ", got ", got));
+    if (status_.ok())
+      status_ = absl::InvalidArgumentError(absl::StrCat(path, ": ", rule, ", got ", got));
   }
 
   void Finite(absl::string_view path, double v) {
@@ -40,21 +41,26 @@ class Checker {
     Finite(path, v);
     const bool ok = v >= lo && (hi_inclusive ? v <= hi : v < hi);
     if (!ok) {
-      Fail(path, absl::StrCat("must be in [", FormatDouble(lo), ", ", FormatDouble(hi), hi_inclusive ? "]" : ")"),
+      Fail(path,
+           absl::StrCat("must be in [", FormatDouble(lo), ", ", FormatDouble(hi),
+                        hi_inclusive ? "]" : ")"),
            FormatDouble(v));
     }
   }
   void IntRange(absl::string_view path, int64_t v, int64_t lo, int64_t hi) {
-    if (v < lo || v > hi) Fail(path, absl::StrCat("must be in [", lo, ", ", hi, "]"), absl::StrCat(v));
+    if (v < lo || v > hi)
+      Fail(path, absl::StrCat("must be in [", lo, ", ", hi, "]"), absl::StrCat(v));
   }
   void AtLeast(absl::string_view path, int64_t v, int64_t lo) {
     if (v < lo) Fail(path, absl::StrCat("must be >= ", lo), absl::StrCat(v));
   }
-  void OneOf(absl::string_view path, const std::string& v, std::initializer_list<const char*> allowed) {
+  void OneOf(absl::string_view path, const std::string& v,
+             std::initializer_list<const char*> allowed) {
     for (const char* a : allowed) {
       if (v == a) return;
     }
-    Fail(path, absl::StrCat("must be one of {", absl::StrJoin(allowed, ", "), "}"), absl::StrCat("\"", v, "\""));
+    Fail(path, absl::StrCat("must be one of {", absl::StrJoin(allowed, ", "), "}"),
+         absl::StrCat("\"", v, "\""));
   }
 
  private:
@@ -66,7 +72,8 @@ void CheckData(const TrainerConfig& c, Checker& k) {
   k.IntRange("data.context_window", d.context_window(), 1, 64);
   k.IntRange("data.target_offset", d.target_offset(), 1, 64);
   k.InRange("data.validation.split", d.validation().split(), 0, 1, /*hi_inclusive=*/false);
-  if (d.validation().has_batch_size()) k.IntRange("data.validation.batch_size", d.validation().batch_size(), 1, 65536);
+  if (d.validation().has_batch_size())
+    k.IntRange("data.validation.batch_size", d.validation().batch_size(), 1, 65536);
   const auto& g = d.generator();
   k.IntRange("data.generator.num_atomic", g.num_atomic(), 0, 10000000);
   k.IntRange("data.generator.num_sequential", g.num_sequential(), 0, 10000000);
@@ -102,14 +109,17 @@ void CheckModel(const TrainerConfig& c, Checker& k) {
   k.IntRange("object_encoder.relational_heads", e.relational_heads(), 1, 256);
   if (e.relational() && e.relational_layers() > 0 && e.relational_heads() > 0 &&
       e.hidden_dim() % e.relational_heads() != 0) {
-    k.Fail("object_encoder.relational_heads", absl::StrCat("must divide hidden_dim (", e.hidden_dim(), ")"),
+    k.Fail("object_encoder.relational_heads",
+           absl::StrCat("must divide hidden_dim (", e.hidden_dim(), ")"),
            absl::StrCat(e.relational_heads()));
   }
-  k.InRange("object_encoder.relational_dropout", e.relational_dropout(), 0, 1, /*hi_inclusive=*/false);
+  k.InRange("object_encoder.relational_dropout", e.relational_dropout(), 0, 1,
+            /*hi_inclusive=*/false);
   k.OneOf("object_encoder.vq_mode", e.vq_mode(), {"hard", "gumbel"});
   if (e.vq_enabled()) k.IntRange("object_encoder.num_embeddings", e.num_embeddings(), 1, 1 << 20);
   k.NonNegative("object_encoder.commitment_cost", e.commitment_cost());
-  if (e.has_ema_decay()) k.InRange("object_encoder.ema_decay", e.ema_decay(), 0, 1, /*hi_inclusive=*/false);
+  if (e.has_ema_decay())
+    k.InRange("object_encoder.ema_decay", e.ema_decay(), 0, 1, /*hi_inclusive=*/false);
   k.AtLeast("object_encoder.vq_refresh_interval", e.vq_refresh_interval(), 1);
   k.InRange("object_encoder.vq_refresh_usage_threshold", e.vq_refresh_usage_threshold(), 0, 1);
   k.Positive("object_encoder.vq_temperature_init", e.vq_temperature_init());
@@ -136,7 +146,8 @@ void CheckOptimization(const TrainerConfig& c, Checker& k) {
   k.IntRange("training.epochs", t.epochs(), 1, 100000);
   k.IntRange("training.checkpoint_interval", t.checkpoint_interval(), 1, 100000);
   if (t.device() != "auto" && t.device() != "cpu" && t.device().rfind("cuda", 0) != 0) {
-    k.Fail("training.device", "must be auto, cpu, cuda or cuda:N", absl::StrCat("\"", t.device(), "\""));
+    k.Fail("training.device", "must be auto, cpu, cuda or cuda:N",
+           absl::StrCat("\"", t.device(), "\""));
   }
   k.OneOf("training.mixed_precision", t.mixed_precision(), {"none", "bf16", "fp16"});
   k.NonNegative("training.grad_clip.max_norm", t.grad_clip().max_norm());
@@ -167,16 +178,19 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
   k.Positive("loss.temperature_min", l.temperature_min());
   k.Positive("loss.temperature_max", l.temperature_max());
   if (l.temperature_max() < l.temperature_min()) {
-    k.Fail("loss.temperature_max", absl::StrCat("must be >= temperature_min (", FormatDouble(l.temperature_min()), ")"),
+    k.Fail("loss.temperature_max",
+           absl::StrCat("must be >= temperature_min (", FormatDouble(l.temperature_min()), ")"),
            FormatDouble(l.temperature_max()));
   }
   if (l.temperature_bounds_size() != 0) {
     if (l.temperature_bounds_size() != 2) {
-      k.Fail("loss.temperature_bounds", "must be [min, max]", absl::StrCat(l.temperature_bounds_size(), " values"));
+      k.Fail("loss.temperature_bounds", "must be [min, max]",
+             absl::StrCat(l.temperature_bounds_size(), " values"));
     } else {
       k.Positive("loss.temperature_bounds[0]", l.temperature_bounds(0));
       if (!(l.temperature_bounds(1) >= l.temperature_bounds(0))) {
-        k.Fail("loss.temperature_bounds[1]", "must be >= temperature_bounds[0]", FormatDouble(l.temperature_bounds(1)));
+        k.Fail("loss.temperature_bounds[1]", "must be >= temperature_bounds[0]",
+               FormatDouble(l.temperature_bounds(1)));
       }
     }
   }
@@ -190,7 +204,8 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
   k.NonNegative("sigreg.weight", s.weight());
   k.IntRange("sigreg.num_slices", s.num_slices(), 1, 65536);
   k.IntRange("sigreg.num_points", s.num_points(), 3, 1025);
-  if (s.num_points() % 2 == 0) k.Fail("sigreg.num_points", "must be odd", absl::StrCat(s.num_points()));
+  if (s.num_points() % 2 == 0)
+    k.Fail("sigreg.num_points", "must be odd", absl::StrCat(s.num_points()));
 
   const auto& inv = c.invariance();
   k.NonNegative("invariance.color_weight", inv.color_weight());
@@ -198,12 +213,14 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
   k.NonNegative("invariance.translation_max_delta", inv.translation_max_delta());
   k.NonNegative("invariance.symmetry_weight", inv.symmetry_weight());
   for (int i = 0; i < inv.symmetry_modes_size(); ++i) {
-    if (inv.symmetry_modes(i).empty()) k.Fail(absl::StrCat("invariance.symmetry_modes[", i, "]"), "must not be empty", "\"\"");
+    if (inv.symmetry_modes(i).empty())
+      k.Fail(absl::StrCat("invariance.symmetry_modes[", i, "]"), "must not be empty", "\"\"");
   }
   k.IntRange("invariance.palette_size", inv.palette_size(), 1, 64);
   k.Finite("invariance.coordinate_min", inv.coordinate_min());
   if (!(inv.coordinate_max() > inv.coordinate_min())) {
-    k.Fail("invariance.coordinate_max", "must be > coordinate_min", FormatDouble(inv.coordinate_max()));
+    k.Fail("invariance.coordinate_max", "must be > coordinate_min",
+           FormatDouble(inv.coordinate_max()));
   }
 
   k.NonNegative("relational_loss.weight", c.relational_loss().weight());
@@ -211,11 +228,13 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
 
   const auto& em = c.diagnostics().embedding_metrics();
   k.AtLeast("diagnostics.embedding_metrics.interval", em.interval(), 1);
-  if (em.has_log_interval()) k.AtLeast("diagnostics.embedding_metrics.log_interval", em.log_interval(), 1);
+  if (em.has_log_interval())
+    k.AtLeast("diagnostics.embedding_metrics.log_interval", em.log_interval(), 1);
   k.IntRange("diagnostics.embedding_metrics.max_samples", em.max_samples(), 2, 1 << 20);
 
   k.AtLeast("debug.fault_at_step", c.debug().fault_at_step(), 0);
-  k.OneOf("debug.fault", c.debug().fault(), {"none", "abort", "segfault", "torch_error", "nan", "hang"});
+  k.OneOf("debug.fault", c.debug().fault(),
+          {"none", "abort", "segfault", "torch_error", "nan", "hang"});
   k.AtLeast("debug.fault_on_attempt", c.debug().fault_on_attempt(), 0);
   k.OneOf("debug.fault_term", c.debug().fault_term(),
           {"", "info_nce", "sigreg", "invariance", "relational", "vq", "l2"});
@@ -224,14 +243,17 @@ void CheckLosses(const TrainerConfig& c, Checker& k) {
 // Reference-compatibility switches (docs/reference_compat.md).
 void CheckCompat(const TrainerConfig& c, Checker& k) {
   const auto& x = c.compat();
-  k.OneOf("compat.vq_refresh_threshold", x.vq_refresh_threshold(), {"total_mass_share", "relative_to_mean"});
+  k.OneOf("compat.vq_refresh_threshold", x.vq_refresh_threshold(),
+          {"total_mass_share", "relative_to_mean"});
   k.OneOf("compat.vq_update_timing", x.vq_update_timing(), {"per_call", "per_optimizer_step"});
   k.OneOf("compat.vq_ema_init", x.vq_ema_init(), {"codebook_copy", "zero"});
   k.OneOf("compat.vq_revival", x.vq_revival(), {"reference", "consistent"});
   // relative_to_mean compares c_k with threshold · mean(c); a threshold of 1 or more would call
   // every code at or below the mean dead.
-  if (x.vq_refresh_threshold() == "relative_to_mean" && c.object_encoder().vq_refresh_usage_threshold() >= 1) {
-    k.Fail("object_encoder.vq_refresh_usage_threshold", "must be < 1 with compat.vq_refresh_threshold relative_to_mean",
+  if (x.vq_refresh_threshold() == "relative_to_mean" &&
+      c.object_encoder().vq_refresh_usage_threshold() >= 1) {
+    k.Fail("object_encoder.vq_refresh_usage_threshold",
+           "must be < 1 with compat.vq_refresh_threshold relative_to_mean",
            FormatDouble(c.object_encoder().vq_refresh_usage_threshold()));
   }
 }
@@ -248,12 +270,15 @@ absl::Status ValidateTrainerConfig(const TrainerConfig& config) {
   return checker.status();
 }
 
-absl::StatusOr<TrainerConfig> LoadTrainerConfig(absl::string_view yaml_text, absl::string_view source_name,
+absl::StatusOr<TrainerConfig> LoadTrainerConfig(absl::string_view yaml_text,
+                                                absl::string_view source_name,
                                                 const std::vector<std::string>& overrides) {
   TrainerConfig config;
   common::FieldLines lines;
-  JEPALAB_RETURN_IF_ERROR(common::ParseYamlInto(yaml_text, source_name, overrides, &config, &lines));
-  JEPALAB_RETURN_IF_ERROR(common::AnnotateWithLine(ValidateTrainerConfig(config), source_name, lines));
+  JEPALAB_RETURN_IF_ERROR(
+      common::ParseYamlInto(yaml_text, source_name, overrides, &config, &lines));
+  JEPALAB_RETURN_IF_ERROR(
+      common::AnnotateWithLine(ValidateTrainerConfig(config), source_name, lines));
   return config;
 }
 
@@ -263,7 +288,9 @@ absl::StatusOr<TrainerConfig> LoadTrainerConfigFile(const std::string& path,
   return LoadTrainerConfig(text, path, overrides);
 }
 
-std::string ResolvedConfigYaml(const TrainerConfig& config) { return common::MessageToYaml(config); }
+std::string ResolvedConfigYaml(const TrainerConfig& config) {
+  return common::MessageToYaml(config);
+}
 
 std::string ConfigHash(const TrainerConfig& config) {
   return common::Sha256Hex(ResolvedConfigYaml(config));

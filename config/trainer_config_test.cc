@@ -45,13 +45,17 @@ TEST(TrainerConfigTest, MiniConfigLoads) {
 }
 
 TEST(TrainerConfigTest, ErrorsNameFileAndLine) {
-  EXPECT_THAT(LoadTrainerConfigFile("config/testdata/bad_lr.yaml"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("optimizer.lr: must be > 0, got -0.1 (config/testdata/bad_lr.yaml:4)")));
-  EXPECT_THAT(LoadTrainerConfigFile("config/testdata/unknown_key.yaml"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("training.learning_rate: unknown key (training has no field named \"learning_rate\") "
-                                 "(config/testdata/unknown_key.yaml:5)")));
+  EXPECT_THAT(
+      LoadTrainerConfigFile("config/testdata/bad_lr.yaml"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("optimizer.lr: must be > 0, got -0.1 (config/testdata/bad_lr.yaml:4)")));
+  EXPECT_THAT(
+      LoadTrainerConfigFile("config/testdata/unknown_key.yaml"),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr(
+              "training.learning_rate: unknown key (training has no field named \"learning_rate\") "
+              "(config/testdata/unknown_key.yaml:5)")));
   EXPECT_THAT(LoadTrainerConfigFile("no/such/file.yaml"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such/file.yaml")));
 }
@@ -80,36 +84,56 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"data.context_window=0", "data.context_window: must be in [1, 64], got 0"},
         BadValue{"data.target_offset=0", "data.target_offset: must be in [1, 64]"},
         BadValue{"data.validation.split=1", "data.validation.split: must be in [0, 1), got 1"},
-        BadValue{"data.validation.batch_size=0", "data.validation.batch_size: must be in [1, 65536]"},
-        BadValue{"data.generator.max_grid_size=31", "data.generator.max_grid_size: must be in [6, 30], got 31"},
-        BadValue{"data.generator.min_grid_size=0", "data.generator.min_grid_size: must be in [1, 30]"},
+        BadValue{"data.validation.batch_size=0",
+                 "data.validation.batch_size: must be in [1, 65536]"},
+        BadValue{"data.generator.max_grid_size=31",
+                 "data.generator.max_grid_size: must be in [6, 30], got 31"},
+        BadValue{"data.generator.min_grid_size=0",
+                 "data.generator.min_grid_size: must be in [1, 30]"},
         BadValue{"data.generator.min_colors=1", "data.generator.min_colors: must be in [2, 10]"},
-        BadValue{"data.generator.max_colors=11", "data.generator.max_colors: must be in [4, 10], got 11"},
-        BadValue{"data.generator.fill_probability=1.5", "data.generator.fill_probability: must be in [0, 1]"},
-        BadValue{"data.generator.num_atomic=-1", "data.generator.num_atomic: must be in [0, 10000000]"},
+        BadValue{"data.generator.max_colors=11",
+                 "data.generator.max_colors: must be in [4, 10], got 11"},
+        BadValue{"data.generator.fill_probability=1.5",
+                 "data.generator.fill_probability: must be in [0, 1]"},
+        BadValue{"data.generator.num_atomic=-1",
+                 "data.generator.num_atomic: must be in [0, 10000000]"},
         BadValue{"data.generator.background=10", "data.generator.background: must be in [0, 9]"},
         BadValue{"data.generator.max_parameter_retries=0", "data.generator.max_parameter_retries"},
         BadValue{"data.generator.max_task_retries=0", "data.generator.max_task_retries"},
         BadValue{"tokenizer.connectivity=6", "tokenizer.connectivity: must be 4 or 8, got 6"},
         BadValue{"tokenizer.max_objects=0", "tokenizer.max_objects: must be in [1, 900]"},
         BadValue{"tokenizer.max_color_features=0", "tokenizer.max_color_features"},
-        BadValue{"tokenizer.background=[0, 12]", "tokenizer.background[1]: must be in [0, 9], got 12"},
+        BadValue{"tokenizer.background=[0, 12]",
+                 "tokenizer.background[1]: must be in [0, 9], got 12"},
         BadValue{"object_encoder.hidden_dim=0", "object_encoder.hidden_dim: must be in [1, 8192]"},
-        BadValue{"object_encoder.relational_heads=3", "object_encoder.relational_heads: must divide hidden_dim (64), got 3"},
+        BadValue{"object_encoder.relational_heads=3",
+                 "object_encoder.relational_heads: must divide hidden_dim (64), got 3"},
         BadValue{"object_encoder.relational_layers=-1", "object_encoder.relational_layers"},
-        BadValue{"object_encoder.relational_dropout=1", "object_encoder.relational_dropout: must be in [0, 1)"},
-        BadValue{"object_encoder.activation=tanh", "object_encoder.activation: must be one of {gelu, relu}"},
-        BadValue{"object_encoder.vq_mode=soft", "object_encoder.vq_mode: must be one of {hard, gumbel}"},
-        BadValue{"object_encoder.num_embeddings=0", "object_encoder.num_embeddings: must be in [1, 1048576], got 0"},
-        BadValue{"object_encoder.ema_decay=1", "object_encoder.ema_decay: must be in [0, 1), got 1"},
-        BadValue{"object_encoder.commitment_cost=-0.1", "object_encoder.commitment_cost: must be >= 0"},
-        BadValue{"object_encoder.vq_refresh_interval=0", "object_encoder.vq_refresh_interval: must be >= 1, got 0"},
-        BadValue{"object_encoder.vq_refresh_usage_threshold=2", "object_encoder.vq_refresh_usage_threshold: must be in [0, 1]"},
-        BadValue{"object_encoder.vq_temperature_init=0", "object_encoder.vq_temperature_init: must be > 0"},
-        BadValue{"object_encoder.vq_temperature_min=-1", "object_encoder.vq_temperature_min: must be > 0"},
-        BadValue{"object_encoder.vq_temperature_anneal_steps=-1", "object_encoder.vq_temperature_anneal_steps"},
+        BadValue{"object_encoder.relational_dropout=1",
+                 "object_encoder.relational_dropout: must be in [0, 1)"},
+        BadValue{"object_encoder.activation=tanh",
+                 "object_encoder.activation: must be one of {gelu, relu}"},
+        BadValue{"object_encoder.vq_mode=soft",
+                 "object_encoder.vq_mode: must be one of {hard, gumbel}"},
+        BadValue{"object_encoder.num_embeddings=0",
+                 "object_encoder.num_embeddings: must be in [1, 1048576], got 0"},
+        BadValue{"object_encoder.ema_decay=1",
+                 "object_encoder.ema_decay: must be in [0, 1), got 1"},
+        BadValue{"object_encoder.commitment_cost=-0.1",
+                 "object_encoder.commitment_cost: must be >= 0"},
+        BadValue{"object_encoder.vq_refresh_interval=0",
+                 "object_encoder.vq_refresh_interval: must be >= 1, got 0"},
+        BadValue{"object_encoder.vq_refresh_usage_threshold=2",
+                 "object_encoder.vq_refresh_usage_threshold: must be in [0, 1]"},
+        BadValue{"object_encoder.vq_temperature_init=0",
+                 "object_encoder.vq_temperature_init: must be > 0"},
+        BadValue{"object_encoder.vq_temperature_min=-1",
+                 "object_encoder.vq_temperature_min: must be > 0"},
+        BadValue{"object_encoder.vq_temperature_anneal_steps=-1",
+                 "object_encoder.vq_temperature_anneal_steps"},
         BadValue{"object_encoder.vq_entropy_weight=-1", "object_encoder.vq_entropy_weight"},
-        BadValue{"model.context_aggregation=max", "model.context_aggregation: must be one of {mean, last, learned}"},
+        BadValue{"model.context_aggregation=max",
+                 "model.context_aggregation: must be one of {mean, last, learned}"},
         BadValue{"model.projection_layers=0", "model.projection_layers"},
         BadValue{"model.projection_dim=0", "model.projection_dim"},
         BadValue{"training.batch_size=0", "training.batch_size: must be in [1, 65536], got 0"},
@@ -117,19 +141,25 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"training.num_workers=-1", "training.num_workers"},
         BadValue{"training.epochs=0", "training.epochs: must be in [1, 100000], got 0"},
         BadValue{"training.checkpoint_interval=0", "training.checkpoint_interval"},
-        BadValue{"training.device=tpu", "training.device: must be auto, cpu, cuda or cuda:N, got \"tpu\""},
-        BadValue{"training.mixed_precision=fp8", "training.mixed_precision: must be one of {none, bf16, fp16}"},
+        BadValue{"training.device=tpu",
+                 "training.device: must be auto, cpu, cuda or cuda:N, got \"tpu\""},
+        BadValue{"training.mixed_precision=fp8",
+                 "training.mixed_precision: must be one of {none, bf16, fp16}"},
         BadValue{"training.grad_clip.max_norm=-1", "training.grad_clip.max_norm: must be >= 0"},
         BadValue{"training.grad_clip.norm_type=0", "training.grad_clip.norm_type: must be > 0"},
-        BadValue{"training.lr_scheduler.name=step", "training.lr_scheduler.name: must be one of {cosine, linear, constant}"},
+        BadValue{"training.lr_scheduler.name=step",
+                 "training.lr_scheduler.name: must be one of {cosine, linear, constant}"},
         BadValue{"training.lr_scheduler.warmup_steps=-1", "training.lr_scheduler.warmup_steps"},
-        BadValue{"training.lr_scheduler.min_lr_scale=2", "training.lr_scheduler.min_lr_scale: must be in [0, 1]"},
-        BadValue{"training.early_stopping.patience=0", "training.early_stopping.patience: must be >= 1"},
+        BadValue{"training.lr_scheduler.min_lr_scale=2",
+                 "training.lr_scheduler.min_lr_scale: must be in [0, 1]"},
+        BadValue{"training.early_stopping.patience=0",
+                 "training.early_stopping.patience: must be >= 1"},
         BadValue{"training.early_stopping.min_delta=-1", "training.early_stopping.min_delta"},
         BadValue{"training.early_stopping.mode=avg", "training.early_stopping.mode"},
         BadValue{"training.num_threads=-1", "training.num_threads"},
         BadValue{"training.max_steps=-1", "training.max_steps: must be >= 0"},
-        BadValue{"training.checkpoint_every_steps=-5", "training.checkpoint_every_steps: must be >= 0"},
+        BadValue{"training.checkpoint_every_steps=-5",
+                 "training.checkpoint_every_steps: must be >= 0"},
         BadValue{"augmentations.mask_ratio=1.5", "augmentations.mask_ratio: must be in [0, 1]"},
         BadValue{"augmentations.random_crop_radius=-1", "augmentations.random_crop_radius"},
         BadValue{"augmentations.gaussian_noise_std=-1", "augmentations.gaussian_noise_std"},
@@ -139,9 +169,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"loss.temperature=0", "loss.temperature: must be > 0, got 0"},
         BadValue{"loss.temperature_init=-1", "loss.temperature_init: must be > 0"},
         BadValue{"loss.temperature_min=0", "loss.temperature_min: must be > 0"},
-        BadValue{"loss.temperature_max=0.01", "loss.temperature_max: must be >= temperature_min (0.07), got 0.01"},
-        BadValue{"loss.temperature_bounds=[0.1]", "loss.temperature_bounds: must be [min, max], got 1 values"},
-        BadValue{"loss.temperature_bounds=[0.3, 0.1]", "loss.temperature_bounds[1]: must be >= temperature_bounds[0]"},
+        BadValue{"loss.temperature_max=0.01",
+                 "loss.temperature_max: must be >= temperature_min (0.07), got 0.01"},
+        BadValue{"loss.temperature_bounds=[0.1]",
+                 "loss.temperature_bounds: must be [min, max], got 1 values"},
+        BadValue{"loss.temperature_bounds=[0.3, 0.1]",
+                 "loss.temperature_bounds[1]: must be >= temperature_bounds[0]"},
         BadValue{"loss.temperature_bounds=[0, 0.1]", "loss.temperature_bounds[0]: must be > 0"},
         BadValue{"loss.queue_size=-1", "loss.queue_size"},
         BadValue{"loss.projection_dim=0", "loss.projection_dim"},
@@ -155,28 +188,38 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"invariance.translation_weight=-1", "invariance.translation_weight"},
         BadValue{"invariance.translation_max_delta=-1", "invariance.translation_max_delta"},
         BadValue{"invariance.symmetry_weight=-1", "invariance.symmetry_weight"},
-        BadValue{"invariance.symmetry_modes=['']", "invariance.symmetry_modes[0]: must not be empty"},
+        BadValue{"invariance.symmetry_modes=['']",
+                 "invariance.symmetry_modes[0]: must not be empty"},
         BadValue{"invariance.palette_size=0", "invariance.palette_size"},
-        BadValue{"invariance.coordinate_max=-1", "invariance.coordinate_max: must be > coordinate_min"},
+        BadValue{"invariance.coordinate_max=-1",
+                 "invariance.coordinate_max: must be > coordinate_min"},
         BadValue{"relational_loss.weight=-1", "relational_loss.weight"},
         BadValue{"relational_loss.context_self_weight=-1", "relational_loss.context_self_weight"},
-        BadValue{"diagnostics.embedding_metrics.interval=0", "diagnostics.embedding_metrics.interval: must be >= 1"},
-        BadValue{"diagnostics.embedding_metrics.log_interval=0", "diagnostics.embedding_metrics.log_interval"},
-        BadValue{"diagnostics.embedding_metrics.max_samples=1", "diagnostics.embedding_metrics.max_samples"},
-        BadValue{"debug.fault=explode", "debug.fault: must be one of {none, abort, segfault, torch_error, nan, hang}"},
+        BadValue{"diagnostics.embedding_metrics.interval=0",
+                 "diagnostics.embedding_metrics.interval: must be >= 1"},
+        BadValue{"diagnostics.embedding_metrics.log_interval=0",
+                 "diagnostics.embedding_metrics.log_interval"},
+        BadValue{"diagnostics.embedding_metrics.max_samples=1",
+                 "diagnostics.embedding_metrics.max_samples"},
+        BadValue{"debug.fault=explode",
+                 "debug.fault: must be one of {none, abort, segfault, torch_error, nan, hang}"},
         BadValue{"debug.fault_at_step=-1", "debug.fault_at_step"}));
 
 TEST(TrainerConfigTest, EmptyGeneratorIsRejected) {
-  EXPECT_THAT(LoadTrainerConfigFile(kMini, {"data.generator.num_atomic=0", "data.generator.num_sequential=0"}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data.generator: num_atomic + num_sequential must be >= 1")));
+  EXPECT_THAT(LoadTrainerConfigFile(
+                  kMini, {"data.generator.num_atomic=0", "data.generator.num_sequential=0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("data.generator: num_atomic + num_sequential must be >= 1")));
 }
 
 TEST(TrainerConfigTest, HashFollowsResolvedValues) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig a, LoadTrainerConfigFile(kMini));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig b, LoadTrainerConfig(ResolvedConfigYaml(a), "resolved"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig b,
+                               LoadTrainerConfig(ResolvedConfigYaml(a), "resolved"));
   EXPECT_EQ(ConfigHash(a), ConfigHash(b));
   EXPECT_EQ(ConfigHash(a).size(), 64u);
-  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig c, LoadTrainerConfigFile(kMini, {"optimizer.lr=0.002"}));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig c,
+                               LoadTrainerConfigFile(kMini, {"optimizer.lr=0.002"}));
   EXPECT_NE(ConfigHash(a), ConfigHash(c));
 }
 
@@ -219,20 +262,22 @@ TEST_P(DiagnosticPlanConfigTest, IsItsBaseWithExactlyTheListedChanges) {
     ASSERT_FALSE(base.empty()) << path << " names no base config";
     ASSERT_FALSE(overrides.empty()) << path << " lists no change";
     JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig variant, LoadTrainerConfigFile(path));
-    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig expected,
-                                 LoadTrainerConfigFile("configs/training/" + base + ".yaml", overrides));
+    JEPALAB_ASSERT_OK_AND_ASSIGN(
+        TrainerConfig expected,
+        LoadTrainerConfigFile("configs/training/" + base + ".yaml", overrides));
     EXPECT_EQ(ResolvedConfigYaml(variant), ResolvedConfigYaml(expected)) << path;
-    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig unchanged, LoadTrainerConfigFile("configs/training/" + base + ".yaml"));
+    JEPALAB_ASSERT_OK_AND_ASSIGN(TrainerConfig unchanged,
+                                 LoadTrainerConfigFile("configs/training/" + base + ".yaml"));
     EXPECT_NE(ConfigHash(variant), ConfigHash(unchanged)) << path << " changes nothing";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Plan, DiagnosticPlanConfigTest,
-                         ::testing::Values("jepa_diag_no_vq", "jepa_diag_vq_no_refresh", "jepa_diag_commitment_015",
-                                           "jepa_diag_refresh_2000", "jepa_diag_codebook_grad",
-                                           "jepa_diag_infonce_only", "jepa_diag_temperature_wide",
-                                           "jepa_diag_context_last", "jepa_diag_context_learned",
-                                           "jepa_diag_minimal"));
+                         ::testing::Values("jepa_diag_no_vq", "jepa_diag_vq_no_refresh",
+                                           "jepa_diag_commitment_015", "jepa_diag_refresh_2000",
+                                           "jepa_diag_codebook_grad", "jepa_diag_infonce_only",
+                                           "jepa_diag_temperature_wide", "jepa_diag_context_last",
+                                           "jepa_diag_context_learned", "jepa_diag_minimal"));
 
 }  // namespace
 }  // namespace jepalab::config
@@ -260,12 +305,12 @@ TEST(CompatConfigTest, DefaultsAreTheCorrectedBehaviour) {
 TEST(CompatConfigTest, ReferenceValuesAreAccepted) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       TrainerConfig config,
-      LoadTrainerConfigFile(kCompatBase, {"compat.vq_loss_in_objective=false",
-                                          "compat.vq_refresh_threshold=total_mass_share",
-                                          "compat.vq_update_timing=per_call", "compat.vq_swapped_loss_weighting=true",
-                                          "compat.vq_ema_init=codebook_copy", "compat.vq_revival=reference",
-                                          "compat.train_mode_everywhere=true",
-                                          "object_encoder.vq_refresh_usage_threshold=1"}));
+      LoadTrainerConfigFile(
+          kCompatBase,
+          {"compat.vq_loss_in_objective=false", "compat.vq_refresh_threshold=total_mass_share",
+           "compat.vq_update_timing=per_call", "compat.vq_swapped_loss_weighting=true",
+           "compat.vq_ema_init=codebook_copy", "compat.vq_revival=reference",
+           "compat.train_mode_everywhere=true", "object_encoder.vq_refresh_usage_threshold=1"}));
   EXPECT_EQ(config.compat().vq_update_timing(), "per_call");
   EXPECT_TRUE(config.compat().train_mode_everywhere());
 }
@@ -297,16 +342,21 @@ TEST_P(CompatConfigRuleTest, RejectsWithFieldPath) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryRule, CompatConfigRuleTest,
-    ::testing::Values(
-        BadCompat{{"compat.vq_refresh_threshold=share"},
-                  "compat.vq_refresh_threshold: must be one of {total_mass_share, relative_to_mean}, got \"share\""},
-        BadCompat{{"compat.vq_update_timing=per_epoch"},
-                  "compat.vq_update_timing: must be one of {per_call, per_optimizer_step}, got \"per_epoch\""},
-        BadCompat{{"compat.vq_ema_init=random"}, "compat.vq_ema_init: must be one of {codebook_copy, zero}"},
-        BadCompat{{"compat.vq_revival=fresh"}, "compat.vq_revival: must be one of {reference, consistent}"},
-        BadCompat{{"compat.vq_refresh_threshold=relative_to_mean", "object_encoder.vq_refresh_usage_threshold=1"},
-                  "object_encoder.vq_refresh_usage_threshold: must be < 1 with compat.vq_refresh_threshold "
-                  "relative_to_mean, got 1"}));
+    ::testing::Values(BadCompat{{"compat.vq_refresh_threshold=share"},
+                                "compat.vq_refresh_threshold: must be one of {total_mass_share, "
+                                "relative_to_mean}, got \"share\""},
+                      BadCompat{{"compat.vq_update_timing=per_epoch"},
+                                "compat.vq_update_timing: must be one of {per_call, "
+                                "per_optimizer_step}, got \"per_epoch\""},
+                      BadCompat{{"compat.vq_ema_init=random"},
+                                "compat.vq_ema_init: must be one of {codebook_copy, zero}"},
+                      BadCompat{{"compat.vq_revival=fresh"},
+                                "compat.vq_revival: must be one of {reference, consistent}"},
+                      BadCompat{{"compat.vq_refresh_threshold=relative_to_mean",
+                                 "object_encoder.vq_refresh_usage_threshold=1"},
+                                "object_encoder.vq_refresh_usage_threshold: must be < 1 with "
+                                "compat.vq_refresh_threshold "
+                                "relative_to_mean, got 1"}));
 
 }  // namespace
 }  // namespace jepalab::config

@@ -32,8 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ArcLoaderOptions options;
   const auto task = jepalab::trainer::ParseArcTask(json, "fuzz.json", "fuzz", options);
   if (!task.ok()) {
-    FUZZ_CHECK(absl::StartsWith(task.status().message(), "fuzz.json: "),
-               task.status().ToString());
+    FUZZ_CHECK(absl::StartsWith(task.status().message(), "fuzz.json: "), task.status().ToString());
     return 0;
   }
   FUZZ_CHECK(!task->train.empty(), "train must not be empty");

@@ -7,13 +7,13 @@
 #include <cstdlib>
 #include <string>
 
-#define FUZZ_CHECK(condition, detail)                                                 \
-  do {                                                                                \
-    if (!(condition)) {                                                               \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s (%s)\n", __FILE__, __LINE__, \
-                   #condition, std::string(detail).c_str());                          \
-      std::abort();                                                                   \
-    }                                                                                 \
+#define FUZZ_CHECK(condition, detail)                                                             \
+  do {                                                                                            \
+    if (!(condition)) {                                                                           \
+      std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s (%s)\n", __FILE__, __LINE__, #condition, \
+                   std::string(detail).c_str());                                                  \
+      std::abort();                                                                               \
+    }                                                                                             \
   } while (0)
 
 #endif  // JEPALAB_FUZZ_FUZZ_CHECK_H_

@@ -1,14 +1,14 @@
-// Fuzzes plan files (SubmitPlan, `jepalab plan run`): jepalab::config::ParsePlan, then jepalab::config::ValidatePlan (without
-// touching the file system) in full and mini mode, then the decision-tree helpers on a plan
-// that validated, as the plan runner would call them.
+// Fuzzes plan files (SubmitPlan, `jepalab plan run`): jepalab::config::ParsePlan, then
+// jepalab::config::ValidatePlan (without touching the file system) in full and mini mode, then the
+// decision-tree helpers on a plan that validated, as the plan runner would call them.
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "fuzz/fuzz_check.h"
 #include "config/plan.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
@@ -22,8 +22,7 @@ void WalkValidPlan(const PlanConfig& plan, bool mini, bool all_stable) {
       (void)jepalab::config::RunConfigPath(run, mini);
       (void)jepalab::config::RunSeeds(plan, run);
       int stage_index = -1;
-      FUZZ_CHECK(jepalab::config::FindRun(plan, run.name(), &stage_index) != nullptr,
-                 run.name());
+      FUZZ_CHECK(jepalab::config::FindRun(plan, run.name(), &stage_index) != nullptr, run.name());
       FUZZ_CHECK(stage_index == s, run.name());
     }
   }
@@ -31,9 +30,9 @@ void WalkValidPlan(const PlanConfig& plan, bool mini, bool all_stable) {
     FUZZ_CHECK(jepalab::config::FindStage(plan, stage.name()) >= 0, stage.name());
     const auto choice = jepalab::config::ChooseBranch(stage, stable);
     FUZZ_CHECK(choice.ok(), choice.status().ToString());
-    FUZZ_CHECK(choice->next_stage.empty() ||
-                   jepalab::config::FindStage(plan, choice->next_stage) >= 0,
-               choice->next_stage);
+    FUZZ_CHECK(
+        choice->next_stage.empty() || jepalab::config::FindStage(plan, choice->next_stage) >= 0,
+        choice->next_stage);
   }
 }
 

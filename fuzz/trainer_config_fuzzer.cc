@@ -1,7 +1,7 @@
 // Fuzzes the experiment config path: YAML text plus "key=value" overrides (both arrive over
-// SubmitExperiment) through jepalab::config::LoadTrainerConfig, i.e. yaml_proto parsing and validation.
-// Input: YAML, optionally followed by a line "%%" and one override per line.
-// Invariant: a config that loads writes a resolved YAML that loads back to the same hash.
+// SubmitExperiment) through jepalab::config::LoadTrainerConfig, i.e. yaml_proto parsing and
+// validation. Input: YAML, optionally followed by a line "%%" and one override per line. Invariant:
+// a config that loads writes a resolved YAML that loads back to the same hash.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "fuzz/fuzz_check.h"
 #include "config/trainer_config.h"
+#include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view input(reinterpret_cast<const char*>(data), size);

@@ -17,13 +17,13 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/yaml_proto.h"
-#include "metrics_service/core/collapse_monitor.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "common/rpc_auth.h"
-#include "metrics_service/core/metrics_core.h"
+#include "common/yaml_proto.h"
 #include "config/metrics_service_config.h"
+#include "metrics_service/core/collapse_monitor.h"
+#include "metrics_service/core/metrics_core.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
 #include "metrics_service/server/metrics_service_impl.h"
@@ -175,8 +175,8 @@ int Run() {
   LOG(INFO) << "metrics_server: gRPC on " << (*server)->address()
             << (options.tls_cert_file.empty() ? " (plaintext" : " (TLS")
             << (authorizer->enabled() ? ", token required for mutating RPCs)" : ", no token)")
-            << ", Prometheus on http://"
-            << absl::GetFlag(FLAGS_http_host) << ":" << http->port << "/metrics";
+            << ", Prometheus on http://" << absl::GetFlag(FLAGS_http_host) << ":" << http->port
+            << "/metrics";
 
   // Finished runs leave /metrics on a timer; a tenth of the retention keeps the overshoot small.
   const absl::Duration expiry_interval =

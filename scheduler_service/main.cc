@@ -48,9 +48,11 @@ ABSL_FLAG(std::string, tls_cert_file, "",
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 ABSL_FLAG(std::string, auth_token_file, "",
           "File holding a bearer token: mutating RPCs without \"authorization: Bearer <token>\" "
-          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Also sent to trainers and metrics_service.");
+          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Also sent to trainers and "
+          "metrics_service.");
 ABSL_FLAG(std::string, tls_ca_file, "",
-          "PEM CA that the TLS certificates of trainers and metrics_service must chain to; empty: plaintext to them.");
+          "PEM CA that the TLS certificates of trainers and metrics_service must chain to; empty: "
+          "plaintext to them.");
 ABSL_FLAG(int, schedule_tick_seconds, 5,
           "How often (seconds) cron schedules are checked; a due schedule fires within this.");
 ABSL_FLAG(int, max_queued_runs, 10000,
@@ -159,7 +161,8 @@ absl::Status Run() {
   plan_options.metrics = options.metrics;
   LOG(INFO) << "plan runner config: metrics_address=" << absl::GetFlag(FLAGS_metrics_address)
             << " config_root="
-            << (plan_options.config_root.empty() ? "<working directory>" : plan_options.config_root);
+            << (plan_options.config_root.empty() ? "<working directory>"
+                                                 : plan_options.config_root);
   absl::StatusOr<std::unique_ptr<PlanRunner>> plans = PlanRunner::Create(plan_options);
   if (!plans.ok()) return plans.status();
 
@@ -186,12 +189,13 @@ absl::Status Run() {
     if (!plan.ok()) return plan.status();
     return plan->id();
   };
-  absl::StatusOr<std::unique_ptr<ScheduleRunner>> schedules = ScheduleRunner::Create(schedule_options);
+  absl::StatusOr<std::unique_ptr<ScheduleRunner>> schedules =
+      ScheduleRunner::Create(schedule_options);
   if (!schedules.ok()) return schedules.status();
 
   SchedulerServiceImpl service(scheduler->get(), /*clock=*/nullptr,
-                               /*watch_poll=*/absl::Milliseconds(250), plans->get(),
-                               *authorizer, schedules->get());
+                               /*watch_poll=*/absl::Milliseconds(250), plans->get(), *authorizer,
+                               schedules->get());
   common::GrpcServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);

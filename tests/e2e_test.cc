@@ -1,5 +1,6 @@
 // End to end over the real binaries on 127.0.0.1: scheduler -> trainer -> metrics, the CLI,
 // Prometheus text over HTTP, and a metrics_service restart on the same data dir.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -9,8 +10,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -36,8 +35,9 @@ namespace met = ::jepalab::metrics::v1;
 constexpr char kMiniConfig[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
 // Keeps the run to a few seconds: a few hundred tasks, batch 32, one epoch.
 const std::vector<std::string> kTinyOverrides = {
-    "data.generator.num_atomic=240", "data.generator.num_sequential=160", "training.batch_size=32",
-    "training.epochs=2", "data.validation.split=0.1", "training.num_threads=1"};
+    "data.generator.num_atomic=240", "data.generator.num_sequential=160",
+    "training.batch_size=32",        "training.epochs=2",
+    "data.validation.split=0.1",     "training.num_threads=1"};
 
 std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
@@ -62,8 +62,10 @@ class EndToEndTest : public ::testing::Test {
                                         {"--data_dir=" + root_ + "/trainer",
                                          "--metrics_address=" + metrics_->address()}));
     JEPALAB_ASSERT_OK_AND_ASSIGN(
-        scheduler_, ServiceProcess::Start("scheduler", RunfilePath("scheduler_service/scheduler_server"),
-                                          {"--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address()}));
+        scheduler_,
+        ServiceProcess::Start(
+            "scheduler", RunfilePath("scheduler_service/scheduler_server"),
+            {"--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address()}));
     scheduler_stub_ = sched::SchedulerService::NewStub(
         grpc::CreateChannel(scheduler_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -186,7 +188,8 @@ TEST_F(EndToEndTest, CrashingRunFailsWithoutTakingTheTrainerDown) {
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_FAILED) << done.DebugString();
   EXPECT_EQ(done.runs(0).state(), common::v1::RUN_STATE_FAILED);
   EXPECT_NE(done.runs(0).message().find("signal"), std::string::npos) << done.runs(0).message();
-  EXPECT_THAT(ServiceProcess::WaitForServing(trainer_->address(), absl::Seconds(5)), ::testing::IsOk());
+  EXPECT_THAT(ServiceProcess::WaitForServing(trainer_->address(), absl::Seconds(5)),
+              ::testing::IsOk());
 
   // The same trainer still runs the next experiment.
   const sched::Experiment next = Submit({"training.max_steps=3"});

@@ -27,7 +27,8 @@ TEST(EarlyTerminationTest, ACollapsedRunIsStoppedWhereTheCollapseWasConfirmed) {
   // collapses. A rank threshold for that scale makes the stop certain, whatever the seed does.
   jepalab::testing::ServiceStackOptions options;
   options.metrics_flags = {
-      "--config_override=collapse_detectors.rank.collapsed_below=4.5,collapse_detectors.rank.healthy_above=6"};
+      "--config_override=collapse_detectors.rank.collapsed_below=4.5,collapse_detectors.rank."
+      "healthy_above=6"};
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceStack> stack, ServiceStack::Start(options));
   sched::SubmitExperimentRequest request;
   request.set_name("collapse");
@@ -35,8 +36,9 @@ TEST(EarlyTerminationTest, ACollapsedRunIsStoppedWhereTheCollapseWasConfirmed) {
   request.mutable_stop_on_collapse()->set_enabled(true);
   request.mutable_stop_on_collapse()->set_confirm_events(1);
   JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment submitted, stack->Submit(request, kMiniConfig));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment done,
-                               stack->WaitForExperiment(submitted.id(), ExperimentFinished, absl::Minutes(3)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      sched::Experiment done,
+      stack->WaitForExperiment(submitted.id(), ExperimentFinished, absl::Minutes(3)));
 
   const sched::RunRecord& run = done.runs(0);
   ASSERT_TRUE(run.has_collapse_stop()) << done.DebugString();

@@ -31,16 +31,20 @@ constexpr absl::Duration kRunTimeout = absl::Minutes(3);
 
 // 360 training tasks in batches of 32 (11 steps an epoch), a checkpoint after every epoch.
 std::vector<std::string> TinyRun(int epochs, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> overrides = {
-      "data.generator.num_atomic=240", "data.generator.num_sequential=160", "training.batch_size=32",
-      absl::StrCat("training.epochs=", epochs), "data.validation.split=0.1", "training.num_threads=1",
-      "training.early_stopping.enabled=false"};
+  std::vector<std::string> overrides = {"data.generator.num_atomic=240",
+                                        "data.generator.num_sequential=160",
+                                        "training.batch_size=32",
+                                        absl::StrCat("training.epochs=", epochs),
+                                        "data.validation.split=0.1",
+                                        "training.num_threads=1",
+                                        "training.early_stopping.enabled=false"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return overrides;
 }
 
 bool RunReached(const sched::Experiment& e, int epoch) {
-  return e.runs(0).state() == common::v1::RUN_STATE_RUNNING && e.runs(0).progress().epoch() >= epoch;
+  return e.runs(0).state() == common::v1::RUN_STATE_RUNNING &&
+         e.runs(0).progress().epoch() >= epoch;
 }
 
 // Every step 1..last exactly once.
@@ -51,20 +55,25 @@ void ExpectEveryStepOnce(const std::vector<metrics::v1::SeriesPoint>& points, in
 
 TEST(FaultTest, TrainerKilledMidRunIsResumedFromItsCheckpointWithAContinuousHistory) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceStack> stack, ServiceStack::Start({}));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment submitted, stack->Submit("resume", kMiniConfig, TinyRun(6)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment submitted,
+                               stack->Submit("resume", kMiniConfig, TinyRun(6)));
   const std::string run_id = submitted.runs(0).run_id();
-  JEPALAB_ASSERT_OK(stack->WaitForExperiment(submitted.id(), [](const auto& e) { return RunReached(e, 3); },
-                                             kRunTimeout)
-                        .status());
+  JEPALAB_ASSERT_OK(
+      stack
+          ->WaitForExperiment(
+              submitted.id(), [](const auto& e) { return RunReached(e, 3); }, kRunTimeout)
+          .status());
 
   JEPALAB_ASSERT_OK(stack->KillAndRestartTrainer(absl::Seconds(1)));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment done,
-                               stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      sched::Experiment done,
+      stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_SUCCEEDED) << done.DebugString();
   const sched::RunRecord& run = done.runs(0);
   EXPECT_EQ(run.attempts(), 2);
   ASSERT_EQ(run.retry_reasons_size(), 1);
-  EXPECT_THAT(run.retry_reasons(0), HasSubstr("interrupted: trainer_server stopped while the run was"));
+  EXPECT_THAT(run.retry_reasons(0),
+              HasSubstr("interrupted: trainer_server stopped while the run was"));
 
   // The trainer continued the run from an epoch checkpoint, not from scratch.
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<trainer::v1::Run> runs, stack->TrainerRuns());
@@ -72,7 +81,8 @@ TEST(FaultTest, TrainerKilledMidRunIsResumedFromItsCheckpointWithAContinuousHist
   EXPECT_EQ(runs[0].attempt(), 2);
   EXPECT_GE(runs[0].resumed_from_step(), 22);  // epoch 2's checkpoint at least
   EXPECT_EQ(runs[0].resumed_from_step() % 11, 0);
-  EXPECT_THAT(ReadTextFile(stack->root() + "/trainer/runs/" + run_id + "/worker.log"), HasSubstr("resumed from"));
+  EXPECT_THAT(ReadTextFile(stack->root() + "/trainer/runs/" + run_id + "/worker.log"),
+              HasSubstr("resumed from"));
 
   // One loss point per step, no gap and no duplicate around the resume point.
   const int64_t steps = run.progress().step();
@@ -83,15 +93,19 @@ TEST(FaultTest, TrainerKilledMidRunIsResumedFromItsCheckpointWithAContinuousHist
 
 TEST(FaultTest, MetricsKilledWhileATrainerStreamsLosesNoPoint) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceStack> stack, ServiceStack::Start({}));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment submitted, stack->Submit("stream", kMiniConfig, TinyRun(4)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment submitted,
+                               stack->Submit("stream", kMiniConfig, TinyRun(4)));
   const std::string run_id = submitted.runs(0).run_id();
-  JEPALAB_ASSERT_OK(stack->WaitForExperiment(submitted.id(), [](const auto& e) { return RunReached(e, 2); },
-                                             kRunTimeout)
-                        .status());
+  JEPALAB_ASSERT_OK(
+      stack
+          ->WaitForExperiment(
+              submitted.id(), [](const auto& e) { return RunReached(e, 2); }, kRunTimeout)
+          .status());
 
   JEPALAB_ASSERT_OK(stack->KillAndRestartMetrics(absl::Seconds(2)));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment done,
-                               stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      sched::Experiment done,
+      stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.runs(0).attempts(), 1);  // the trainer never noticed
   const int64_t steps = done.runs(0).progress().step();
@@ -106,7 +120,8 @@ TEST(FaultTest, MetricsKilledWhileATrainerStreamsLosesNoPoint) {
   JEPALAB_ASSERT_OK(loss.status());
   ExpectEveryStepOnce(*loss, steps);
   if (::testing::Test::HasFailure()) {
-    std::cerr << "worker log:\n" << ReadTextFile(stack->root() + "/trainer/runs/" + run_id + "/worker.log");
+    std::cerr << "worker log:\n"
+              << ReadTextFile(stack->root() + "/trainer/runs/" + run_id + "/worker.log");
   }
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto epochs, stack->History(run_id, "epoch"));
   EXPECT_EQ(epochs.size(), 4u);
@@ -115,9 +130,12 @@ TEST(FaultTest, MetricsKilledWhileATrainerStreamsLosesNoPoint) {
 TEST(FaultTest, SchedulerKilledWithWorkInEveryStateLosesNothingAndRunsNothingTwice) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceStack> stack, ServiceStack::Start({}));
   // One trainer slot: "first" runs, the plan's first stage and "last" wait behind it.
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment first, stack->Submit("first", kMiniConfig, TinyRun(1)));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Plan plan, stack->SubmitPlan("tests/testdata/micro_plan.yaml"));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment last, stack->Submit("last", kMiniConfig, TinyRun(1)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment first,
+                               stack->Submit("first", kMiniConfig, TinyRun(1)));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Plan plan,
+                               stack->SubmitPlan("tests/testdata/micro_plan.yaml"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment last,
+                               stack->Submit("last", kMiniConfig, TinyRun(1)));
   // Kill once "first" is finished and the plan's stage-1 run is on the trainer.
   JEPALAB_ASSERT_OK(stack->WaitForExperiment(first.id(), ExperimentFinished, kRunTimeout).status());
   const absl::Time deadline = absl::Now() + kRunTimeout;
@@ -136,12 +154,14 @@ TEST(FaultTest, SchedulerKilledWithWorkInEveryStateLosesNothingAndRunsNothingTwi
   EXPECT_EQ(last_before.state(), sched::EXPERIMENT_STATE_QUEUED);
 
   JEPALAB_ASSERT_OK(stack->KillAndRestartScheduler());
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Plan finished, stack->WaitForPlanToFinish(plan.id(), kRunTimeout));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Plan finished,
+                               stack->WaitForPlanToFinish(plan.id(), kRunTimeout));
   EXPECT_EQ(finished.state(), sched::PLAN_STATE_SUCCEEDED) << finished.message();
   EXPECT_EQ(finished.stages_taken_size(), 2);  // the branch after stage 1 was taken
   EXPECT_FALSE(finished.conclusion().empty());
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment last_done,
-                               stack->WaitForExperiment(last.id(), ExperimentFinished, kRunTimeout));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      sched::Experiment last_done,
+      stack->WaitForExperiment(last.id(), ExperimentFinished, kRunTimeout));
   EXPECT_EQ(last_done.state(), sched::EXPERIMENT_STATE_SUCCEEDED);
   JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment first_after, stack->GetExperiment(first.id()));
   EXPECT_EQ(first_after.state(), sched::EXPERIMENT_STATE_SUCCEEDED);
@@ -152,7 +172,8 @@ TEST(FaultTest, SchedulerKilledWithWorkInEveryStateLosesNothingAndRunsNothingTwi
   for (const auto& run : runs) {
     ids.insert(run.run_id());
     EXPECT_EQ(run.attempt(), 1) << run.run_id();
-    EXPECT_EQ(run.state(), common::v1::RUN_STATE_SUCCEEDED) << run.run_id() << ": " << run.message();
+    EXPECT_EQ(run.state(), common::v1::RUN_STATE_SUCCEEDED)
+        << run.run_id() << ": " << run.message();
   }
   EXPECT_EQ(runs.size(), 4u);
   EXPECT_EQ(ids.size(), runs.size());
@@ -168,10 +189,11 @@ TEST(FaultTest, AHungRunIsDetectedCancelledAndResumed) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       sched::Experiment submitted,
       stack->Submit("hang", kMiniConfig,
-                    TinyRun(3, {"debug.fault=hang", "debug.fault_at_step=15", "debug.fault_on_attempt=1",
-                                "training.checkpoint_every_steps=4"})));
-  JEPALAB_ASSERT_OK_AND_ASSIGN(sched::Experiment done,
-                               stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
+                    TinyRun(3, {"debug.fault=hang", "debug.fault_at_step=15",
+                                "debug.fault_on_attempt=1", "training.checkpoint_every_steps=4"})));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      sched::Experiment done,
+      stack->WaitForExperiment(submitted.id(), ExperimentFinished, kRunTimeout));
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.runs(0).attempts(), 2);
   ASSERT_EQ(done.runs(0).retry_reasons_size(), 1);
@@ -180,7 +202,8 @@ TEST(FaultTest, AHungRunIsDetectedCancelledAndResumed) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<trainer::v1::Run> runs, stack->TrainerRuns());
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].attempt(), 2);
-  EXPECT_EQ(runs[0].resumed_from_step(), 12);  // the step checkpoint inside epoch 2, not epoch 1's (11)
+  EXPECT_EQ(runs[0].resumed_from_step(),
+            12);  // the step checkpoint inside epoch 2, not epoch 1's (11)
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto loss, stack->History(submitted.runs(0).run_id(), "loss/total"));
   ExpectEveryStepOnce(loss, 33);
 }

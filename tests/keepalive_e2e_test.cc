@@ -4,6 +4,7 @@
 //     metrics_server end UNAVAILABLE;
 //   - the server side: metrics_server (--keepalive_time/--keepalive_timeout) drops the
 //     connection of a frozen client process (tests/keepalive_frozen_client).
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -145,8 +144,8 @@ int EstablishedTo(const std::set<std::string>& inodes, int port) {
     if (fields.size() < 10) continue;
     const std::vector<std::string> remote = absl::StrSplit(fields[2], ':');
     int remote_port = 0;
-    if (remote.size() == 2 && absl::SimpleHexAtoi(remote[1], &remote_port) &&
-        remote_port == port && fields[3] == kEstablished && inodes.count(fields[9]) > 0) {
+    if (remote.size() == 2 && absl::SimpleHexAtoi(remote[1], &remote_port) && remote_port == port &&
+        fields[3] == kEstablished && inodes.count(fields[9]) > 0) {
       ++count;
     }
   }
@@ -215,8 +214,9 @@ TEST(KeepaliveE2eTest, StreamsToAFrozenServerEndUnavailableWithinSeconds) {
 TEST(KeepaliveE2eTest, ServerDropsAFrozenClientWithinSeconds) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<ServiceProcess> server,
-      StartMetrics({absl::StrCat("--keepalive_time=", absl::FormatDuration(kKeepaliveTime)),
-                    absl::StrCat("--keepalive_timeout=", absl::FormatDuration(kKeepaliveTimeout))}));
+      StartMetrics(
+          {absl::StrCat("--keepalive_time=", absl::FormatDuration(kKeepaliveTime)),
+           absl::StrCat("--keepalive_timeout=", absl::FormatDuration(kKeepaliveTimeout))}));
   FrozenClient client;
   ASSERT_THAT(client.Start(server->address()), IsOk());
   const std::set<std::string> sockets = SocketInodes(client.pid());

@@ -1,9 +1,9 @@
 // Test helper of keepalive_e2e_test: opens a WatchCollapseEvents and a ReportMetrics stream to
 // the metrics_server at argv[1], prints "open" and waits on them until the test freezes it
 // (SIGSTOP). Plain channel without client keepalive: only the server's pings are in play.
-#include <cstdio>
-
 #include <grpcpp/grpcpp.h>
+
+#include <cstdio>
 
 #include "proto/metrics.grpc.pb.h"
 

@@ -2,6 +2,9 @@
 // ReportMetrics stream and restarted on the same --data_dir; a client that re-sends every batch
 // it got no response for ends with every point stored exactly once, and no acknowledged point
 // is ever missing. The restart also rebuilds the collapse detectors from the stored history.
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -10,9 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <google/protobuf/util/message_differencer.h>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -100,10 +100,9 @@ class MetricsDurabilityE2eTest : public ::testing::Test {
     const std::string http_port_file = absl::StrCat(root_, "/http_port_", starts_);
     JEPALAB_ASSERT_OK_AND_ASSIGN(
         server_,
-        ServiceProcess::Start(absl::StrCat("metrics_", starts_),
-                              RunfilePath("metrics_service/metrics_server"),
-                              {"--data_dir=" + data_dir_, "--http_port=0",
-                               "--http_port_file=" + http_port_file}));
+        ServiceProcess::Start(
+            absl::StrCat("metrics_", starts_), RunfilePath("metrics_service/metrics_server"),
+            {"--data_dir=" + data_dir_, "--http_port=0", "--http_port_file=" + http_port_file}));
     ASSERT_TRUE(
         absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(http_port_file)), &http_port_));
     stub_ = met::MetricsService::NewStub(
@@ -130,8 +129,8 @@ class MetricsDurabilityE2eTest : public ::testing::Test {
       const int end = std::min(begin + kBatchesPerStream, last);
       int64_t accepted = 0;
       const grpc::Status status = SendStream(begin, end, &accepted);
-      ASSERT_TRUE(status.ok()) << "batches [" << begin << ", " << end << "): "
-                               << status.error_message();
+      ASSERT_TRUE(status.ok()) << "batches [" << begin << ", " << end
+                               << "): " << status.error_message();
       ASSERT_EQ(accepted, int64_t{end - begin} * kPointsPerBatch);
     }
   }
@@ -292,7 +291,8 @@ TEST_F(MetricsDurabilityE2eTest, KillMidStreamThenResendStoresEveryPointExactlyO
   // with the same first-trigger step, on gRPC and on /metrics.
   const met::GetCollapseStatusResponse collapsed_after = CollapseStatus(kCollapsedRun);
   EXPECT_TRUE(MessageDifferencer::Equals(collapsed_before, collapsed_after))
-      << "before:\n" << collapsed_before.DebugString() << "after:\n"
+      << "before:\n"
+      << collapsed_before.DebugString() << "after:\n"
       << collapsed_after.DebugString();
   JEPALAB_ASSERT_OK_AND_ASSIGN(const std::string exposition, HttpGet(http_port_, "/metrics"));
   bool exported_collapsed = false;

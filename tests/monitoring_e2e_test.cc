@@ -3,26 +3,25 @@
 // Grafana dashboards, Grafana alert rules and Prometheus rules checked with promtool against
 // the metric names a live metrics_server exports.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -116,8 +115,8 @@ class MonitoringE2eTest : public ::testing::Test {
         metrics_, ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"),
                                         {"--data_dir=" + root_ + "/metrics", "--http_port=0",
                                          "--http_port_file=" + root_ + "/http_port"}));
-    ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(root_ + "/http_port")),
-                                 &http_port_));
+    ASSERT_TRUE(
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(root_ + "/http_port")), &http_port_));
     stub_ = met::MetricsService::NewStub(
         grpc::CreateChannel(metrics_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -158,16 +157,16 @@ class MonitoringE2eTest : public ::testing::Test {
   void StartPrometheus(const std::string& for_duration) {
     const std::string dir = root_ + "/prometheus";
     ASSERT_EQ(RunCommand("mkdir -p " + dir + "/data").first, 0);
-    const std::string rules = std::regex_replace(
-        ReadFile(RunfilePath("monitoring/prometheus/jepalab_alerts.yml")),
-        std::regex(R"(\bfor: \S+)"), "for: " + for_duration);
+    const std::string rules =
+        std::regex_replace(ReadFile(RunfilePath("monitoring/prometheus/jepalab_alerts.yml")),
+                           std::regex(R"(\bfor: \S+)"), "for: " + for_duration);
     WriteFile(dir + "/rules.yml", rules);
-    WriteFile(dir + "/prometheus.yml",
-              absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                           "rule_files:\n  - ",
-                           dir, "/rules.yml\nscrape_configs:\n  - job_name: jepalab-metrics\n",
-                           "    static_configs:\n      - targets: ['127.0.0.1:", http_port_,
-                           "']\n"));
+    WriteFile(
+        dir + "/prometheus.yml",
+        absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                     "rule_files:\n  - ",
+                     dir, "/rules.yml\nscrape_configs:\n  - job_name: jepalab-metrics\n",
+                     "    static_configs:\n      - targets: ['127.0.0.1:", http_port_, "']\n"));
     prometheus_port_ = FreePort();
     const std::string log = dir + "/prometheus.log";
     prometheus_pid_ = fork();
@@ -178,8 +177,7 @@ class MonitoringE2eTest : public ::testing::Test {
       dup2(fd, 2);
       const std::string config = "--config.file=" + dir + "/prometheus.yml";
       const std::string storage = "--storage.tsdb.path=" + dir + "/data";
-      const std::string listen =
-          absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_);
+      const std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", prometheus_port_);
       execl(kPrometheus, kPrometheus, config.c_str(), storage.c_str(), listen.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
@@ -208,9 +206,9 @@ TEST_F(MonitoringE2eTest, EveryDashboardAndAlertExpressionParsesAndUsesExportedM
     for (const char* name :
          {"loss/total", "loss/info_nce", "loss/vq", "temperature", "lr", "grad_norm",
           "step_time_seconds", "queue/fill", "epoch", "train/loss", "val/loss",
-          "diagnostics/vq/usage_ratio", "diagnostics/vq/active_codes",
-          "diagnostics/vq/perplexity", "diagnostics/vq/dead_codes", "vq/refreshes",
-          "vq/codes_reinitialized", "vq/reinitialized_in_use"}) {
+          "diagnostics/vq/usage_ratio", "diagnostics/vq/active_codes", "diagnostics/vq/perplexity",
+          "diagnostics/vq/dead_codes", "vq/refreshes", "vq/codes_reinitialized",
+          "vq/reinitialized_in_use"}) {
       points.push_back(Point("all", name, step, 0.5 * step));
     }
     for (const char* encoder : {"context", "target"}) {
@@ -284,17 +282,17 @@ TEST_F(MonitoringE2eTest, EveryDashboardAndAlertExpressionParsesAndUsesExportedM
 
   // One recording rule per expression: promtool parses each one.
   YAML::Emitter out;
-  out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq
-      << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "parse" << YAML::Key << "rules"
-      << YAML::Value << YAML::BeginSeq;
+  out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq << YAML::BeginMap
+      << YAML::Key << "name" << YAML::Value << "parse" << YAML::Key << "rules" << YAML::Value
+      << YAML::BeginSeq;
   for (size_t i = 0; i < exprs.size(); ++i) {
     const std::string expr = SubstituteGrafanaVariables(exprs[i].second);
     out << YAML::BeginMap << YAML::Key << "record" << YAML::Value << absl::StrCat("check:", i)
         << YAML::Key << "expr" << YAML::Value << YAML::DoubleQuoted << expr << YAML::EndMap;
     for (const std::string& name : JepalabNames(expr)) {
       EXPECT_TRUE(exported.count(name))
-          << exprs[i].first << " uses " << name << ", which metrics_server does not export: "
-          << exprs[i].second;
+          << exprs[i].first << " uses " << name
+          << ", which metrics_server does not export: " << exprs[i].second;
     }
   }
   out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
@@ -326,10 +324,10 @@ TEST_F(MonitoringE2eTest, CollapseAlertsGoPendingThenFiringAndAHealthyRunRaisesN
         points.push_back(Point(run, "val/loss", step, 3.0));
         points.push_back(Point(run, "diagnostics/vq/usage_ratio", step, bad ? 0.01 : 0.6));
         for (const char* encoder : {"context", "target"}) {
-          points.push_back(Point(run, absl::StrCat("diagnostics/", encoder, "/rankme"), step,
-                                 bad ? 1.2 : 9.0));
-          points.push_back(Point(run, absl::StrCat("diagnostics/", encoder, "/isotropy_robust"),
-                                 step, 0.2));
+          points.push_back(
+              Point(run, absl::StrCat("diagnostics/", encoder, "/rankme"), step, bad ? 1.2 : 9.0));
+          points.push_back(
+              Point(run, absl::StrCat("diagnostics/", encoder, "/isotropy_robust"), step, 0.2));
           // The reference isotropy is jitter-dominated (~1e-5) even on a healthy run.
           points.push_back(
               Point(run, absl::StrCat("diagnostics/", encoder, "/isotropy"), step, 1e-5));
@@ -384,7 +382,8 @@ TEST_F(MonitoringE2eTest, CollapseAlertsGoPendingThenFiringAndAHealthyRunRaisesN
   // The query API sees the exported series too.
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       std::string rank,
-      HttpGet(prometheus_port_, "/api/v1/query?query=jepalab_embedding_rankme%7Brun%3D%22healthy%22%7D"));
+      HttpGet(prometheus_port_,
+              "/api/v1/query?query=jepalab_embedding_rankme%7Brun%3D%22healthy%22%7D"));
   EXPECT_THAT(rank, ::testing::HasSubstr("\"run\":\"healthy\""));
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/testing/service_process.h"
@@ -48,20 +48,20 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
                             {"--data_dir=" + root + "/metrics", "--http_port=0"}));
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<ServiceProcess> trainer,
-      ServiceProcess::Start("trainer", RunfilePath("trainer_service/trainer_server"),
-                            {"--data_dir=" + root + "/trainer",
-                             "--metrics_address=" + metrics->address()}));
+      ServiceProcess::Start(
+          "trainer", RunfilePath("trainer_service/trainer_server"),
+          {"--data_dir=" + root + "/trainer", "--metrics_address=" + metrics->address()}));
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<ServiceProcess> scheduler,
-      ServiceProcess::Start("scheduler", RunfilePath("scheduler_service/scheduler_server"),
-                            {"--data_dir=" + root + "/scheduler", "--trainers=" + trainer->address(),
-                             "--metrics_address=" + metrics->address(),
-                             "--config_root=" + config_root}));
+      ServiceProcess::Start(
+          "scheduler", RunfilePath("scheduler_service/scheduler_server"),
+          {"--data_dir=" + root + "/scheduler", "--trainers=" + trainer->address(),
+           "--metrics_address=" + metrics->address(), "--config_root=" + config_root}));
   const std::string endpoint = "--scheduler=" + scheduler->address();
 
   // A plan-wide override reaches every run (checkpoints inside epochs: harmless here).
-  auto [run_code, run_out] =
-      RunCli({"plan", "run", plan_path, "--set", "training.checkpoint_every_steps=3", "--watch", endpoint});
+  auto [run_code, run_out] = RunCli({"plan", "run", plan_path, "--set",
+                                     "training.checkpoint_every_steps=3", "--watch", endpoint});
   ASSERT_EQ(run_code, 0) << run_out;
   EXPECT_THAT(run_out, HasSubstr("submitted plan micro-0001"));
   EXPECT_THAT(run_out, HasSubstr("plan micro-0001 finished: SUCCEEDED"));
@@ -73,7 +73,8 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   std::string no_vq_line;
   std::string fix_run;  // the stage-2 run the branch selected
   for (absl::string_view line : absl::StrSplit(status_out, '\n')) {
-    if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "no_vq ")) no_vq_line = std::string(line);
+    if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "no_vq "))
+      no_vq_line = std::string(line);
   }
   ASSERT_FALSE(no_vq_line.empty()) << status_out;
   EXPECT_THAT(status_out, HasSubstr("overrides (every run): training.checkpoint_every_steps=3"));
@@ -82,7 +83,9 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   ASSERT_GE(no_vq_fields.size(), 3u) << no_vq_line;
   auto [experiment_code, experiment_out] = RunCli({"status", no_vq_fields[2], endpoint});
   ASSERT_EQ(experiment_code, 0) << experiment_out;
-  EXPECT_THAT(experiment_out, HasSubstr("diagnostics.embedding_metrics.interval=2 training.checkpoint_every_steps=3"));
+  EXPECT_THAT(
+      experiment_out,
+      HasSubstr("diagnostics.embedding_metrics.interval=2 training.checkpoint_every_steps=3"));
   if (absl::StrContains(no_vq_line, " stable (")) {
     EXPECT_THAT(status_out, HasSubstr("probe -> fix_a"));
     EXPECT_THAT(status_out, HasSubstr("scenario: A"));
@@ -112,8 +115,9 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   EXPECT_THAT(list_out, HasSubstr("micro-0001"));
 
   // The report, as a reader sees it.
-  ASSERT_EQ(access(kChromium, X_OK), 0)
-      << kChromium << " is missing: the report render check needs Debian's chromium (tools/setup.sh installs it)";
+  ASSERT_EQ(access(kChromium, X_OK), 0) << kChromium
+                                        << " is missing: the report render check needs Debian's "
+                                           "chromium (tools/setup.sh installs it)";
   const std::string html = root + "/micro.html";
   auto [report_code, report_out] =
       RunCli({"report", "micro-0001", "-o", html, endpoint, "--metrics=" + metrics->address()});
@@ -125,10 +129,11 @@ TEST(PlanEndToEndTest, MicroPlanTakesTheBranchOfItsFirstStageAndGivesAVerdict) {
   // Every run reports losses and embedding diagnostics; only the fix run keeps VQ.
   const std::string both = "no_vq," + fix_run;
   auto [check_code, check_out] = jepalab::testing::RunCommand(
-      kPython, {RunfilePath(kRenderCheck), html, root + "/micro.png", "--chromium", kChromium, "--timeout", "90",
-                "--chart", "Training loss=" + both, "--chart", "Validation loss=" + both,
-                "--chart", "Codebook usage=" + fix_run, "--chart", "Effective rank (context encoder)=" + both,
-                "--chart", "Isotropy (context encoder)=" + both});
+      kPython,
+      {RunfilePath(kRenderCheck), html, root + "/micro.png", "--chromium", kChromium, "--timeout",
+       "90", "--chart", "Training loss=" + both, "--chart", "Validation loss=" + both, "--chart",
+       "Codebook usage=" + fix_run, "--chart", "Effective rank (context encoder)=" + both,
+       "--chart", "Isotropy (context encoder)=" + both});
   std::cout << check_out;
   EXPECT_EQ(check_code, 0) << check_out;
   EXPECT_THAT(check_out, HasSubstr("OK 5 charts"));

@@ -40,8 +40,8 @@ TEST(ScheduleEndToEndTest, EveryMinuteSweepFiresAndSurvivesARestart) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServiceProcess> scheduler, StartScheduler(root));
   std::string endpoint = "--scheduler=" + scheduler->address();
 
-  auto [add_code, add_out] = RunCli({"schedule", "add", "every-minute", "--cron", "* * * * *", "--sweep",
-                                     "configs/sweeps/vq_fixes_mini.yaml", endpoint});
+  auto [add_code, add_out] = RunCli({"schedule", "add", "every-minute", "--cron", "* * * * *",
+                                     "--sweep", "configs/sweeps/vq_fixes_mini.yaml", endpoint});
   ASSERT_EQ(add_code, 0) << add_out;
   EXPECT_THAT(add_out, HasSubstr("schedule every-minute created"));
   auto [bad_code, bad_out] = RunCli({"schedule", "add", "bad", "--cron", "0 24 * * *", "--sweep",

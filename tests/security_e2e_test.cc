@@ -2,6 +2,7 @@
 // with a bearer token; the scheduler reaches the trainer, and the trainer's worker reaches
 // metrics_service, over TLS with the token; the CLI needs the CA and the token for mutating
 // commands and only the CA for reads. Certificates are checked in under tests/testdata/tls/.
+#include <grpcpp/grpcpp.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -12,8 +13,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_channel.h"
@@ -40,7 +39,8 @@ std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTex
 
 // Runs the jepalab CLI with `env` prepended ("NAME=value ..."); returns (exit code, stdout +
 // stderr).
-std::pair<int, std::string> RunCli(const std::vector<std::string>& args, const std::string& env = "") {
+std::pair<int, std::string> RunCli(const std::vector<std::string>& args,
+                                   const std::string& env = "") {
   return jepalab::testing::RunCommand(RunfilePath("cli/jepalab"), args, env);
 }
 
@@ -60,10 +60,10 @@ class SecurityEndToEndTest : public ::testing::Test {
       if (client) args.push_back("--tls_ca_file=" + *ca_file_);
       return args;
     };
-    auto metrics = ServiceProcess::Start(
-        "metrics", RunfilePath("metrics_service/metrics_server"),
-        with({"--data_dir=" + root + "/metrics", "--http_port=0"}, false), absl::Seconds(60),
-        ca_pem);
+    auto metrics =
+        ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"),
+                              with({"--data_dir=" + root + "/metrics", "--http_port=0"}, false),
+                              absl::Seconds(60), ca_pem);
     ASSERT_THAT(metrics.status(), ::testing::IsOk());
     metrics_ = metrics->release();
     // "localhost" (not 127.0.0.1) checks the DNS name in the certificate too.
@@ -104,8 +104,8 @@ class SecurityEndToEndTest : public ::testing::Test {
   }
 
   std::unique_ptr<met::MetricsService::Stub> MetricsStub(bool with_token) const {
-    absl::StatusOr<common::ClientSecurity> security = common::LoadClientSecurity(
-        {*ca_file_, with_token ? *token_file_ : std::string()});
+    absl::StatusOr<common::ClientSecurity> security =
+        common::LoadClientSecurity({*ca_file_, with_token ? *token_file_ : std::string()});
     EXPECT_THAT(security.status(), ::testing::IsOk());
     return met::MetricsService::NewStub(
         common::CreateClientChannel(metrics_->address(), *security));
@@ -153,7 +153,8 @@ TEST_F(SecurityEndToEndTest, CliWithCaAndTokenRunsAnExperimentThroughEveryTlsHop
   EXPECT_THAT(list_out, HasSubstr("secure-0001"));
   met::ListRunsResponse runs;
   grpc::ClientContext context;
-  ASSERT_TRUE(MetricsStub(/*with_token=*/false)->ListRuns(&context, met::ListRunsRequest(), &runs).ok());
+  ASSERT_TRUE(
+      MetricsStub(/*with_token=*/false)->ListRuns(&context, met::ListRunsRequest(), &runs).ok());
   ASSERT_EQ(runs.runs_size(), 1);
   EXPECT_GT(runs.runs(0).num_points(), 0);
   EXPECT_EQ(runs.runs(0).state(), common::v1::RUN_STATE_SUCCEEDED);
@@ -201,12 +202,14 @@ TEST_F(SecurityEndToEndTest, MetricsMutatingRpcsNeedTheTokenQueriesDoNot) {
   met::RegisterRunResponse response;
   {
     grpc::ClientContext context;
-    grpc::Status status = MetricsStub(/*with_token=*/false)->RegisterRun(&context, request, &response);
+    grpc::Status status =
+        MetricsStub(/*with_token=*/false)->RegisterRun(&context, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
   }
   {
     grpc::ClientContext context;
-    grpc::Status status = MetricsStub(/*with_token=*/true)->RegisterRun(&context, request, &response);
+    grpc::Status status =
+        MetricsStub(/*with_token=*/true)->RegisterRun(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
   {

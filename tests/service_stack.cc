@@ -41,12 +41,14 @@ bool ExperimentFinished(const sched::Experiment& experiment) {
     return false;
   }
   for (const auto& run : experiment.runs()) {
-    if (run.state() == common::v1::RUN_STATE_QUEUED || run.state() == common::v1::RUN_STATE_RUNNING) return false;
+    if (run.state() == common::v1::RUN_STATE_QUEUED || run.state() == common::v1::RUN_STATE_RUNNING)
+      return false;
   }
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<ServiceStack>> ServiceStack::Start(const ServiceStackOptions& options) {
+absl::StatusOr<std::unique_ptr<ServiceStack>> ServiceStack::Start(
+    const ServiceStackOptions& options) {
   std::unique_ptr<ServiceStack> stack(new ServiceStack(options, MakeTempDir("stack_")));
   JEPALAB_RETURN_IF_ERROR(stack->StartMetrics(0));
   JEPALAB_RETURN_IF_ERROR(stack->StartTrainer(0));
@@ -58,16 +60,21 @@ absl::Status ServiceStack::StartMetrics(int port) {
   std::vector<std::string> flags = {"--data_dir=" + root_ + "/metrics", "--http_port=0"};
   if (port != 0) flags.push_back(absl::StrCat("--port=", port));
   flags.insert(flags.end(), options_.metrics_flags.begin(), options_.metrics_flags.end());
-  JEPALAB_ASSIGN_OR_RETURN(metrics_, ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"), flags));
+  JEPALAB_ASSIGN_OR_RETURN(
+      metrics_,
+      ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"), flags));
   metrics_stub_ = met::MetricsService::NewStub(Channel(metrics_->address()));
   return absl::OkStatus();
 }
 
 absl::Status ServiceStack::StartTrainer(int port) {
-  std::vector<std::string> flags = {"--data_dir=" + root_ + "/trainer", "--metrics_address=" + metrics_->address()};
+  std::vector<std::string> flags = {"--data_dir=" + root_ + "/trainer",
+                                    "--metrics_address=" + metrics_->address()};
   if (port != 0) flags.push_back(absl::StrCat("--port=", port));
   flags.insert(flags.end(), options_.trainer_flags.begin(), options_.trainer_flags.end());
-  JEPALAB_ASSIGN_OR_RETURN(trainer_, ServiceProcess::Start("trainer", RunfilePath("trainer_service/trainer_server"), flags));
+  JEPALAB_ASSIGN_OR_RETURN(
+      trainer_,
+      ServiceProcess::Start("trainer", RunfilePath("trainer_service/trainer_server"), flags));
   trainer_stub_ = tv1::TrainerService::NewStub(Channel(trainer_->address()));
   return absl::OkStatus();
 }
@@ -76,11 +83,13 @@ absl::Status ServiceStack::StartScheduler() {
   // The runfiles tree holds configs/ at its workspace root: the scheduler's --config_root.
   const std::string any = RunfilePath(kAnyRunfile);
   const std::string config_root(absl::StripSuffix(any, kAnyRunfile));
-  std::vector<std::string> flags = {"--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address(),
-                                    "--metrics_address=" + metrics_->address(), "--config_root=" + config_root};
+  std::vector<std::string> flags = {
+      "--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address(),
+      "--metrics_address=" + metrics_->address(), "--config_root=" + config_root};
   flags.insert(flags.end(), options_.scheduler_flags.begin(), options_.scheduler_flags.end());
-  JEPALAB_ASSIGN_OR_RETURN(scheduler_,
-                           ServiceProcess::Start("scheduler", RunfilePath("scheduler_service/scheduler_server"), flags));
+  JEPALAB_ASSIGN_OR_RETURN(
+      scheduler_,
+      ServiceProcess::Start("scheduler", RunfilePath("scheduler_service/scheduler_server"), flags));
   scheduler_stub_ = sched::SchedulerService::NewStub(Channel(scheduler_->address()));
   return absl::OkStatus();
 }
@@ -104,7 +113,8 @@ absl::Status ServiceStack::KillAndRestartScheduler() {
   return StartScheduler();
 }
 
-absl::StatusOr<sched::Experiment> ServiceStack::Submit(const std::string& name, const std::string& config_path,
+absl::StatusOr<sched::Experiment> ServiceStack::Submit(const std::string& name,
+                                                       const std::string& config_path,
                                                        const std::vector<std::string>& overrides) {
   sched::SubmitExperimentRequest request;
   request.set_name(name);
@@ -119,7 +129,8 @@ absl::StatusOr<sched::Experiment> ServiceStack::Submit(sched::SubmitExperimentRe
   grpc::ClientContext context;
   SetDeadline(context);
   sched::SubmitExperimentResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(scheduler_stub_->SubmitExperiment(&context, request, &response), "SubmitExperiment"));
+  JEPALAB_RETURN_IF_ERROR(FromGrpc(scheduler_stub_->SubmitExperiment(&context, request, &response),
+                                   "SubmitExperiment"));
   return response.experiment();
 }
 
@@ -130,7 +141,8 @@ absl::StatusOr<sched::Plan> ServiceStack::SubmitPlan(const std::string& plan_pat
   grpc::ClientContext context;
   SetDeadline(context);
   sched::SubmitPlanResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(scheduler_stub_->SubmitPlan(&context, request, &response), "SubmitPlan"));
+  JEPALAB_RETURN_IF_ERROR(
+      FromGrpc(scheduler_stub_->SubmitPlan(&context, request, &response), "SubmitPlan"));
   return response.plan();
 }
 
@@ -140,7 +152,8 @@ absl::StatusOr<sched::Experiment> ServiceStack::GetExperiment(const std::string&
   grpc::ClientContext context;
   SetDeadline(context);
   sched::GetExperimentResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(scheduler_stub_->GetExperiment(&context, request, &response), "GetExperiment"));
+  JEPALAB_RETURN_IF_ERROR(
+      FromGrpc(scheduler_stub_->GetExperiment(&context, request, &response), "GetExperiment"));
   return response.experiment();
 }
 
@@ -150,12 +163,14 @@ absl::StatusOr<sched::Plan> ServiceStack::GetPlan(const std::string& id) {
   grpc::ClientContext context;
   SetDeadline(context);
   sched::GetPlanResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(scheduler_stub_->GetPlan(&context, request, &response), "GetPlan"));
+  JEPALAB_RETURN_IF_ERROR(
+      FromGrpc(scheduler_stub_->GetPlan(&context, request, &response), "GetPlan"));
   return response.plan();
 }
 
 absl::StatusOr<sched::Experiment> ServiceStack::WaitForExperiment(
-    const std::string& id, const std::function<bool(const sched::Experiment&)>& done, absl::Duration timeout) {
+    const std::string& id, const std::function<bool(const sched::Experiment&)>& done,
+    absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<sched::Experiment> last = absl::DeadlineExceededError("never answered");
   while (absl::Now() < deadline) {
@@ -163,12 +178,13 @@ absl::StatusOr<sched::Experiment> ServiceStack::WaitForExperiment(
     if (last.ok() && done(*last)) return last;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "experiment ", id, " not there after ", absl::FormatDuration(timeout), "; last: ",
-      last.ok() ? last->ShortDebugString() : last.status().ToString()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("experiment ", id, " not there after ", absl::FormatDuration(timeout),
+                   "; last: ", last.ok() ? last->ShortDebugString() : last.status().ToString()));
 }
 
-absl::StatusOr<sched::Plan> ServiceStack::WaitForPlanToFinish(const std::string& id, absl::Duration timeout) {
+absl::StatusOr<sched::Plan> ServiceStack::WaitForPlanToFinish(const std::string& id,
+                                                              absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<sched::Plan> last = absl::DeadlineExceededError("never answered");
   while (absl::Now() < deadline) {
@@ -176,7 +192,8 @@ absl::StatusOr<sched::Plan> ServiceStack::WaitForPlanToFinish(const std::string&
     if (last.ok() && last->state() != sched::PLAN_STATE_RUNNING) return last;
     absl::SleepFor(absl::Milliseconds(200));
   }
-  return absl::DeadlineExceededError(absl::StrCat("plan ", id, " still running after ", absl::FormatDuration(timeout)));
+  return absl::DeadlineExceededError(
+      absl::StrCat("plan ", id, " still running after ", absl::FormatDuration(timeout)));
 }
 
 absl::StatusOr<std::vector<met::SeriesPoint>> ServiceStack::History(const std::string& run_id,
@@ -187,7 +204,8 @@ absl::StatusOr<std::vector<met::SeriesPoint>> ServiceStack::History(const std::s
   grpc::ClientContext context;
   SetDeadline(context);
   met::GetRunHistoryResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(metrics_stub_->GetRunHistory(&context, request, &response), "GetRunHistory"));
+  JEPALAB_RETURN_IF_ERROR(
+      FromGrpc(metrics_stub_->GetRunHistory(&context, request, &response), "GetRunHistory"));
   std::vector<met::SeriesPoint> points;
   for (const auto& series : response.series()) {
     if (series.name() == name) points.assign(series.points().begin(), series.points().end());
@@ -200,7 +218,8 @@ absl::StatusOr<std::vector<tv1::Run>> ServiceStack::TrainerRuns() {
   grpc::ClientContext context;
   SetDeadline(context);
   tv1::ListRunsResponse response;
-  JEPALAB_RETURN_IF_ERROR(FromGrpc(trainer_stub_->ListRuns(&context, request, &response), "ListRuns"));
+  JEPALAB_RETURN_IF_ERROR(
+      FromGrpc(trainer_stub_->ListRuns(&context, request, &response), "ListRuns"));
   return std::vector<tv1::Run>(response.runs().begin(), response.runs().end());
 }
 

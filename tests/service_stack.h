@@ -36,7 +36,8 @@ class ServiceStack {
   absl::Status KillAndRestartScheduler();
 
   // Submits `config_path` (workspace-relative, read from runfiles) with `overrides`.
-  absl::StatusOr<scheduler::v1::Experiment> Submit(const std::string& name, const std::string& config_path,
+  absl::StatusOr<scheduler::v1::Experiment> Submit(const std::string& name,
+                                                   const std::string& config_path,
                                                    const std::vector<std::string>& overrides);
   // The same with the whole request at hand (e.g. a stop_on_collapse policy).
   absl::StatusOr<scheduler::v1::Experiment> Submit(scheduler::v1::SubmitExperimentRequest request,
@@ -48,7 +49,8 @@ class ServiceStack {
   absl::StatusOr<scheduler::v1::Experiment> WaitForExperiment(
       const std::string& id, const std::function<bool(const scheduler::v1::Experiment&)>& done,
       absl::Duration timeout);
-  absl::StatusOr<scheduler::v1::Plan> WaitForPlanToFinish(const std::string& id, absl::Duration timeout);
+  absl::StatusOr<scheduler::v1::Plan> WaitForPlanToFinish(const std::string& id,
+                                                          absl::Duration timeout);
   // The stored points of one series.
   absl::StatusOr<std::vector<metrics::v1::SeriesPoint>> History(const std::string& run_id,
                                                                 const std::string& name);

@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain: Bazel 4 (brings gcc/g++ and a JDK), git for the repo, curl for HTTP checks
   bazel-bootstrap build-essential git curl ca-certificates procps
+  # tools/check_format.sh (run by tools/test.sh): .clang-format is Google style, 100 columns
+  clang-format
   # Bazel's test runner archives each test's undeclared outputs (service logs) with these
   file zip
   # C++ libraries, all from Debian

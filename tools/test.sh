@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 
 tools/setup.sh || { echo "setup failed" >&2; exit 1; }
 
-# Checks over the source tree that Bazel's sandbox cannot see whole: include boundaries.
+# Checks over the source tree that Bazel's sandbox cannot see whole: include boundaries and
+# clang-format.
 checks_failed=0
 python3 tools/check_layering.py || checks_failed=1
+tools/check_format.sh || checks_failed=1
 
 log=$(mktemp)
 started=$(mktemp)  # test.xml files newer than this one belong to this run

@@ -16,15 +16,17 @@
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
 #include "common/metric_names.h"
+#include "config/trainer_config.h"
 #include "proto/common.pb.h"
 #include "trainer_service/core/trainer.h"
-#include "config/trainer_config.h"
 #include "trainer_service/server/grpc_metrics_sink.h"
 
 ABSL_FLAG(std::string, metrics_address, "", "also report metrics to metrics_service at host:port");
 ABSL_FLAG(std::string, run_id, "jepa_train", "run id (for logs and metrics_service)");
-ABSL_FLAG(std::string, checkpoint_dir, "", "where checkpoints go; empty: training.checkpoint_dir, or none");
-ABSL_FLAG(std::string, resume_from, "", "a checkpoint of a run with the same config to continue from");
+ABSL_FLAG(std::string, checkpoint_dir, "",
+          "where checkpoints go; empty: training.checkpoint_dir, or none");
+ABSL_FLAG(std::string, resume_from, "",
+          "a checkpoint of a run with the same config to continue from");
 
 namespace jepalab::trainer {
 
@@ -68,8 +70,8 @@ class StderrProgress : public ProgressListener {
     last_decile_ = decile;
     last_epoch_ = p.epoch();
     std::fprintf(stderr, "step %lld/%lld  epoch %d/%d  %.1f steps/s  ETA %.0fs\n",
-                 static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()), p.epoch(),
-                 p.total_epochs(), p.steps_per_second(), p.eta_seconds());
+                 static_cast<long long>(p.step()), static_cast<long long>(p.total_steps()),
+                 p.epoch(), p.total_epochs(), p.steps_per_second(), p.eta_seconds());
   }
 
  private:
@@ -79,7 +81,8 @@ class StderrProgress : public ProgressListener {
 
 int Main(const std::vector<char*>& positional) {
   if (positional.size() < 2) {
-    std::fprintf(stderr, "usage: jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]\n");
+    std::fprintf(stderr,
+                 "usage: jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]\n");
     return 2;
   }
   std::vector<std::string> overrides(positional.begin() + 2, positional.end());
@@ -109,8 +112,9 @@ int Main(const std::vector<char*>& positional) {
   context.resume_from = absl::GetFlag(FLAGS_resume_from);
   auto outcome = RunTraining(*config, context, &sink, &progress, &g_cancel);
   if (remote != nullptr) {
-    remote->UpdateRunState(outcome.ok() ? outcome->state : common::v1::RUN_STATE_FAILED,
-                           outcome.ok() ? outcome->message : std::string(outcome.status().message()));
+    remote->UpdateRunState(
+        outcome.ok() ? outcome->state : common::v1::RUN_STATE_FAILED,
+        outcome.ok() ? outcome->message : std::string(outcome.status().message()));
     remote->Close(absl::Seconds(5));
   }
   if (!outcome.ok()) {
@@ -133,7 +137,8 @@ int Main(const std::vector<char*>& positional) {
 }  // namespace jepalab::trainer
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]");
+  absl::SetProgramUsageMessage(
+      "jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT]");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   jepalab::common::InitLogging(argv[0]);
   return jepalab::trainer::Main(positional);

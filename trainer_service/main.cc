@@ -23,15 +23,18 @@ ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 50052, "port to listen on; 0 picks a free one");
 ABSL_FLAG(std::string, port_file, "", "if set, the bound port is written here");
 ABSL_FLAG(std::string, data_dir, "./.jepalab/trainer", "run folders live under <data_dir>/runs/");
-ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053", "metrics_service address; empty disables reporting");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:50053",
+          "metrics_service address; empty disables reporting");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain; with --tls_key_file the server speaks TLS only.");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
 ABSL_FLAG(std::string, auth_token_file, "",
           "File holding a bearer token: mutating RPCs without \"authorization: Bearer <token>\" "
-          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Workers also send it to metrics_service.");
-ABSL_FLAG(std::string, tls_ca_file, "",
-          "PEM CA that the TLS certificates of metrics_service must chain to; empty: plaintext to them.");
+          "fail UNAUTHENTICATED (read-only RPCs and health stay open). Workers also send it to "
+          "metrics_service.");
+ABSL_FLAG(
+    std::string, tls_ca_file, "",
+    "PEM CA that the TLS certificates of metrics_service must chain to; empty: plaintext to them.");
 ABSL_FLAG(int, max_concurrent_runs, 1, "runs training at the same time");
 ABSL_FLAG(std::string, worker_binary, "", "trainer_worker path; default: next to this binary");
 ABSL_FLAG(double, cancel_grace_seconds, 10, "SIGTERM -> SIGKILL grace for cancelled workers");

@@ -22,9 +22,9 @@
 #include "common/file_util.h"
 #include "common/grpc_channel.h"
 #include "common/logging.h"
+#include "config/trainer_config.h"
 #include "proto/trainer.pb.h"
 #include "trainer_service/core/trainer.h"
-#include "config/trainer_config.h"
 #include "trainer_service/core/worker_events.h"
 #include "trainer_service/server/grpc_metrics_sink.h"
 
@@ -58,7 +58,8 @@ class WorkerSink : public MetricsSink {
  public:
   WorkerSink(EventWriter* events, GrpcMetricsSink* remote) : events_(events), remote_(remote) {}
   void Report(int64_t step, int32_t epoch, const MetricValues& values) override {
-    events_->Metrics(step, epoch, values).IgnoreError();  // a gone parent is noticed via SIGTERM/EOF
+    events_->Metrics(step, epoch, values)
+        .IgnoreError();  // a gone parent is noticed via SIGTERM/EOF
     if (remote_ != nullptr) remote_->Report(step, epoch, values);
   }
   void Flush() override {
@@ -74,11 +75,14 @@ class WorkerListener : public ProgressListener {
  public:
   WorkerListener(EventWriter* events, GrpcMetricsSink* remote) : events_(events), remote_(remote) {}
   void OnStart(const std::string& device, const RunProgress& progress) override {
-    events_->State(RunState::RUN_STATE_RUNNING, absl::StrCat(kDeviceMessagePrefix, device)).IgnoreError();
+    events_->State(RunState::RUN_STATE_RUNNING, absl::StrCat(kDeviceMessagePrefix, device))
+        .IgnoreError();
     events_->Progress(progress).IgnoreError();
     if (remote_ != nullptr) remote_->UpdateRunState(RunState::RUN_STATE_RUNNING, "");
   }
-  void OnProgress(const RunProgress& progress) override { events_->Progress(progress).IgnoreError(); }
+  void OnProgress(const RunProgress& progress) override {
+    events_->Progress(progress).IgnoreError();
+  }
 
  private:
   EventWriter* events_;
@@ -110,7 +114,8 @@ int WorkerMain() {
     const absl::StatusOr<std::string> bytes = common::ReadFile(absl::GetFlag(FLAGS_run_spec));
     if (!bytes.ok() || !spec.ParseFromString(*bytes)) {
       EventWriter events(event_fd, "");
-      const std::string message = absl::StrCat("cannot read --run_spec=", absl::GetFlag(FLAGS_run_spec));
+      const std::string message =
+          absl::StrCat("cannot read --run_spec=", absl::GetFlag(FLAGS_run_spec));
       LOG(ERROR) << message;
       events.State(RunState::RUN_STATE_FAILED, message).IgnoreError();
       return 0;
@@ -165,7 +170,8 @@ int WorkerMain() {
   context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   context.resume_latest = absl::GetFlag(FLAGS_resume);
   context.attempt = absl::GetFlag(FLAGS_attempt);
-  absl::StatusOr<RunOutcome> outcome = RunTraining(spec.config(), context, &sink, &listener, &g_cancel);
+  absl::StatusOr<RunOutcome> outcome =
+      RunTraining(spec.config(), context, &sink, &listener, &g_cancel);
   RunState state = RunState::RUN_STATE_FAILED;
   std::string message;
   if (outcome.ok()) {

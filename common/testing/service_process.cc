@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,8 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -67,8 +66,9 @@ absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
   std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   // A caller restarting a service on its old port passes --port=N itself.
-  const bool port_given = std::any_of(args.begin(), args.end(),
-                                      [](const std::string& arg) { return absl::StartsWith(arg, "--port="); });
+  const bool port_given = std::any_of(args.begin(), args.end(), [](const std::string& arg) {
+    return absl::StartsWith(arg, "--port=");
+  });
   if (!port_given) argv_storage.push_back("--port=0");
   argv_storage.push_back("--port_file=" + port_file);
   std::vector<char*> argv;
@@ -83,14 +83,16 @@ absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return absl::InternalError(absl::StrCat("cannot spawn ", binary, ": ", strerror(rc)));
+  if (rc != 0)
+    return absl::InternalError(absl::StrCat("cannot spawn ", binary, ": ", strerror(rc)));
 
   const absl::Time deadline = absl::Now() + timeout;
   int port = 0;
   while (true) {
     int status = 0;
     if (Exited(pid, &status)) {
-      return absl::InternalError(absl::StrCat(name, " exited early (status ", status, "); log: ", log_path));
+      return absl::InternalError(
+          absl::StrCat(name, " exited early (status ", status, "); log: ", log_path));
     }
     absl::StatusOr<int> read = ReadPortFile(port_file);
     if (read.ok()) {
@@ -100,7 +102,8 @@ absl::StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(
     if (absl::Now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      return absl::DeadlineExceededError(absl::StrCat(name, " wrote no port file; log: ", log_path));
+      return absl::DeadlineExceededError(
+          absl::StrCat(name, " wrote no port file; log: ", log_path));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -167,7 +170,8 @@ absl::Status ServiceProcess::WaitForServing(const std::string& address, absl::Du
 
 std::string ReadTextFile(const std::string& path) { return common::ReadFile(path).value_or(""); }
 
-std::pair<int, std::string> RunCommand(const std::string& binary, const std::vector<std::string>& args,
+std::pair<int, std::string> RunCommand(const std::string& binary,
+                                       const std::vector<std::string>& args,
                                        const std::string& env) {
   std::string command = absl::StrCat(env, env.empty() ? "" : " ", binary);
   for (const auto& a : args) absl::StrAppend(&command, " '", a, "'");
@@ -208,7 +212,8 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
     return absl::InternalError("malformed HTTP response");
   }
   if (response.find(" 200 ") > response.find("\r\n")) {
-    return absl::InternalError(absl::StrCat("HTTP error: ", response.substr(0, response.find("\r\n"))));
+    return absl::InternalError(
+        absl::StrCat("HTTP error: ", response.substr(0, response.find("\r\n"))));
   }
   return response.substr(header_end + 4);
 }

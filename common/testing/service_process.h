@@ -23,8 +23,9 @@ std::string MakeTempDir(const std::string& prefix);
 
 class ServiceProcess {
  public:
-  // Starts `binary` with `args` plus --port=0 (unless `args` has --port=N) --port_file=<tmp>, waits for the port file and
-  // for health SERVING (up to `timeout`; over TLS verified against `tls_ca_pem` when set). The child's stderr goes to <log_dir>/<name>.log.
+  // Starts `binary` with `args` plus --port=0 (unless `args` has --port=N) --port_file=<tmp>, waits
+  // for the port file and for health SERVING (up to `timeout`; over TLS verified against
+  // `tls_ca_pem` when set). The child's stderr goes to <log_dir>/<name>.log.
   static absl::StatusOr<std::unique_ptr<ServiceProcess>> Start(
       const std::string& name, const std::string& binary, const std::vector<std::string>& args,
       absl::Duration timeout = absl::Seconds(60), const std::string& tls_ca_pem = "");
@@ -58,7 +59,8 @@ std::string ReadTextFile(const std::string& path);
 
 // Runs `binary` with `args` (each single-quoted) through the shell, with `env` ("NAME=value
 // ...") prepended; returns (exit code or -1, stdout + stderr).
-std::pair<int, std::string> RunCommand(const std::string& binary, const std::vector<std::string>& args,
+std::pair<int, std::string> RunCommand(const std::string& binary,
+                                       const std::vector<std::string>& args,
                                        const std::string& env = "");
 
 // Plain HTTP/1.0 GET to 127.0.0.1:port; returns the body of a 200 response.

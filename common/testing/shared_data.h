@@ -31,13 +31,13 @@ bool SharedDataRequired();
 
 // Skips the current test (in a TEST body or SetUp) because shared data is missing, `why` (an
 // absl::Status) saying what; fails it instead when SharedDataRequired().
-#define JEPALAB_SKIP_WITHOUT_SHARED(why)                                                     \
-  do {                                                                                       \
-    if (::testing::SharedDataRequired()) {                                                   \
-      GTEST_FAIL() << "shared data required ($JEPALAB_REQUIRE_SHARED=1) but unavailable: "   \
-                   << (why).ToString();                                                      \
-    }                                                                                        \
-    GTEST_SKIP() << "shared data unavailable, skipping: " << (why).ToString();               \
+#define JEPALAB_SKIP_WITHOUT_SHARED(why)                                                   \
+  do {                                                                                     \
+    if (::testing::SharedDataRequired()) {                                                 \
+      GTEST_FAIL() << "shared data required ($JEPALAB_REQUIRE_SHARED=1) but unavailable: " \
+                   << (why).ToString();                                                    \
+    }                                                                                      \
+    GTEST_SKIP() << "shared data unavailable, skipping: " << (why).ToString();             \
   } while (0)
 
 // Declares `std::string var` holding SharedDataPath(relative), or skips the current test (in a

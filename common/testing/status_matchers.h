@@ -41,10 +41,10 @@ MATCHER_P2(StatusIs, code, message_matcher,
 // ASSERT that a Status (or a StatusOr's status) is OK, printing it otherwise.
 #define JEPALAB_ASSERT_OK(expr) ASSERT_THAT((expr), ::testing::IsOk())
 
-#define JEPALAB_ASSERT_OK_AND_ASSIGN(lhs, expr)                     \
-  auto JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__) = (expr);       \
-  ASSERT_TRUE(JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__).ok())    \
-      << JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__).status();     \
+#define JEPALAB_ASSERT_OK_AND_ASSIGN(lhs, expr)                  \
+  auto JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__) = (expr);    \
+  ASSERT_TRUE(JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__).ok()) \
+      << JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__).status();  \
   lhs = std::move(JEPALAB_STATUS_CONCAT_(assign_or_, __LINE__)).value()
 
 #ifndef JEPALAB_STATUS_CONCAT_

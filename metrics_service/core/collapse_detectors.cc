@@ -133,8 +133,7 @@ void RunCollapseDetectors::ObserveCodebookUsage(int64_t step, double value, int6
   } else if (value < falling_below) {
     SetState(detector, v1::COLLAPSE_STATE_WARNING, step, value, unix_ms,
              absl::StrCat("usage ratio ", Fmt(value), " fell below ",
-                          Fmt(config.falling_fraction()), " of its best ",
-                          Fmt(detector.reference)),
+                          Fmt(config.falling_fraction()), " of its best ", Fmt(detector.reference)),
              events);
   } else {
     SetState(detector, v1::COLLAPSE_STATE_OK, step, value, unix_ms,
@@ -153,8 +152,8 @@ void RunCollapseDetectors::ObserveValidationLoss(int64_t step, double value, int
   const double best = detector.reference;
   if (value > Scaled(best, config.collapsed_ratio())) {
     SetState(detector, v1::COLLAPSE_STATE_COLLAPSED, step, value, unix_ms,
-             absl::StrCat("val/loss ", Fmt(value), " > ", Fmt(config.collapsed_ratio()),
-                          " x best ", Fmt(best)),
+             absl::StrCat("val/loss ", Fmt(value), " > ", Fmt(config.collapsed_ratio()), " x best ",
+                          Fmt(best)),
              events);
   } else if (value > Scaled(best, config.warning_ratio())) {
     SetState(detector, v1::COLLAPSE_STATE_WARNING, step, value, unix_ms,

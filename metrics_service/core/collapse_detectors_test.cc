@@ -15,13 +15,13 @@
 namespace jepalab::metrics {
 namespace {
 
+using config::v1::CollapseDetectorsConfig;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::IsOk;
 using ::testing::SizeIs;
 using ::testing::StatusIs;
-using config::v1::CollapseDetectorsConfig;
 
 // Feeds `values` at steps 0, step_size, 2*step_size, ... (unix_ms = 1000 + step).
 std::vector<v1::CollapseEvent> Feed(RunCollapseDetectors& detectors, const std::string& name,
@@ -73,8 +73,7 @@ TEST(RankDetectorTest, HealthyRankNeverTriggers) {
 
 TEST(RankDetectorTest, CollapsingRankWarnsThenCollapsesAtTheFirstStepBelowTwo) {
   RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
-  const auto events =
-      Feed(detectors, "diagnostics/target/rankme", {10, 6, 4.5, 3, 1.9, 1.2, 1.1});
+  const auto events = Feed(detectors, "diagnostics/target/rankme", {10, 6, 4.5, 3, 1.9, 1.2, 1.1});
   ASSERT_THAT(events, SizeIs(2));
   EXPECT_EQ(events[0].state(), v1::COLLAPSE_STATE_WARNING);
   EXPECT_EQ(events[0].previous_state(), v1::COLLAPSE_STATE_OK);
@@ -123,22 +122,21 @@ TEST(IsotropyDetectorTest, RobustIsotropyDrivesTheStateNotTheJitterDominatedOne)
   // A healthy run: reference isotropy ~1e-5 (would be "collapsed"), robust one healthy.
   EXPECT_THAT(Feed(detectors, "diagnostics/context/isotropy", {1e-5, 1.1e-5}), IsEmpty());
   EXPECT_THAT(Feed(detectors, "diagnostics/context/isotropy_robust", {0.2, 0.15}), IsEmpty());
-  EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "context").state(),
-            v1::COLLAPSE_STATE_OK);
+  EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "context").state(), v1::COLLAPSE_STATE_OK);
 }
 
 TEST(IsotropyDetectorTest, CollapsesBelowTheThreshold) {
   RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
   const auto events =
       Feed(detectors, "diagnostics/context/isotropy_robust", {0.1, 5e-4, 5e-5}, 1000, 1000);
-  EXPECT_THAT(States(events), ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
+  EXPECT_THAT(States(events),
+              ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
   EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "context").first_collapse_step(), 3000);
 }
 
 TEST(CodebookUsageDetectorTest, SteadyUsageDoesNotTrigger) {
   RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
-  EXPECT_THAT(Feed(detectors, "diagnostics/vq/usage_ratio", {0.6, 0.7, 0.65, 0.7, 0.5}),
-              IsEmpty());
+  EXPECT_THAT(Feed(detectors, "diagnostics/vq/usage_ratio", {0.6, 0.7, 0.65, 0.7, 0.5}), IsEmpty());
 }
 
 TEST(CodebookUsageDetectorTest, FallingUsageWarnsBeforeLowUsageCollapses) {
@@ -146,7 +144,8 @@ TEST(CodebookUsageDetectorTest, FallingUsageWarnsBeforeLowUsageCollapses) {
   // 0.8 -> 0.35 is still above warning_below (0.2) but under half the best (0.4).
   const auto events =
       Feed(detectors, "diagnostics/vq/usage_ratio", {0.8, 0.6, 0.35, 0.15, 0.04, 0.03});
-  EXPECT_THAT(States(events), ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
+  EXPECT_THAT(States(events),
+              ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
   EXPECT_EQ(events[0].step(), 200);
   EXPECT_THAT(events[0].reason(), HasSubstr("fell below 0.5 of its best 0.8"));
   EXPECT_EQ(events[1].step(), 400);
@@ -163,8 +162,8 @@ TEST(ValidationSpikeDetectorTest, SpikeRelativeToTheBestSoFar) {
   RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
   // Best 2.0; 2.5 > 1.2 x 2.0 warns; 3.1 > 1.5 x 2.0 collapses; back to 2.1 is OK.
   const auto events = Feed(detectors, "val/loss", {3.0, 2.0, 2.5, 3.1, 2.1}, 1, 1);
-  EXPECT_THAT(States(events), ElementsAre(v1::COLLAPSE_STATE_WARNING,
-                                          v1::COLLAPSE_STATE_COLLAPSED, v1::COLLAPSE_STATE_OK));
+  EXPECT_THAT(States(events), ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED,
+                                          v1::COLLAPSE_STATE_OK));
   EXPECT_EQ(events[0].step(), 3);
   EXPECT_EQ(events[1].step(), 4);
   EXPECT_THAT(events[1].reason(), HasSubstr("best 2"));
@@ -243,8 +242,8 @@ TEST(RunCollapseDetectorsTest, StatusesAreSortedAndOnlyForSeenIndicators) {
   for (const auto& status : detectors.Statuses()) {
     keys.push_back(status.indicator() + "/" + status.encoder());
   }
-  EXPECT_THAT(keys, ElementsAre("embedding_rank/context", "embedding_rank/target",
-                                "validation_spike/"));
+  EXPECT_THAT(keys,
+              ElementsAre("embedding_rank/context", "embedding_rank/target", "validation_spike/"));
 }
 
 }  // namespace

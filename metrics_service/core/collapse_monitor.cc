@@ -51,8 +51,7 @@ void CollapseMonitor::Publish(std::vector<v1::CollapseEvent>& events, const RunS
   }
 }
 
-std::vector<v1::CollapseEvent> CollapseMonitor::ObserveRun(const v1::RunInfo& run,
-                                                           int64_t now_ms) {
+std::vector<v1::CollapseEvent> CollapseMonitor::ObserveRun(const v1::RunInfo& run, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   RunState& state = RunFor(run.run_id());
   state.experiment = run.experiment();
@@ -66,8 +65,8 @@ std::vector<v1::CollapseEvent> CollapseMonitor::ObservePoints(const MetricPoints
                                                               int64_t now_ms) {
   absl::flat_hash_map<std::string, std::vector<OrderedPoint>> by_run;
   for (const v1::MetricPoint& point : points) {
-    by_run[point.run_id()].push_back(OrderedPoint{
-        point.step(), &point.name(), point.value(), point.unix_ms() > 0 ? point.unix_ms() : now_ms});
+    by_run[point.run_id()].push_back(OrderedPoint{point.step(), &point.name(), point.value(),
+                                                  point.unix_ms() > 0 ? point.unix_ms() : now_ms});
   }
   std::vector<v1::CollapseEvent> all_events;
   absl::MutexLock lock(&mu_);

@@ -31,7 +31,7 @@ MetricPoints Points(const std::string& run_id, const std::string& name,
 }
 
 v1::RunInfo MakeRun(const std::string& run_id, const std::string& experiment,
-                common::v1::RunState state = common::v1::RUN_STATE_RUNNING) {
+                    common::v1::RunState state = common::v1::RUN_STATE_RUNNING) {
   v1::RunInfo run;
   run.set_run_id(run_id);
   run.set_experiment(experiment);

@@ -138,9 +138,9 @@ MetricsCore::MetricsCore(RunStore* store, PrometheusMetrics* metrics, const comm
     : store_(store),
       metrics_(metrics),
       clock_(clock),
-      owned_monitor_(monitor == nullptr ? std::make_unique<CollapseMonitor>(
-                                              config::v1::CollapseDetectorsConfig())
-                                        : nullptr),
+      owned_monitor_(monitor == nullptr
+                         ? std::make_unique<CollapseMonitor>(config::v1::CollapseDetectorsConfig())
+                         : nullptr),
       monitor_(monitor == nullptr ? owned_monitor_.get() : monitor) {}
 
 absl::Status MetricsCore::RestoreRuns() {

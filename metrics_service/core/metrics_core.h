@@ -88,8 +88,9 @@ class MetricsCore {
 
   // Subscribes `callback` to collapse events (see CollapseMonitor::Subscribe, which validates
   // the filter). Returns the id for UnwatchCollapseEvents.
-  absl::StatusOr<int64_t> WatchCollapseEvents(const v1::WatchCollapseEventsRequest& request,
-                                              std::function<void(const v1::CollapseEvent&)> callback);
+  absl::StatusOr<int64_t> WatchCollapseEvents(
+      const v1::WatchCollapseEventsRequest& request,
+      std::function<void(const v1::CollapseEvent&)> callback);
   void UnwatchCollapseEvents(int64_t id);
 
   // Drops the Prometheus series of runs finished longer than the retention ago (history stays).

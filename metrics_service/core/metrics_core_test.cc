@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/fake_clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
-#include "common/testing/fake_clock.h"
 #include "prometheus/registry.h"
 #include "proto/common.pb.h"
 #include "proto/metrics.pb.h"
@@ -411,7 +411,8 @@ TEST_F(MetricsCoreTest, CompareRunsGivesBestWorstAndTheFirstCollapse) {
   clock_.AdvanceMillis(1000);
   const int64_t now_ms = clock_.NowUnixMillis();
   ASSERT_THAT(core_->ReportMetrics(Batch({
-                  Point("a", "loss/total", 0, 5.0), Point("a", "loss/total", 10, 2.0),
+                  Point("a", "loss/total", 0, 5.0),
+                  Point("a", "loss/total", 10, 2.0),
                   Point("a", "diagnostics/context/rankme", 0, 9.0),
                   Point("a", "diagnostics/context/rankme", 10, 1.0),
                   Point("a", "diagnostics/vq/usage_ratio", 5, 0.01),

@@ -113,9 +113,9 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
                                  "Always 1; labels carry the run's config hash and state.")),
       run_state_(BuildGaugeFamily(registry, "jepalab_run_state",
                                   "Run state as the jepalab.common.v1.RunState number.")),
-      collapse_state_(BuildGaugeFamily(
-          registry, "jepalab_collapse_state",
-          "Collapse detector state: 1 ok, 2 warning, 3 collapsed (jepalab.metrics.v1.CollapseState).")),
+      collapse_state_(BuildGaugeFamily(registry, "jepalab_collapse_state",
+                                       "Collapse detector state: 1 ok, 2 warning, 3 collapsed "
+                                       "(jepalab.metrics.v1.CollapseState).")),
       collapse_events_total_(BuildCounterFamily(
           registry, "jepalab_collapse_events_total",
           "Collapse detector changes into warning or collapsed, by indicator and severity.")),
@@ -167,14 +167,16 @@ T& PrometheusMetrics::MetricWithLabels(const std::string& run_id, RunSeries& ser
                                        Family<T>& family,
                                        const std::map<std::string, std::string>& extra) {
   std::string key = family.GetName();
-  for (const auto& label : extra) absl::StrAppend(&key, std::string(1, kKeySeparator), label.second);
+  for (const auto& label : extra)
+    absl::StrAppend(&key, std::string(1, kKeySeparator), label.second);
   auto& tracked = [&]() -> auto& {
     if constexpr (std::is_same_v<T, Gauge>) {
       return series.gauges;
     } else {
       return series.counters;
     }
-  }();
+  }
+  ();
   auto it = tracked.find(key);
   if (it != tracked.end()) return *it->second.metric;
   std::map<std::string, std::string> labels = {{"run", run_id}, {"experiment", series.experiment}};

@@ -7,9 +7,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/optional.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
-#include "absl/types/optional.h"
 
 namespace jepalab::metrics {
 namespace {

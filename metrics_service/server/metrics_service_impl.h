@@ -18,9 +18,8 @@ namespace jepalab::metrics {
 // MetricsService over a MetricsCore (not owned; it must outlive this). Sync API, except the
 // long-lived WatchCollapseEvents stream, which is a callback reactor (no thread per watcher).
 // Thread-safe because the core is.
-class MetricsServiceImpl final
-    : public v1::MetricsService::WithCallbackMethod_WatchCollapseEvents<
-          v1::MetricsService::Service> {
+class MetricsServiceImpl final : public v1::MetricsService::WithCallbackMethod_WatchCollapseEvents<
+                                     v1::MetricsService::Service> {
  public:
   // `authorizer` guards the mutating RPCs (ReportMetrics, RegisterRun, UpdateRunState): without
   // the bearer token they fail UNAUTHENTICATED before reading anything. Queries stay open.

@@ -1,8 +1,8 @@
 #include "metrics_service/server/metrics_service_impl.h"
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/server.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/channel_arguments.h>
 
@@ -14,13 +14,13 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/rpc_auth.h"
+#include "common/testing/fake_clock.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "metrics_service/core/metrics_core.h"
 #include "metrics_service/core/prometheus_metrics.h"
 #include "metrics_service/core/run_store.h"
-#include "common/testing/fake_clock.h"
 #include "prometheus/registry.h"
 #include "proto/common.pb.h"
 #include "proto/metrics.grpc.pb.h"
@@ -273,8 +273,8 @@ TEST_F(MetricsServiceImplTest, OversizedBatchIsResourceExhaustedKeepingEarlierBa
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
-  auto stub = v1::MetricsService::NewStub(common::CreateClientChannel(
-      absl::StrCat("127.0.0.1:", port), common::ClientSecurity()));
+  auto stub = v1::MetricsService::NewStub(
+      common::CreateClientChannel(absl::StrCat("127.0.0.1:", port), common::ClientSecurity()));
   v1::ReportMetricsRequest small;
   *small.add_points() = Point("big-run", "loss/total", 0, 1.0);
   v1::ReportMetricsRequest big;

@@ -120,8 +120,8 @@ void Dispatcher::DispatchOne(const std::string& run_id) {
   if (!legacy.id().empty()) {
     absl::StatusOr<TrainerConfig> rebuilt = RunConfig(legacy, seed);
     if (!rebuilt.ok()) {
-      events_->FailRun(run_id, absl::StrCat("cannot rebuild the run's config: ",
-                                            rebuilt.status().message()));
+      events_->FailRun(
+          run_id, absl::StrCat("cannot rebuild the run's config: ", rebuilt.status().message()));
       return;
     }
     config = *std::move(rebuilt);
@@ -141,7 +141,8 @@ void Dispatcher::DispatchOne(const std::string& run_id) {
       refusals.push_back(absl::StrCat(trainer->address(), ": at its --trainers capacity"));
       continue;
     }
-    absl::Status status = trainer->StartRun(run_id, experiment_id, config, config_hash, labels, resume);
+    absl::Status status =
+        trainer->StartRun(run_id, experiment_id, config, config_hash, labels, resume);
     if (absl::IsAlreadyExists(status) && resume) {
       // The trainer still has an earlier attempt: adopt it if it is running or finished with a
       // result; if it is still winding down (cancelled, not yet exited), wait for it rather

@@ -1,6 +1,6 @@
 // The scheduler's view of metrics_service: a run's metric history and its collapse detectors,
-// read to judge finished plan runs, and the live collapse events that stop runs early. The gRPC implementation lives in scheduler_service/server/;
-// unit tests use FakeMetricsClient.
+// read to judge finished plan runs, and the live collapse events that stop runs early. The gRPC
+// implementation lives in scheduler_service/server/; unit tests use FakeMetricsClient.
 #ifndef JEPALAB_SCHEDULER_SERVICE_CORE_METRICS_CLIENT_H_
 #define JEPALAB_SCHEDULER_SERVICE_CORE_METRICS_CLIENT_H_
 

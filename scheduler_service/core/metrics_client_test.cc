@@ -25,10 +25,9 @@ TEST(SummarizeCollapseTest, NoCollapseIsMinusOne) {
 }
 
 TEST(SummarizeCollapseTest, PicksTheEarliestCollapseWithItsEncoder) {
-  const CollapseSummary summary = SummarizeCollapse({Detector("codebook_usage", "", 900),
-                                                     Detector("embedding_rank", "context", 400),
-                                                     Detector("embedding_rank", "target", 400),
-                                                     Detector("loss_plateau", "", -1)});
+  const CollapseSummary summary = SummarizeCollapse(
+      {Detector("codebook_usage", "", 900), Detector("embedding_rank", "context", 400),
+       Detector("embedding_rank", "target", 400), Detector("loss_plateau", "", -1)});
   EXPECT_EQ(summary.first_collapse_step, 400);
   EXPECT_EQ(summary.indicator, "embedding_rank/context");
 }

@@ -22,10 +22,10 @@ using ::jepalab::config::BranchChoice;
 using ::jepalab::config::ChooseBranch;
 using ::jepalab::config::FindStage;
 using ::jepalab::config::ParsePlan;
-using ::jepalab::config::RunConfigPath;
-using ::jepalab::config::RunSeeds;
 using ::jepalab::config::ResolvedPlan;
 using ::jepalab::config::ResolvePlanSubmission;
+using ::jepalab::config::RunConfigPath;
+using ::jepalab::config::RunSeeds;
 using ::jepalab::config::ToPlanSubmission;
 namespace {
 
@@ -153,9 +153,8 @@ void PlanRunner::Loop() {
 absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request) {
   JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
   const std::string source = request.plan_path().empty() ? "<request>" : request.plan_path();
-  JEPALAB_ASSIGN_OR_RETURN(
-      ResolvedPlan resolved,
-      ResolvePlanSubmission(ToPlanSubmission(request, options_.config_root)));
+  JEPALAB_ASSIGN_OR_RETURN(ResolvedPlan resolved,
+                           ResolvePlanSubmission(ToPlanSubmission(request, options_.config_root)));
   const PlanConfig& config = resolved.config;
 
   Plan plan;
@@ -403,9 +402,9 @@ absl::Status PlanRunner::AdvanceLocked(Plan& plan, const PlanConfig& config) {
     JEPALAB_ASSIGN_OR_RETURN(BranchChoice choice, ChooseBranch(stage, stable));
     if (plan.scenario().empty() && !choice.scenario.empty()) plan.set_scenario(choice.scenario);
     if (!choice.next_stage.empty()) {
-      LOG(INFO) << "plan " << plan.id() << ": stage " << stage.name() << " -> "
-                << choice.next_stage
-                << (choice.scenario.empty() ? "" : absl::StrCat(" (scenario ", choice.scenario, ")"));
+      LOG(INFO) << "plan " << plan.id() << ": stage " << stage.name() << " -> " << choice.next_stage
+                << (choice.scenario.empty() ? ""
+                                            : absl::StrCat(" (scenario ", choice.scenario, ")"));
       plan.add_stages_taken(choice.next_stage);
       plan.set_current_stage(choice.next_stage);
       JEPALAB_RETURN_IF_ERROR(Commit(plan));
@@ -476,8 +475,8 @@ absl::StatusOr<Plan> PlanRunner::CancelPlan(const std::string& id) {
       plan = it->second.plan;
     }
     if (IsTerminal(plan.state())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "plan ", id, " already finished (", v1::PlanState_Name(plan.state()), ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("plan ", id, " already finished (", v1::PlanState_Name(plan.state()), ")"));
     }
     for (PlanRunStatus& status : *plan.mutable_runs()) {
       if (status.experiment_id().empty()) continue;
@@ -501,8 +500,7 @@ absl::StatusOr<Plan> PlanRunner::CancelPlan(const std::string& id) {
   return GetPlan(id);
 }
 
-absl::StatusOr<PlanSnapshot> PlanRunner::WaitForChange(const std::string& id,
-                                                       int64_t after_version,
+absl::StatusOr<PlanSnapshot> PlanRunner::WaitForChange(const std::string& id, int64_t after_version,
                                                        absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
   auto it = plans_.find(id);

@@ -150,10 +150,12 @@ class PlanRunnerTest : public ::testing::Test {
       ASSERT_TRUE(trainer_->WaitForStarted(run_id, kWait)) << run_id;
       ASSERT_TRUE(trainer_->WaitForWatchers(run_id, 1, kWait)) << run_id;
       metrics_->SetHistory(
-          run_id, {MakeSeries("val/loss", stable ? std::vector<std::pair<int64_t, double>>{
-                                                       {100, 2.0}, {200, 1.5}, {300, 1.0}}
-                                                 : std::vector<std::pair<int64_t, double>>{
-                                                       {100, 1.0}, {200, 1.8}, {300, 2.5}})});
+          run_id,
+          {MakeSeries(
+              "val/loss",
+              stable
+                  ? std::vector<std::pair<int64_t, double>>{{100, 2.0}, {200, 1.5}, {300, 1.0}}
+                  : std::vector<std::pair<int64_t, double>>{{100, 1.0}, {200, 1.8}, {300, 2.5}})});
       trainer_->Finish(run_id, RunState::RUN_STATE_SUCCEEDED);
     }
   }
@@ -188,7 +190,8 @@ TEST_F(PlanRunnerTest, SubmitsTheFirstStageAsNamedExperiments) {
 TEST_F(PlanRunnerTest, RunConfigsSentWithThePlanAreTheOnesRun) {
   v1::SubmitPlanRequest request;
   request.set_plan_yaml(
-      "name: remote\nseeds: [7]\nstages:\n  - name: one\n    runs: [{name: r1, config: x/a.yaml}]\n");
+      "name: remote\nseeds: [7]\nstages:\n  - name: one\n    runs: [{name: r1, config: "
+      "x/a.yaml}]\n");
   request.set_plan_path("remote.yaml");
   (*request.mutable_config_files())["x/a.yaml"] = "seed: 1\ntraining:\n  epochs: 3\n";
   JEPALAB_ASSERT_OK_AND_ASSIGN(Plan plan, runner_->SubmitPlan(request));
@@ -301,9 +304,10 @@ TEST_F(PlanRunnerTest, CancelStopsTheStageAndEndsThePlan) {
     EXPECT_EQ(run.state(), v1::EXPERIMENT_STATE_CANCELLED) << run.name();
   }
   EXPECT_THAT(trainer_->cancel_requests(), ::testing::Contains(baseline[0]));
-  EXPECT_THAT(runner_->CancelPlan(id), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                                HasSubstr("already finished")));
-  EXPECT_THAT(runner_->CancelPlan("nope-0001"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope-0001")));
+  EXPECT_THAT(runner_->CancelPlan(id),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+  EXPECT_THAT(runner_->CancelPlan("nope-0001"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope-0001")));
   // Stays cancelled after a restart: nothing more is submitted.
   Stop();
   Start();
@@ -358,7 +362,8 @@ TEST_F(PlanRunnerTest, ABadPlanOverrideIsRefusedNamingTheKeyAndNothingRuns) {
   request.set_plan_yaml(kPlan);
   request.set_plan_path("micro.yaml");
   request.add_overrides("optimizer.lr=-1");
-  EXPECT_THAT(runner_->SubmitPlan(request), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
   request.set_overrides(0, "optimizer.no_such_knob=1");
   EXPECT_THAT(runner_->SubmitPlan(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.no_such_knob")));

@@ -113,8 +113,7 @@ void RunEvents::RetryRunLocked(ExperimentRegistry::Entry& entry, RunRecord* run,
   run->add_retry_reasons(
       absl::StrCat("attempt ", run->attempts(), " on ", run->trainer(), ": ", reason));
   // A cancelled experiment or a run stopped on collapse is not started again.
-  const bool wanted =
-      !IsTerminal(entry.experiment.state()) && !run->has_collapse_stop();
+  const bool wanted = !IsTerminal(entry.experiment.state()) && !run->has_collapse_stop();
   if (!wanted || run->attempts() >= max_attempts_) {
     run->set_state(wanted ? RunState::RUN_STATE_FAILED : RunState::RUN_STATE_CANCELLED);
     run->set_message(

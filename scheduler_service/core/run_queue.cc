@@ -52,7 +52,8 @@ bool RunQueue::Remove(const std::string& run_id) {
   runs.erase(std::remove(runs.begin(), runs.end(), run_id), runs.end());
   if (runs.empty()) {
     level.groups.erase(group);
-    level.turns.erase(std::remove(level.turns.begin(), level.turns.end(), group), level.turns.end());
+    level.turns.erase(std::remove(level.turns.begin(), level.turns.end(), group),
+                      level.turns.end());
   }
   if (level.turns.empty()) levels_.erase(priority);
   return true;

@@ -15,9 +15,9 @@
 namespace jepalab::scheduler {
 
 using ::jepalab::config::ExpandSweep;
+using ::jepalab::config::LoadTrainerConfig;
 using ::jepalab::config::ResolvedPlan;
 using ::jepalab::config::ResolvePlanSubmission;
-using ::jepalab::config::LoadTrainerConfig;
 using ::jepalab::config::SweepPoint;
 using ::jepalab::config::SweepSpecFromRequest;
 using ::jepalab::config::ToPlanSubmission;
@@ -59,8 +59,8 @@ absl::Status ValidateSweepTarget(const v1::SubmitSweepRequest& sweep) {
 absl::StatusOr<int64_t> NextFireUnixMs(const CronSchedule& cron, int64_t after_ms) {
   absl::StatusOr<absl::Time> next = cron.Next(absl::FromUnixMillis(after_ms), absl::UTCTimeZone());
   if (!next.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("cron: \"", cron.expression(),
-                                                   "\" never fires: ", next.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cron: \"", cron.expression(), "\" never fires: ", next.status().message()));
   }
   return absl::ToUnixMillis(*next);
 }
@@ -80,9 +80,9 @@ absl::StatusOr<std::unique_ptr<ScheduleRunner>> ScheduleRunner::Create(
     for (v1::Schedule& schedule : stored) {
       absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(schedule.cron());
       if (!cron.ok()) {
-        return absl::InternalError(absl::StrCat("schedule ", schedule.name(),
-                                                ": stored cron does not parse: ",
-                                                cron.status().message()));
+        return absl::InternalError(
+            absl::StrCat("schedule ", schedule.name(),
+                         ": stored cron does not parse: ", cron.status().message()));
       }
       const std::string name = schedule.name();
       runner->schedules_.emplace(name, Entry{std::move(schedule), *std::move(cron)});
@@ -152,8 +152,8 @@ absl::StatusOr<v1::Schedule> ScheduleRunner::CreateSchedule(
     return absl::InvalidArgumentError(absl::StrCat("cron: ", cron.status().message()));
   }
   if (!request.timezone().empty() && request.timezone() != "UTC") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "timezone: only UTC is supported, got \"", request.timezone(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("timezone: only UTC is supported, got \"", request.timezone(), "\""));
   }
   JEPALAB_RETURN_IF_ERROR(ValidateTarget(request));
 
@@ -207,7 +207,8 @@ absl::StatusOr<v1::Schedule> ScheduleRunner::GetSchedule(const std::string& name
 absl::StatusOr<v1::Schedule> ScheduleRunner::PauseSchedule(const std::string& name) {
   absl::MutexLock lock(&mu_);
   Entry* entry = FindLocked(name);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("schedule \"", name, "\" not found"));
+  if (entry == nullptr)
+    return absl::NotFoundError(absl::StrCat("schedule \"", name, "\" not found"));
   if (entry->schedule.paused()) return entry->schedule;
   v1::Schedule updated = entry->schedule;
   updated.set_paused(true);
@@ -220,7 +221,8 @@ absl::StatusOr<v1::Schedule> ScheduleRunner::PauseSchedule(const std::string& na
 absl::StatusOr<v1::Schedule> ScheduleRunner::ResumeSchedule(const std::string& name) {
   absl::MutexLock lock(&mu_);
   Entry* entry = FindLocked(name);
-  if (entry == nullptr) return absl::NotFoundError(absl::StrCat("schedule \"", name, "\" not found"));
+  if (entry == nullptr)
+    return absl::NotFoundError(absl::StrCat("schedule \"", name, "\" not found"));
   if (!entry->schedule.paused()) return entry->schedule;
   v1::Schedule updated = entry->schedule;
   updated.set_paused(false);
@@ -281,8 +283,8 @@ void ScheduleRunner::FireLocked(Entry& entry, int64_t now_ms) {
   }
   // Stored before submitting: a crash from here on never fires this window again.
   if (absl::Status stored = store_->Put(updated); !stored.ok()) {
-    LOG(WARNING) << "schedule " << updated.name() << ": not fired, cannot store the firing: "
-                 << stored;
+    LOG(WARNING) << "schedule " << updated.name()
+                 << ": not fired, cannot store the firing: " << stored;
     return;  // retried on the next tick
   }
   entry.schedule = updated;
@@ -310,7 +312,8 @@ void ScheduleRunner::FireLocked(Entry& entry, int64_t now_ms) {
                     : absl::StrCat("submission failed: ", recorded->error()))
             << (skipped > 0 ? absl::StrCat(" (", skipped, " missed windows folded in)") : "");
   if (absl::Status stored = store_->Put(updated); !stored.ok()) {
-    LOG(WARNING) << "schedule " << updated.name() << ": cannot store the firing's result: " << stored;
+    LOG(WARNING) << "schedule " << updated.name()
+                 << ": cannot store the firing's result: " << stored;
   }
   entry.schedule = std::move(updated);
 }

@@ -68,14 +68,14 @@ class ScheduleRunnerTest : public ::testing::Test {
     options.data_dir = dir_;
     options.clock = &clock_;
     options.start_thread = false;  // the test ticks
-    options.submit_sweep = [this](const v1::SubmitSweepRequest& request)
-        -> absl::StatusOr<std::string> {
+    options.submit_sweep =
+        [this](const v1::SubmitSweepRequest& request) -> absl::StatusOr<std::string> {
       if (!submit_error_.ok()) return submit_error_;
       sweeps_.push_back(request);
       return absl::StrCat(request.name(), "-", sweeps_.size());
     };
-    options.submit_plan = [this](const v1::SubmitPlanRequest& request)
-        -> absl::StatusOr<std::string> {
+    options.submit_plan =
+        [this](const v1::SubmitPlanRequest& request) -> absl::StatusOr<std::string> {
       plans_.push_back(request);
       return absl::StrCat("vq_diagnostic-", plans_.size());
     };
@@ -158,8 +158,10 @@ TEST_F(ScheduleRunnerTest, DeleteRemovesTheScheduleForGood) {
   ASSERT_THAT(runner_->CreateSchedule(SweepSchedule("gone", "* * * * *")), IsOk());
   ASSERT_THAT(runner_->CreateSchedule(SweepSchedule("kept", "0 0 1 1 *")), IsOk());
   EXPECT_THAT(runner_->DeleteSchedule("gone"), IsOk());
-  EXPECT_THAT(runner_->GetSchedule("gone"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("gone")));
-  EXPECT_THAT(runner_->DeleteSchedule("gone"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("gone")));
+  EXPECT_THAT(runner_->GetSchedule("gone"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("gone")));
+  EXPECT_THAT(runner_->DeleteSchedule("gone"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("gone")));
   EXPECT_THAT(TickEveryMinuteUntil(UtcMs(2024, 3, 15, 10, 30)), IsEmpty());
   Start();
   std::vector<v1::Schedule> listed = runner_->ListSchedules();
@@ -250,7 +252,8 @@ TEST_F(ScheduleRunnerTest, BadRequestsNameTheFieldAndStoreNothing) {
   EXPECT_THAT(code_and_message(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("never fires")));
   request = SweepSchedule("x y", "@daily");
-  EXPECT_THAT(code_and_message(request), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("name")));
+  EXPECT_THAT(code_and_message(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("name")));
   request = SweepSchedule("x", "@daily");
   request.set_timezone("Europe/Paris");
   EXPECT_THAT(code_and_message(request),
@@ -277,7 +280,8 @@ TEST_F(ScheduleRunnerTest, BadRequestsNameTheFieldAndStoreNothing) {
   request = SweepSchedule("x", "@daily");
   JEPALAB_ASSERT_OK_AND_ASSIGN(*request.mutable_plan()->mutable_plan_yaml(),
                                common::ReadFile("configs/plans/vq_diagnostic.yaml"));
-  request.mutable_plan()->add_overrides("training.batch_size=0");  // checked against every run config
+  request.mutable_plan()->add_overrides(
+      "training.batch_size=0");  // checked against every run config
   EXPECT_THAT(code_and_message(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.batch_size")));
   EXPECT_THAT(runner_->ListSchedules(), IsEmpty());

@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
+#include "config/plan.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "config/plan.h"
 
 namespace jepalab::scheduler {
 
@@ -350,10 +350,11 @@ TEST_F(PlanVerdictTest, AStableReferenceRunPutsACautionFirst) {
   PlanVerdict verdict = EvaluatePlan(plan_, results);
   EXPECT_TRUE(verdict.reference_stable);
   EXPECT_EQ(verdict.scenario, "A");  // the tree is still followed
-  EXPECT_THAT(verdict.conclusion,
-              StartsWith("Caution: the reference run baseline met the criteria (the failure was not "
-                         "reproduced), so the branch below follows the plan's tree but is no evidence "
-                         "of a cause. Scenario A. VQ is the cause"));
+  EXPECT_THAT(
+      verdict.conclusion,
+      StartsWith("Caution: the reference run baseline met the criteria (the failure was not "
+                 "reproduced), so the branch below follows the plan's tree but is no evidence "
+                 "of a cause. Scenario A. VQ is the cause"));
 
   results["baseline"] = Spiking(2.2);
   verdict = EvaluatePlan(plan_, results);

@@ -82,7 +82,8 @@ class GrpcMetricsClientTest : public ::testing::Test {
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    client_ = std::make_unique<GrpcMetricsClient>(server_->InProcessChannel(grpc::ChannelArguments()));
+    client_ =
+        std::make_unique<GrpcMetricsClient>(server_->InProcessChannel(grpc::ChannelArguments()));
   }
   void TearDown() override { server_->Shutdown(); }
 
@@ -124,10 +125,10 @@ TEST(GrpcMetricsClientUnreachableTest, DownServiceIsUnavailable) {
 TEST_F(GrpcMetricsClientTest, WatchCollapseEventsDeliversEventsUntilTheStreamEnds) {
   CancelToken cancel;
   std::vector<int64_t> steps;
-  EXPECT_THAT(client_->WatchCollapseEvents(
-                  {"r1", "r2"}, [&](const met::CollapseEvent& e) { steps.push_back(e.step()); },
-                  &cancel),
-              IsOk());
+  EXPECT_THAT(
+      client_->WatchCollapseEvents(
+          {"r1", "r2"}, [&](const met::CollapseEvent& e) { steps.push_back(e.step()); }, &cancel),
+      IsOk());
   EXPECT_THAT(steps, ElementsAre(100, 200));
   EXPECT_THAT(service_.watch_request_.run_ids(), ElementsAre("r1", "r2"));
   EXPECT_TRUE(service_.watch_request_.include_current());
@@ -136,12 +137,13 @@ TEST_F(GrpcMetricsClientTest, WatchCollapseEventsDeliversEventsUntilTheStreamEnd
 TEST_F(GrpcMetricsClientTest, WatchCollapseEventsStopsWhenTheCallbackCancels) {
   CancelToken cancel;
   int events = 0;
-  EXPECT_THAT(client_->WatchCollapseEvents({"endless"},
-                                           [&](const met::CollapseEvent&) {
-                                             ++events;
-                                             cancel.Cancel();
-                                           },
-                                           &cancel),
+  EXPECT_THAT(client_->WatchCollapseEvents(
+                  {"endless"},
+                  [&](const met::CollapseEvent&) {
+                    ++events;
+                    cancel.Cancel();
+                  },
+                  &cancel),
               StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
   EXPECT_EQ(events, 1);
 }

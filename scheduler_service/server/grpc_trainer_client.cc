@@ -39,8 +39,7 @@ std::unique_ptr<GrpcTrainerClient> GrpcTrainerClient::Create(
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   return std::make_unique<GrpcTrainerClient>(
-      address, common::CreateClientChannel(address, options.security, args),
-      options);
+      address, common::CreateClientChannel(address, options.security, args), options);
 }
 
 GrpcTrainerClient::GrpcTrainerClient(std::string address, std::shared_ptr<grpc::Channel> channel,

@@ -108,7 +108,9 @@ class GrpcTrainerClientTest : public ::testing::Test {
 TEST_F(GrpcTrainerClientTest, StartRunSendsTheWholeRequestAndMapsRefusals) {
   ::jepalab::config::v1::TrainerConfig config;
   config.set_seed(42);
-  ASSERT_THAT(client_->StartRun("mini-0001-s42", "mini-0001", config, "hash-42", {{"seed", "42"}}, false), IsOk());
+  ASSERT_THAT(
+      client_->StartRun("mini-0001-s42", "mini-0001", config, "hash-42", {{"seed", "42"}}, false),
+      IsOk());
   ASSERT_THAT(client_->StartRun("retried", "mini-0001", config, "", {}, /*resume=*/true), IsOk());
   std::vector<tv1::StartRunRequest> started = trainer_.started();
   ASSERT_EQ(started.size(), 2u);

@@ -30,7 +30,8 @@ namespace {
 using ::testing::HasSubstr;
 
 int64_t UtcMs(int y, int mo, int d, int h, int mi) {
-  return absl::ToUnixMillis(absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), absl::UTCTimeZone()));
+  return absl::ToUnixMillis(
+      absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), absl::UTCTimeZone()));
 }
 
 class ScheduleRpcsTest : public ::testing::Test {
@@ -44,7 +45,8 @@ class ScheduleRpcsTest : public ::testing::Test {
     clock_.SetMillis(UtcMs(2024, 3, 15, 10, 7));
     SchedulerOptions options;
     options.data_dir = dir;
-    options.trainers = {std::make_shared<testing::FakeTrainerClient>("trainer-a:1", /*capacity=*/0)};
+    options.trainers = {
+        std::make_shared<testing::FakeTrainerClient>("trainer-a:1", /*capacity=*/0)};
     options.dispatch_backoff = absl::Milliseconds(5);
     auto scheduler = Scheduler::Create(options);
     ASSERT_TRUE(scheduler.ok()) << scheduler.status();

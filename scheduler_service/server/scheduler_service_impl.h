@@ -56,7 +56,8 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
                          v1::ListPlansResponse* response) override;
   grpc::Status CancelPlan(grpc::ServerContext* context, const v1::CancelPlanRequest* request,
                           v1::CancelPlanResponse* response) override;
-  grpc::Status CreateSchedule(grpc::ServerContext* context, const v1::CreateScheduleRequest* request,
+  grpc::Status CreateSchedule(grpc::ServerContext* context,
+                              const v1::CreateScheduleRequest* request,
                               v1::CreateScheduleResponse* response) override;
   grpc::Status ListSchedules(grpc::ServerContext* context, const v1::ListSchedulesRequest* request,
                              v1::ListSchedulesResponse* response) override;
@@ -64,9 +65,11 @@ class SchedulerServiceImpl final : public v1::SchedulerService::Service {
                            v1::GetScheduleResponse* response) override;
   grpc::Status PauseSchedule(grpc::ServerContext* context, const v1::PauseScheduleRequest* request,
                              v1::PauseScheduleResponse* response) override;
-  grpc::Status ResumeSchedule(grpc::ServerContext* context, const v1::ResumeScheduleRequest* request,
+  grpc::Status ResumeSchedule(grpc::ServerContext* context,
+                              const v1::ResumeScheduleRequest* request,
                               v1::ResumeScheduleResponse* response) override;
-  grpc::Status DeleteSchedule(grpc::ServerContext* context, const v1::DeleteScheduleRequest* request,
+  grpc::Status DeleteSchedule(grpc::ServerContext* context,
+                              const v1::DeleteScheduleRequest* request,
                               v1::DeleteScheduleResponse* response) override;
 
  private:

@@ -57,9 +57,9 @@ class SchedulerServiceImplTest : public ::testing::Test {
     auto plans = PlanRunner::Create(plan_options);
     ASSERT_TRUE(plans.ok()) << plans.status();
     plans_ = *std::move(plans);
-    impl_ = std::make_unique<SchedulerServiceImpl>(scheduler_.get(), /*clock=*/nullptr,
-                                                   /*watch_poll=*/absl::Milliseconds(20),
-                                                   plans_.get());
+    impl_ =
+        std::make_unique<SchedulerServiceImpl>(scheduler_.get(), /*clock=*/nullptr,
+                                               /*watch_poll=*/absl::Milliseconds(20), plans_.get());
     grpc::ServerBuilder builder;  // no port: in-process only
     builder.RegisterService(impl_.get());
     server_ = builder.BuildAndStart();
@@ -335,8 +335,9 @@ TEST_F(SchedulerServiceImplTest, MutatingRpcsNeedTheBearerTokenReadOnlyOnesDoNot
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
   auto open = v1::SchedulerService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
-  auto with_token = v1::SchedulerService::NewStub(server->experimental().InProcessChannelWithInterceptors(
-      grpc::ChannelArguments(), common::BearerTokenInterceptors("s3cret")));
+  auto with_token =
+      v1::SchedulerService::NewStub(server->experimental().InProcessChannelWithInterceptors(
+          grpc::ChannelArguments(), common::BearerTokenInterceptors("s3cret")));
   trainer_->SetCapacity(0);
 
   v1::SubmitExperimentRequest submit;
@@ -411,7 +412,8 @@ TEST_F(SchedulerServiceImplTest, MutatingRpcsNeedTheBearerTokenReadOnlyOnesDoNot
     get.set_id(submitted.experiment().id());
     v1::GetExperimentResponse got;
     ASSERT_TRUE(open->GetExperiment(&context, get, &got).ok());
-    EXPECT_EQ(got.experiment().state(), v1::EXPERIMENT_STATE_QUEUED);  // the refused cancel did nothing
+    EXPECT_EQ(got.experiment().state(),
+              v1::EXPERIMENT_STATE_QUEUED);  // the refused cancel did nothing
   }
   {
     grpc::ClientContext context;
@@ -498,8 +500,8 @@ TEST_F(SchedulerServiceImplTest, PlanConfigPathsOutsideTheConfigRootAreRejected)
   for (const std::string path : {"/etc/passwd", "../../etc/passwd", "configs/../../x.yaml"}) {
     SCOPED_TRACE(path);
     v1::SubmitPlanRequest request;
-    request.set_plan_yaml(
-        absl::StrCat("name: p\nstages: [{name: one, runs: [{name: r1, config: \"", path, "\"}]}]\n"));
+    request.set_plan_yaml(absl::StrCat("name: p\nstages: [{name: one, runs: [{name: r1, config: \"",
+                                       path, "\"}]}]\n"));
     v1::SubmitPlanResponse response;
     grpc::ClientContext context;
     grpc::Status status = stub_->SubmitPlan(&context, request, &response);

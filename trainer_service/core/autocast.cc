@@ -15,7 +15,8 @@ ScopedCudaBf16Autocast::ScopedCudaBf16Autocast(bool enabled) : enabled_(enabled)
 
 ScopedCudaBf16Autocast::~ScopedCudaBf16Autocast() {
   if (!enabled_) return;
-  // As torch.autocast's __exit__: drop the cached low-precision weight copies at the outermost exit.
+  // As torch.autocast's __exit__: drop the cached low-precision weight copies at the outermost
+  // exit.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_enabled(previous_enabled_);
   at::autocast::set_autocast_gpu_dtype(static_cast<at::ScalarType>(previous_dtype_));

@@ -1,11 +1,11 @@
 #include "trainer_service/core/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <fstream>
 #include <mutex>
-
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -32,12 +32,16 @@ double ReadDouble(torch::serialize::InputArchive& a, const std::string& key) {
   a.read(key, t);
   return t.item<double>();
 }
-int64_t CudaDevices() { return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0; }
+int64_t CudaDevices() {
+  return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+}
 at::Generator CudaGenerator(int64_t index) {
-  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index)));
+  return at::globalContext().defaultGenerator(
+      c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index)));
 }
 
-void WriteModule(torch::serialize::OutputArchive& a, const std::string& key, const torch::nn::Module& m) {
+void WriteModule(torch::serialize::OutputArchive& a, const std::string& key,
+                 const torch::nn::Module& m) {
   torch::serialize::OutputArchive sub;
   m.save(sub);
   a.write(key, sub);
@@ -50,12 +54,15 @@ void ReadModule(torch::serialize::InputArchive& a, const std::string& key, torch
 
 }  // namespace
 
-std::string LatestCheckpointPath(const std::string& dir) { return absl::StrCat(dir, "/checkpoint_latest.pt"); }
+std::string LatestCheckpointPath(const std::string& dir) {
+  return absl::StrCat(dir, "/checkpoint_latest.pt");
+}
 std::string EpochCheckpointPath(const std::string& dir, int32_t epoch) {
   return absl::StrFormat("%s/checkpoint_epoch_%04d.pt", dir, epoch);
 }
 
-absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s, const TrainingCounters& c) {
+absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s,
+                            const TrainingCounters& c) {
   try {
     torch::serialize::OutputArchive a;
     WriteInt(a, "format_version", kFormatVersion);
@@ -98,18 +105,21 @@ absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s, con
     }
     return absl::OkStatus();
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("checkpoint: writing ", path, ": ", e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("checkpoint: writing ", path, ": ", e.what_without_backtrace()));
   }
 }
 
 absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, TrainingCounters* c) {
-  if (!std::ifstream(path).good()) return absl::NotFoundError(absl::StrCat("checkpoint: cannot open ", path));
+  if (!std::ifstream(path).good())
+    return absl::NotFoundError(absl::StrCat("checkpoint: cannot open ", path));
   try {
     torch::serialize::InputArchive a;
     a.load_from(path);
     const int64_t version = ReadInt(a, "format_version");
     if (version < 1 || version > kFormatVersion) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint ", path, ": unknown format version"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint ", path, ": unknown format version"));
     }
     ReadModule(a, "online", *s.online);
     if (s.target != nullptr) ReadModule(a, "target", *s.target);
@@ -128,7 +138,8 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
     c->steps = ReadInt(a, "steps");
     c->epoch = static_cast<int32_t>(ReadInt(a, "epoch"));
     c->best_val_loss.reset();
-    if (ReadInt(a, "early_stopping/has_best") != 0) c->best_val_loss = ReadDouble(a, "early_stopping/best");
+    if (ReadInt(a, "early_stopping/has_best") != 0)
+      c->best_val_loss = ReadDouble(a, "early_stopping/best");
     c->early_stopping_wait = static_cast<int32_t>(ReadInt(a, "early_stopping/wait"));
     c->sigreg_step = ReadInt(a, "sigreg_step");
     c->last_train_loss = ReadDouble(a, "last_train_loss");
@@ -154,8 +165,8 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
     }
     return absl::OkStatus();
   } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("checkpoint ", path, " does not match this run: ", e.what_without_backtrace()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint ", path, " does not match this run: ", e.what_without_backtrace()));
   }
 }
 

@@ -5,12 +5,12 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_CHECKPOINT_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_CHECKPOINT_H_
 
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include <torch/optim/optimizer.h>
-#include <torch/types.h>
 
 #include "absl/status/status.h"
 #include "trainer_service/core/losses/negative_queue.h"
@@ -26,7 +26,8 @@ struct TrainingCounters {
   int32_t early_stopping_wait = 0;
   int64_t sigreg_step = 0;
   double last_train_loss = 0;
-  int64_t vq_refreshes = 0, vq_reinitialised = 0, vq_reinitialised_in_use = 0, vq_revivals_survived = 0;
+  int64_t vq_refreshes = 0, vq_reinitialised = 0, vq_reinitialised_in_use = 0,
+          vq_revivals_survived = 0;
   // A checkpoint written inside epoch `epoch + 1` (training.checkpoint_every_steps): the
   // micro-batches of that epoch already trained and the sum of their losses. 0 at epoch ends.
   int64_t epoch_batches_done = 0;
@@ -47,7 +48,8 @@ absl::Status SaveCheckpoint(const std::string& path, const TrainingState& state,
                             const TrainingCounters& counters);
 // Restores everything into `state` (built for the same config) and `counters`. NotFound when
 // the file is missing; InvalidArgument when it does not match the model.
-absl::Status LoadCheckpoint(const std::string& path, const TrainingState& state, TrainingCounters* counters);
+absl::Status LoadCheckpoint(const std::string& path, const TrainingState& state,
+                            TrainingCounters* counters);
 
 // "<dir>/checkpoint_latest.pt" and "<dir>/checkpoint_epoch_0003.pt" (reference §5 names).
 std::string LatestCheckpointPath(const std::string& dir);

@@ -3,8 +3,8 @@
 namespace jepalab::trainer {
 
 bool EarlyStopping::Update(double value) {
-  const bool improved = !best_.has_value() ||
-                        (mode_ == "max" ? value > *best_ + min_delta_ : value < *best_ - min_delta_);
+  const bool improved = !best_.has_value() || (mode_ == "max" ? value > *best_ + min_delta_
+                                                              : value < *best_ - min_delta_);
   if (improved) {
     best_ = value;
     wait_ = 0;

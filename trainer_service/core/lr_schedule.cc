@@ -11,9 +11,9 @@ double LrScale(const LrScheduleOptions& options, int64_t step) {
     return static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
   }
   if (options.name == "constant") return 1.0;
-  const double p = std::min(
-      1.0, static_cast<double>(step - options.warmup_steps) /
-               static_cast<double>(std::max<int64_t>(1, options.total_steps - options.warmup_steps)));
+  const double p = std::min(1.0, static_cast<double>(step - options.warmup_steps) /
+                                     static_cast<double>(std::max<int64_t>(
+                                         1, options.total_steps - options.warmup_steps)));
   const double decayed = options.name == "linear" ? 1.0 - p : 0.5 * (1.0 + std::cos(M_PI * p));
   return std::max(options.min_lr_scale, decayed);
 }

@@ -16,20 +16,27 @@ JepaObjective::JepaObjective(const config::v1::TrainerConfig& config)
       infonce_(config.loss().objective() == "infonce"),
       sigreg_(config.sigreg().num_slices(), config.sigreg().num_points()) {
   const auto& loss = config.loss();
-  min_temperature_ = loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(0) : loss.temperature_min();
-  max_temperature_ = loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(1) : loss.temperature_max();
+  min_temperature_ =
+      loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(0) : loss.temperature_min();
+  max_temperature_ =
+      loss.temperature_bounds_size() == 2 ? loss.temperature_bounds(1) : loss.temperature_max();
 }
 
-const char* JepaObjective::primary_term() const { return infonce_ ? names::kLossInfoNce : names::kLossL2; }
+const char* JepaObjective::primary_term() const {
+  return infonce_ ? names::kLossInfoNce : names::kLossL2;
+}
 
 torch::Tensor JepaObjective::Invariance(JepaModelImpl& online, const TokenTensors& b,
-                                        const torch::Tensor& context_ref, const torch::Tensor& target_ref) {
+                                        const torch::Tensor& context_ref,
+                                        const torch::Tensor& target_ref) {
   const auto& inv = config_.invariance();
   std::vector<InvarianceTerm> terms;
-  auto add = [&](double weight, const torch::Tensor& ctx_features, const torch::Tensor& tgt_features) {
+  auto add = [&](double weight, const torch::Tensor& ctx_features,
+                 const torch::Tensor& tgt_features) {
     InvarianceTerm term;
     term.weight = weight;
-    term.context_repr = online.EncodeContext(ctx_features, b.context_mask, b.context_adjacency).repr;
+    term.context_repr =
+        online.EncodeContext(ctx_features, b.context_mask, b.context_adjacency).repr;
     term.target_repr = online.EncodeTarget(tgt_features, b.target_mask, b.target_adjacency).repr;
     terms.push_back(std::move(term));
   };
@@ -38,17 +45,18 @@ torch::Tensor JepaObjective::Invariance(JepaModelImpl& online, const TokenTensor
     const int64_t slots = b.context_features.size(-1) - TokenFeatureColumns::kHistogramStart;
     const ColorDraws c = DrawColor(inv.palette_size(), slots);
     const ColorDraws t = DrawColor(inv.palette_size(), slots);
-    add(inv.color_weight(), ColorPermuted(b.context_features, b.context_mask, c.color_perm, c.slot_perm),
+    add(inv.color_weight(),
+        ColorPermuted(b.context_features, b.context_mask, c.color_perm, c.slot_perm),
         ColorPermuted(b.target_features, b.target_mask, t.color_perm, t.slot_perm));
   }
   if (inv.translation_weight() > 0 && inv.translation_max_delta() > 0) {
     const TranslationDraws c = DrawTranslation(b.context_features);
     const TranslationDraws t = DrawTranslation(b.target_features);
     add(inv.translation_weight(),
-        Translated(b.context_features, b.context_mask, c.uniform_dy, c.uniform_dx, inv.translation_max_delta(),
-                   inv.coordinate_min(), inv.coordinate_max()),
-        Translated(b.target_features, b.target_mask, t.uniform_dy, t.uniform_dx, inv.translation_max_delta(),
-                   inv.coordinate_min(), inv.coordinate_max()));
+        Translated(b.context_features, b.context_mask, c.uniform_dy, c.uniform_dx,
+                   inv.translation_max_delta(), inv.coordinate_min(), inv.coordinate_max()),
+        Translated(b.target_features, b.target_mask, t.uniform_dy, t.uniform_dx,
+                   inv.translation_max_delta(), inv.coordinate_min(), inv.coordinate_max()));
   }
   if (inv.symmetry_weight() > 0) {
     std::vector<std::string> modes(inv.symmetry_modes().begin(), inv.symmetry_modes().end());
@@ -63,10 +71,12 @@ torch::Tensor JepaObjective::Invariance(JepaModelImpl& online, const TokenTensor
   return InvarianceLoss(context_ref, target_ref, terms);
 }
 
-ObjectiveResult JepaObjective::Compute(JepaModelImpl& online, JepaModelImpl* target, const TokenTensors& b,
-                                       const torch::Tensor& negatives, const torch::Tensor& log_temperature) {
+ObjectiveResult JepaObjective::Compute(JepaModelImpl& online, JepaModelImpl* target,
+                                       const TokenTensors& b, const torch::Tensor& negatives,
+                                       const torch::Tensor& log_temperature) {
   ObjectiveResult out;
-  const Encoding context = online.EncodeContext(b.context_features, b.context_mask, b.context_adjacency);
+  const Encoding context =
+      online.EncodeContext(b.context_features, b.context_mask, b.context_adjacency);
   const torch::Tensor c = online.Project(context.repr);
   Encoding tgt;
   torch::Tensor t;
@@ -91,10 +101,12 @@ ObjectiveResult JepaObjective::Compute(JepaModelImpl& online, JepaModelImpl* tar
     if (invariance.defined()) add(names::kLossInvariance, invariance, true);
     const auto& rel = config_.relational_loss();
     if (rel.weight() > 0 || rel.context_self_weight() > 0) {
-      const int64_t bt = b.context_mask.size(0) * b.context_mask.size(1), n = b.context_mask.size(2);
+      const int64_t bt = b.context_mask.size(0) * b.context_mask.size(1),
+                    n = b.context_mask.size(2);
       add(names::kLossRelational,
-          RelationalLoss(context.objects, b.context_mask.reshape({bt, n}), b.context_adjacency.reshape({bt, n, n}),
-                         tgt.objects, b.target_mask, b.target_adjacency, b.context_mask.size(1), rel.weight(),
+          RelationalLoss(context.objects, b.context_mask.reshape({bt, n}),
+                         b.context_adjacency.reshape({bt, n, n}), tgt.objects, b.target_mask,
+                         b.target_adjacency, b.context_mask.size(1), rel.weight(),
                          rel.context_self_weight())
               .loss,
           true);

@@ -5,11 +5,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_OBJECTIVE_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_OBJECTIVE_H_
 
+#include <torch/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "proto/config/trainer_config.pb.h"
 #include "trainer_service/core/losses/sigreg.h"
@@ -44,8 +44,8 @@ class JepaObjective {
   const char* primary_term() const;
 
  private:
-  torch::Tensor Invariance(JepaModelImpl& online, const TokenTensors& batch, const torch::Tensor& context_ref,
-                           const torch::Tensor& target_ref);
+  torch::Tensor Invariance(JepaModelImpl& online, const TokenTensors& batch,
+                           const torch::Tensor& context_ref, const torch::Tensor& target_ref);
 
   const config::v1::TrainerConfig& config_;
   bool infonce_;

@@ -1,14 +1,14 @@
 #include "trainer_service/core/objective.h"
 
-#include <map>
-
 #include <torch/torch.h>
 
+#include <map>
+
 #include "common/metric_names.h"
+#include "config/trainer_config.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/data/training_samples.h"
 #include "trainer_service/core/model/jepa_model.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
 
@@ -55,7 +55,8 @@ TEST_F(ObjectiveTest, ShapesAndMasking) {
   JepaModel model(JepaModelOptionsFromConfig(config_));
   model->eval();
   EXPECT_EQ(batch_.context_features.sizes(), (std::vector<int64_t>{6, 3, 8, 19}));
-  const Encoding c = model->EncodeContext(batch_.context_features, batch_.context_mask, batch_.context_adjacency);
+  const Encoding c =
+      model->EncodeContext(batch_.context_features, batch_.context_mask, batch_.context_adjacency);
   EXPECT_EQ(c.objects.sizes(), (std::vector<int64_t>{18, 8, 16}));
   EXPECT_EQ(c.indices.sizes(), (std::vector<int64_t>{18, 8}));
   EXPECT_EQ(c.repr.sizes(), (std::vector<int64_t>{6, 16}));
@@ -64,8 +65,10 @@ TEST_F(ObjectiveTest, ShapesAndMasking) {
   EXPECT_TRUE(torch::allclose(p.norm(2, 1), torch::ones({6}), 1e-5, 1e-5));
   // Garbage in padded slots changes nothing (relational layers zero them before VQ and pooling).
   const torch::Tensor pad = (1 - batch_.target_mask).unsqueeze(-1);
-  const torch::Tensor noisy = batch_.target_features + pad * torch::randn_like(batch_.target_features) * 5;
-  const Encoding a = model->EncodeTarget(batch_.target_features, batch_.target_mask, batch_.target_adjacency);
+  const torch::Tensor noisy =
+      batch_.target_features + pad * torch::randn_like(batch_.target_features) * 5;
+  const Encoding a =
+      model->EncodeTarget(batch_.target_features, batch_.target_mask, batch_.target_adjacency);
   const Encoding b = model->EncodeTarget(noisy, batch_.target_mask, batch_.target_adjacency);
   EXPECT_EQ(a.repr.sizes(), (std::vector<int64_t>{6, 16}));
   EXPECT_TRUE(torch::allclose(a.repr, b.repr, 1e-5, 1e-6));
@@ -73,7 +76,8 @@ TEST_F(ObjectiveTest, ShapesAndMasking) {
   JepaModel target(JepaModelOptionsFromConfig(config_));
   CopyIntoTarget(*target, *model);
   target->eval();
-  const Encoding t = target->EncodeTarget(batch_.target_features, batch_.target_mask, batch_.target_adjacency);
+  const Encoding t =
+      target->EncodeTarget(batch_.target_features, batch_.target_mask, batch_.target_adjacency);
   EXPECT_TRUE(torch::allclose(t.repr, a.repr));
   for (const auto& param : target->parameters()) EXPECT_FALSE(param.requires_grad());
 }
@@ -90,11 +94,12 @@ TEST_F(ObjectiveTest, InfoNceTermsPresentFiniteAndSummed) {
   CopyIntoTarget(*target, *online);
   JepaObjective objective(config_);
   const torch::Tensor log_tau = torch::full({}, std::log(0.1)).set_requires_grad(true);
-  const ObjectiveResult r = objective.Compute(*online, target.get(), batch_, torch::zeros({0, 8}), log_tau);
+  const ObjectiveResult r =
+      objective.Compute(*online, target.get(), batch_, torch::zeros({0, 8}), log_tau);
   const auto v = Values(r);
   ASSERT_EQ(v.size(), 5u);
-  for (const char* name : {names::kLossInfoNce, names::kLossInvariance, names::kLossRelational, names::kLossSigreg,
-                           names::kLossVq}) {
+  for (const char* name : {names::kLossInfoNce, names::kLossInvariance, names::kLossRelational,
+                           names::kLossSigreg, names::kLossVq}) {
     ASSERT_EQ(v.count(name), 1u) << name;
     EXPECT_TRUE(std::isfinite(v.at(name))) << name;
   }
@@ -103,8 +108,8 @@ TEST_F(ObjectiveTest, InfoNceTermsPresentFiniteAndSummed) {
   EXPECT_EQ(objective.sigreg().step(), 1);
   // Defaults: the VQ loss is part of the objective.
   EXPECT_NEAR(r.total.item<double>(),
-              v.at(names::kLossInfoNce) + v.at(names::kLossInvariance) + v.at(names::kLossRelational) +
-                  v.at(names::kLossSigreg) + v.at(names::kLossVq),
+              v.at(names::kLossInfoNce) + v.at(names::kLossInvariance) +
+                  v.at(names::kLossRelational) + v.at(names::kLossSigreg) + v.at(names::kLossVq),
               1e-5);
   r.total.backward();
   EXPECT_TRUE(log_tau.grad().defined());
@@ -120,8 +125,8 @@ TEST_F(ObjectiveTest, ReferenceVqLossLeftOutAndSigregObjective) {
   auto r = objective.Compute(*online, nullptr, batch_, torch::zeros({0, 8}), log_tau);
   auto v = Values(r);
   EXPECT_NEAR(r.total.item<double>(),
-              v.at(names::kLossInfoNce) + v.at(names::kLossInvariance) + v.at(names::kLossRelational) +
-                  v.at(names::kLossSigreg),
+              v.at(names::kLossInfoNce) + v.at(names::kLossInvariance) +
+                  v.at(names::kLossRelational) + v.at(names::kLossSigreg),
               1e-5);
 
   Load({"loss.objective=sigreg", "object_encoder.vq_enabled=false"});

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,13 +20,12 @@
 #include <thread>
 #include <vector>
 
-#include <torch/torch.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
 #include "common/metric_names.h"
 #include "common/status_macros.h"
+#include "config/trainer_config.h"
 #include "trainer_service/core/autocast.h"
 #include "trainer_service/core/checkpoint.h"
 #include "trainer_service/core/data/augmentations.h"
@@ -42,7 +42,6 @@
 #include "trainer_service/core/model/jepa_model.h"
 #include "trainer_service/core/model/parallel_linear.h"
 #include "trainer_service/core/objective.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
 
@@ -105,7 +104,8 @@ class Trainer {
   TrainingState State() {
     return {online_.get(), target(), &log_temperature_, optimizer_.get(), queue_.get()};
   }
-  std::unique_ptr<TokenPrefetcher> Prefetch(std::vector<std::vector<int64_t>> batches, bool augment, int epoch);
+  std::unique_ptr<TokenPrefetcher> Prefetch(std::vector<std::vector<int64_t>> batches, bool augment,
+                                            int epoch);
   // Trains one epoch; false when the run must end now (outcome_ says why).
   absl::StatusOr<bool> TrainEpoch(int32_t epoch, double* mean_loss);
   // Runs one micro-batch's forward and backward; false (outcome_ set) on a non-finite term.
@@ -165,7 +165,8 @@ absl::Status Trainer::Setup() {
 
   const bool want_cuda = t.device() == "auto" || t.device().rfind("cuda", 0) == 0;
   if (want_cuda && torch::cuda::is_available()) {
-    device_ = t.device().rfind("cuda:", 0) == 0 ? torch::Device(t.device()) : torch::Device("cuda:0");
+    device_ =
+        t.device().rfind("cuda:", 0) == 0 ? torch::Device(t.device()) : torch::Device("cuda:0");
   } else {
     if (t.device() != "auto" && t.device() != "cpu") {
       LOG(WARNING) << context_.run_id << ": training.device=" << t.device()
@@ -177,10 +178,12 @@ absl::Status Trainer::Setup() {
   // bf16: autocast around the forward on CUDA (no loss scaling needed); fp16 would need one.
   bf16_autocast_ = t.mixed_precision() == "bf16" && device_.is_cuda();
   if (t.mixed_precision() == "bf16" && !bf16_autocast_) {
-    LOG(INFO) << context_.run_id << ": training.mixed_precision=bf16 applies to CUDA only; training in fp32 on "
+    LOG(INFO) << context_.run_id
+              << ": training.mixed_precision=bf16 applies to CUDA only; training in fp32 on "
               << device_.str();
   } else if (t.mixed_precision() == "fp16") {
-    LOG(WARNING) << context_.run_id << ": training.mixed_precision=fp16 is not implemented; training in fp32";
+    LOG(WARNING) << context_.run_id
+                 << ": training.mixed_precision=fp16 is not implemented; training in fp32";
   }
 
   const Clock::time_point data_start = Clock::now();
@@ -190,7 +193,7 @@ absl::Status Trainer::Setup() {
   JEPALAB_RETURN_IF_ERROR(ValidateTokenizerOptions(tokenizer_options_));
   split_ = SplitSamples(static_cast<int64_t>(samples_.size()), config_.data().validation().split(),
                         config_.data().validation().seed());
-  data_seed_ = config_.data().has_seed() ? config_.data().seed()
+  data_seed_ = config_.data().has_seed()            ? config_.data().seed()
                : config_.pre_tokenized().has_seed() ? config_.pre_tokenized().seed()
                                                     : config_.seed();
   const int64_t batches_per_epoch = static_cast<int64_t>(
@@ -238,25 +241,27 @@ absl::Status Trainer::Setup() {
     std::error_code error;
     std::filesystem::create_directories(checkpoint_dir_, error);
     if (error) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("training.checkpoint_dir: cannot create ", checkpoint_dir_, ": ", error.message()));
+      return absl::FailedPreconditionError(absl::StrCat("training.checkpoint_dir: cannot create ",
+                                                        checkpoint_dir_, ": ", error.message()));
     }
   }
   LOG(INFO) << absl::StrFormat(
       "%s: %s: %d samples (%d train, %d validation) in %.2fs; %d batches/epoch, %d steps planned "
       "on %s with %d threads; full JEPA, %s objective",
-      context_.run_id, loaded.source, samples_.size(), split_.train.size(), split_.validation.size(),
-      SecondsSince(data_start), batches_per_epoch, outcome_.total_steps, outcome_.device,
-      at::get_num_threads(), loss.objective());
+      context_.run_id, loaded.source, samples_.size(), split_.train.size(),
+      split_.validation.size(), SecondsSince(data_start), batches_per_epoch, outcome_.total_steps,
+      outcome_.device, at::get_num_threads(), loss.objective());
   const auto& encoder = config_.object_encoder();
   if (device_.is_cpu() && encoder.relational()) {
     const int64_t head_dim = encoder.hidden_dim() / std::max(1, encoder.relational_heads());
     if (FusedAttentionSupports(config_.tokenizer().max_objects(), head_dim)) {
       LOG(INFO) << context_.run_id << ": relational attention runs as the fused AVX2 kernel";
     } else {
-      LOG(WARNING) << context_.run_id << ": relational attention runs as separate ATen ops, about 3.5x slower: "
-                   << "the fused kernel needs tokenizer.max_objects (" << config_.tokenizer().max_objects()
-                   << ") and the head dimension (" << head_dim << ") to be multiples of 8 and a CPU with AVX2/FMA";
+      LOG(WARNING) << context_.run_id
+                   << ": relational attention runs as separate ATen ops, about 3.5x slower: "
+                   << "the fused kernel needs tokenizer.max_objects ("
+                   << config_.tokenizer().max_objects() << ") and the head dimension (" << head_dim
+                   << ") to be multiples of 8 and a CPU with AVX2/FMA";
     }
   }
   return absl::OkStatus();
@@ -295,18 +300,22 @@ void Trainer::TriggerFault(const std::string& fault) {
   }
 }
 
-std::unique_ptr<TokenPrefetcher> Trainer::Prefetch(std::vector<std::vector<int64_t>> batches, bool augment,
-                                                   int epoch) {
+std::unique_ptr<TokenPrefetcher> Trainer::Prefetch(std::vector<std::vector<int64_t>> batches,
+                                                   bool augment, int epoch) {
   auto tokenizer = ObjectTokenizer::Create(tokenizer_options_);  // validated in Setup
   SampleTransform transform;
   if (augment && AugmentationsEnabled(config_.augmentations())) {
     const auto aug = config_.augmentations();
-    const int background = tokenizer_options_.background.empty() ? 0 : tokenizer_options_.background[0];
+    const int background =
+        tokenizer_options_.background.empty() ? 0 : tokenizer_options_.background[0];
     const uint64_t seed = MixSeed(static_cast<uint64_t>(data_seed_), static_cast<uint64_t>(epoch));
-    transform = [aug, background, seed](int64_t index, GridSample* s) { AugmentSample(aug, background, seed, index, s); };
+    transform = [aug, background, seed](int64_t index, GridSample* s) {
+      AugmentSample(aug, background, seed, index, s);
+    };
   }
-  return std::make_unique<TokenPrefetcher>(&samples_, std::move(batches), config_.data().context_window(),
-                                           std::move(*tokenizer), std::move(transform));
+  return std::make_unique<TokenPrefetcher>(&samples_, std::move(batches),
+                                           config_.data().context_window(), std::move(*tokenizer),
+                                           std::move(transform));
 }
 
 void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start) {
@@ -319,9 +328,11 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
     if (p.grad().defined()) with_grad.push_back(p);
   }
   // Clipping is off at max_norm 0; the pre-clip norm is recorded either way (§5).
-  const double max_norm = clip.max_norm() > 0 ? clip.max_norm() : std::numeric_limits<double>::infinity();
-  const double grad_norm = with_grad.empty() ? 0.0
-                                             : torch::nn::utils::clip_grad_norm_(with_grad, max_norm, clip.norm_type());
+  const double max_norm =
+      clip.max_norm() > 0 ? clip.max_norm() : std::numeric_limits<double>::infinity();
+  const double grad_norm =
+      with_grad.empty() ? 0.0
+                        : torch::nn::utils::clip_grad_norm_(with_grad, max_norm, clip.norm_type());
   optimizer_->step();
   ++outcome_.steps;
   if (target()) UpdateEmaTarget(*target_, *online_, config_.loss().target_ema_decay());
@@ -335,9 +346,11 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
   optimizer_->zero_grad();
 
   const double tau = ClampedTemperature(log_temperature_.detach(), objective_->min_temperature(),
-                                        objective_->max_temperature()).item<double>();
+                                        objective_->max_temperature())
+                         .item<double>();
   MetricValues values = {{names::kLossTotal, window.total / window.count}};
-  for (size_t i = 0; i < window.names.size(); ++i) values.push_back({window.names[i], window.sums[i] / window.count});
+  for (size_t i = 0; i < window.names.size(); ++i)
+    values.push_back({window.names[i], window.sums[i] / window.count});
   values.push_back({names::kTemperature, tau});
   values.push_back({names::kLearningRate, lr});
   values.push_back({names::kStepTimeSeconds, SecondsSince(start)});
@@ -409,7 +422,8 @@ absl::Status Trainer::Observe(const ObjectiveResult& r, const TokenTensors& t, i
   JEPALAB_ASSIGN_OR_RETURN(
       std::optional<EmbeddingEvent> event,
       tracker_->Observe(r.context_projection, r.target_projection, r.context_indices,
-                        t.context_mask.reshape({bt, t.context_mask.size(2)}), r.target_indices, t.target_mask));
+                        t.context_mask.reshape({bt, t.context_mask.size(2)}), r.target_indices,
+                        t.target_mask));
   if (event.has_value()) ReportDiagnostics(*event, epoch);
   return absl::OkStatus();
 }
@@ -429,9 +443,12 @@ void Trainer::ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch) {
     values.push_back({names::kVqCodeNormMedian, s.code_norm_median});
     values.push_back({names::kVqInputNormMean, s.input_norm_mean});
     values.push_back({names::kVqRefreshes, static_cast<double>(vq->refresh_events_total())});
-    values.push_back({names::kVqCodesReinitialized, static_cast<double>(vq->codes_reinitialised_total())});
-    values.push_back({names::kVqReinitializedInUse, static_cast<double>(vq->reinitialised_in_use_total())});
-    values.push_back({names::kVqRevivalsSurvived, static_cast<double>(vq->revivals_survived_total())});
+    values.push_back(
+        {names::kVqCodesReinitialized, static_cast<double>(vq->codes_reinitialised_total())});
+    values.push_back(
+        {names::kVqReinitializedInUse, static_cast<double>(vq->reinitialised_in_use_total())});
+    values.push_back(
+        {names::kVqRevivalsSurvived, static_cast<double>(vq->revivals_survived_total())});
   }
   Report(epoch, values);
 }
@@ -444,7 +461,8 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
                               data_seed_, epoch);
   const size_t num_batches = batches.size();
   // A checkpoint from inside this epoch: its batches are done. The batch order and the
-  // augmentations depend only on (seed, epoch, sample), so the rest is what the run would have seen.
+  // augmentations depend only on (seed, epoch, sample), so the rest is what the run would have
+  // seen.
   double epoch_loss = 0;
   int64_t micro_batches = 0;
   size_t first_batch = 0;
@@ -467,7 +485,8 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
     if (window.count == 0) {
       window_start = Clock::now();
       const auto& debug = config_.debug();
-      const bool this_attempt = debug.fault_on_attempt() == 0 || debug.fault_on_attempt() == context_.attempt;
+      const bool this_attempt =
+          debug.fault_on_attempt() == 0 || debug.fault_on_attempt() == context_.attempt;
       if (debug.fault() != "none" && this_attempt && debug.fault_at_step() == outcome_.steps + 1) {
         TriggerFault(debug.fault());
       }
@@ -486,7 +505,8 @@ absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
       if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
       const int every = t.checkpoint_every_steps();
       if (every > 0 && outcome_.steps % every == 0 && b + 1 < num_batches) {
-        JEPALAB_RETURN_IF_ERROR(CheckpointInsideEpoch(epoch, static_cast<int64_t>(b + 1), epoch_loss));
+        JEPALAB_RETURN_IF_ERROR(
+            CheckpointInsideEpoch(epoch, static_cast<int64_t>(b + 1), epoch_loss));
       }
     }
   }
@@ -504,7 +524,8 @@ double Trainer::Validate() {
   const int batch_size = config_.data().validation().has_batch_size()
                              ? config_.data().validation().batch_size()
                              : config_.training().batch_size();
-  auto batches = EpochBatches(split_.validation, batch_size, /*shuffle=*/false, /*drop_last=*/false, data_seed_, 0);
+  auto batches = EpochBatches(split_.validation, batch_size, /*shuffle=*/false, /*drop_last=*/false,
+                              data_seed_, 0);
   const size_t n = batches.size();
   auto prefetcher = Prefetch(std::move(batches), /*augment=*/false, 0);
   double total = 0;
@@ -513,7 +534,9 @@ double Trainer::Validate() {
     prefetcher->Next(&batch);
     // The queue is read but not updated during validation (§4.1).
     ScopedCudaBf16Autocast autocast(bf16_autocast_);
-    total += objective_->Compute(*online_, target(), ToTensors(batch, device_), queue_->Negatives(), log_temperature_)
+    total += objective_
+                 ->Compute(*online_, target(), ToTensors(batch, device_), queue_->Negatives(),
+                           log_temperature_)
                  .total.item<double>();
   }
   if (!train_mode) objective_->sigreg().set_step(sigreg_step);
@@ -544,7 +567,8 @@ absl::Status Trainer::Checkpoint(int32_t epoch) {
   JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c));
   const int interval = config_.training().checkpoint_interval();
   if ((interval > 0 && epoch % interval == 0) || epoch == config_.training().epochs()) {
-    JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(EpochCheckpointPath(checkpoint_dir_, epoch), State(), c));
+    JEPALAB_RETURN_IF_ERROR(
+        SaveCheckpoint(EpochCheckpointPath(checkpoint_dir_, epoch), State(), c));
   }
   return absl::OkStatus();
 }
@@ -570,7 +594,8 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     if (access(latest.c_str(), R_OK) == 0) {
       resume_from = latest;
     } else {
-      LOG(INFO) << context_.run_id << ": no checkpoint in " << checkpoint_dir_ << " yet; starting afresh";
+      LOG(INFO) << context_.run_id << ": no checkpoint in " << checkpoint_dir_
+                << " yet; starting afresh";
     }
   }
   if (!resume_from.empty()) {
@@ -582,11 +607,12 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     stopper.Restore(resumed_.best_val_loss, resumed_.early_stopping_wait);
     objective_->sigreg().set_step(resumed_.sigreg_step);
     if (VqCodebook vq = online_->vq_codebook()) {
-      vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised, resumed_.vq_reinitialised_in_use,
-                        resumed_.vq_revivals_survived);
+      vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised,
+                        resumed_.vq_reinitialised_in_use, resumed_.vq_revivals_survived);
     }
-    LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch " << resumed_.epoch << " and "
-              << resumed_.epoch_batches_done << " batches of the next (step " << resumed_.steps << ")";
+    LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch "
+              << resumed_.epoch << " and " << resumed_.epoch_batches_done
+              << " batches of the next (step " << resumed_.steps << ")";
   }
 
   train_start_ = Clock::now();
@@ -615,11 +641,13 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     const Clock::time_point validation_start = Clock::now();
     const double val_loss = Validate();
     outcome_.timings.validation += SecondsSince(validation_start);
-    Report(epoch, {{names::kEpoch, epoch}, {names::kTrainLoss, train_loss}, {names::kValLoss, val_loss}});
+    Report(epoch,
+           {{names::kEpoch, epoch}, {names::kTrainLoss, train_loss}, {names::kValLoss, val_loss}});
     SendProgress(epoch);
     if (sink_ != nullptr) sink_->Flush();
     LOG(INFO) << absl::StrFormat("%s: epoch %d/%d step %d train/loss %.4f val/loss %.4f",
-                                 context_.run_id, epoch, t.epochs(), outcome_.steps, train_loss, val_loss);
+                                 context_.run_id, epoch, t.epochs(), outcome_.steps, train_loss,
+                                 val_loss);
     if (!std::isfinite(val_loss)) {
       outcome_.state = RunState::RUN_STATE_DIVERGED;
       outcome_.message = absl::StrCat(names::kValLoss, " is not finite after epoch ", epoch,
@@ -632,7 +660,8 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     if (stopper.ShouldStop()) {
       outcome_.state = RunState::RUN_STATE_EARLY_STOPPED;
       outcome_.message = absl::StrFormat(
-          "val/loss did not improve by more than %g for %d epochs (best %.4f); stopped after epoch %d",
+          "val/loss did not improve by more than %g for %d epochs (best %.4f); stopped after epoch "
+          "%d",
           es.min_delta(), stopper.wait(), outcome_.best_val_loss, epoch);
       break;
     }

@@ -46,8 +46,9 @@ class ProgressListener {
 };
 
 struct RunOutcome {
-  RunState state = RunState::RUN_STATE_UNSPECIFIED;  // SUCCEEDED, EARLY_STOPPED, DIVERGED or CANCELLED
-  std::string message;      // why it diverged, stopped early or was cancelled
+  RunState state =
+      RunState::RUN_STATE_UNSPECIFIED;  // SUCCEEDED, EARLY_STOPPED, DIVERGED or CANCELLED
+  std::string message;                  // why it diverged, stopped early or was cancelled
   std::string device;
   int64_t steps = 0;        // optimizer steps done
   int32_t epochs = 0;       // epochs started
@@ -78,8 +79,7 @@ struct RunOutcome {
 // Never throws. debug.fault=abort|segfault really abort / raise SIGSEGV (tests of the worker).
 absl::StatusOr<RunOutcome> RunTraining(const config::v1::TrainerConfig& config,
                                        const RunContext& context, MetricsSink* sink,
-                                       ProgressListener* listener,
-                                       const std::atomic<bool>* cancel);
+                                       ProgressListener* listener, const std::atomic<bool>* cancel);
 
 }  // namespace jepalab::trainer
 

@@ -10,11 +10,11 @@
 #include "absl/synchronization/mutex.h"
 #include "common/metric_names.h"
 #include "common/testing/status_matchers.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "trainer_service/core/checkpoint.h"
 #include "trainer_service/core/model/jepa_model.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
 
@@ -106,7 +106,8 @@ double Mean(const std::vector<double>& v, size_t from, size_t to) {
 TEST(TrainerTest, LossDecreasesAndTemperatureStaysInBounds) {
   RecordingSink sink;
   RecordingListener listener;
-  auto outcome = RunTraining(TinyConfig({"training.epochs=12", "optimizer.lr=1e-3"}), {"tiny"}, &sink, &listener, nullptr);
+  auto outcome = RunTraining(TinyConfig({"training.epochs=12", "optimizer.lr=1e-3"}), {"tiny"},
+                             &sink, &listener, nullptr);
   ASSERT_THAT(outcome, ::testing::IsOk());
   EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED);
   EXPECT_EQ(outcome->device, "cpu");
@@ -135,7 +136,8 @@ TEST(TrainerTest, LossDecreasesAndTemperatureStaysInBounds) {
   EXPECT_DOUBLE_EQ(fill.back(), 16);
   EXPECT_EQ(sink.Series(names::kGradNorm).size(), 168u);
   EXPECT_EQ(sink.Series(names::kStepTimeSeconds).size(), 168u);
-  EXPECT_EQ(sink.Series(names::kEpoch), (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  EXPECT_EQ(sink.Series(names::kEpoch),
+            (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
   const auto val = sink.Series(names::kValLoss);
   ASSERT_EQ(val.size(), 12u);
   EXPECT_LT(val.back(), val.front());
@@ -186,7 +188,8 @@ TEST(TrainerTest, NanFaultDiverges) {
 TEST(TrainerTest, TorchErrorBecomesInternalStatus) {
   auto outcome = RunTraining(TinyConfig({"debug.fault=torch_error", "debug.fault_at_step=2"}),
                              {"torch"}, nullptr, nullptr, nullptr);
-  EXPECT_THAT(outcome, StatusIs(absl::StatusCode::kInternal, HasSubstr("debug.fault=torch_error at step 2")));
+  EXPECT_THAT(outcome, StatusIs(absl::StatusCode::kInternal,
+                                HasSubstr("debug.fault=torch_error at step 2")));
 }
 
 TEST(TrainerTest, CancelEndsCancelled) {
@@ -215,24 +218,35 @@ TEST(TrainerTest, InvalidAndUnsupportedConfigs) {
 // Every model part and loss term on: VQ (reference switches), relational layers, SIGReg,
 // invariance, relational loss; diagnostics every 5 micro-batches.
 std::vector<std::string> FullOverrides(std::vector<std::string> more = {}) {
-  std::vector<std::string> o = {
-      "object_encoder.vq_enabled=true", "object_encoder.num_embeddings=32", "object_encoder.ema_decay=0.9",
-      "object_encoder.vq_refresh_enabled=true", "object_encoder.vq_refresh_interval=7",
-      "compat.vq_loss_in_objective=false", "compat.vq_update_timing=per_call",
-      "compat.vq_refresh_threshold=total_mass_share", "compat.vq_ema_init=codebook_copy",
-      "compat.vq_revival=reference", "compat.vq_swapped_loss_weighting=true",
-      "sigreg.weight=0.1", "sigreg.num_slices=8", "invariance.color_weight=0.1",
-      "invariance.translation_weight=0.05", "invariance.translation_max_delta=0.1",
-      "invariance.symmetry_weight=0.05", "relational_loss.weight=0.05",
-      "relational_loss.context_self_weight=0.025", "diagnostics.embedding_metrics.interval=5",
-      "diagnostics.embedding_metrics.max_samples=64"};
+  std::vector<std::string> o = {"object_encoder.vq_enabled=true",
+                                "object_encoder.num_embeddings=32",
+                                "object_encoder.ema_decay=0.9",
+                                "object_encoder.vq_refresh_enabled=true",
+                                "object_encoder.vq_refresh_interval=7",
+                                "compat.vq_loss_in_objective=false",
+                                "compat.vq_update_timing=per_call",
+                                "compat.vq_refresh_threshold=total_mass_share",
+                                "compat.vq_ema_init=codebook_copy",
+                                "compat.vq_revival=reference",
+                                "compat.vq_swapped_loss_weighting=true",
+                                "sigreg.weight=0.1",
+                                "sigreg.num_slices=8",
+                                "invariance.color_weight=0.1",
+                                "invariance.translation_weight=0.05",
+                                "invariance.translation_max_delta=0.1",
+                                "invariance.symmetry_weight=0.05",
+                                "relational_loss.weight=0.05",
+                                "relational_loss.context_self_weight=0.025",
+                                "diagnostics.embedding_metrics.interval=5",
+                                "diagnostics.embedding_metrics.max_samples=64"};
   o.insert(o.end(), more.begin(), more.end());
   return o;
 }
 
 TEST(TrainerTest, FullModelReportsEveryTermAndDiagnostics) {
   RecordingSink sink;
-  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.max_steps=12"})), {"full"}, &sink, nullptr, nullptr);
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.max_steps=12"})), {"full"}, &sink,
+                             nullptr, nullptr);
   ASSERT_THAT(outcome, ::testing::IsOk());
   EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED) << outcome->message;
   EXPECT_EQ(outcome->steps, 12);
@@ -243,21 +257,25 @@ TEST(TrainerTest, FullModelReportsEveryTermAndDiagnostics) {
              vq = sink.Series(names::kLossVq);
   for (const auto* series : {&nce, &inv, &rel, &sig, &vq}) ASSERT_EQ(series->size(), 12u);
   for (size_t i = 0; i < 12; ++i) {
-    for (const auto* series : {&nce, &inv, &rel, &sig, &vq}) EXPECT_TRUE(std::isfinite((*series)[i]));
+    for (const auto* series : {&nce, &inv, &rel, &sig, &vq})
+      EXPECT_TRUE(std::isfinite((*series)[i]));
     EXPECT_GT(inv[i], 0);
     EXPECT_GT(sig[i], 0);
     // compat.vq_loss_in_objective=false: reported, not added (reference §0.1).
     EXPECT_NEAR(total[i], nce[i] + inv[i] + rel[i] + sig[i], 1e-4);
   }
   // Events after observations 5 and 10, then the final partial window (2).
-  const std::string rank = std::string(names::kDiagnosticsPrefix) + "context/" + names::kStatEffectiveRank;
+  const std::string rank =
+      std::string(names::kDiagnosticsPrefix) + "context/" + names::kStatEffectiveRank;
   const auto ranks = sink.Series(rank);
   ASSERT_EQ(ranks.size(), 3u);
   for (double r : ranks) {
     EXPECT_GE(r, 1.0);
     EXPECT_LE(r, 32.0 + 1e-6);
   }
-  EXPECT_EQ(sink.Series(std::string(names::kDiagnosticsPrefix) + "target/" + names::kStatRankMe).size(), 3u);
+  EXPECT_EQ(
+      sink.Series(std::string(names::kDiagnosticsPrefix) + "target/" + names::kStatRankMe).size(),
+      3u);
   const auto usage = sink.Series(names::kVqUsageRatio);
   ASSERT_EQ(usage.size(), 3u);
   for (double u : usage) {
@@ -273,9 +291,9 @@ TEST(TrainerTest, FullModelReportsEveryTermAndDiagnostics) {
 }
 
 TEST(TrainerTest, NanInOneTermDivergesNamingIt) {
-  auto outcome = RunTraining(
-      TinyConfig(FullOverrides({"debug.fault=nan", "debug.fault_at_step=4", "debug.fault_term=sigreg"})),
-      {"nan-sigreg"}, nullptr, nullptr, nullptr);
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"debug.fault=nan", "debug.fault_at_step=4",
+                                                       "debug.fault_term=sigreg"})),
+                             {"nan-sigreg"}, nullptr, nullptr, nullptr);
   ASSERT_THAT(outcome, ::testing::IsOk());
   EXPECT_EQ(outcome->state, RunState::RUN_STATE_DIVERGED);
   EXPECT_EQ(outcome->steps, 3);
@@ -284,7 +302,8 @@ TEST(TrainerTest, NanInOneTermDivergesNamingIt) {
 
 TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
   const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume";
-  const TrainerConfig config = TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_interval=1"}));
+  const TrainerConfig config =
+      TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_interval=1"}));
   RecordingSink full;
   RunContext a{"uninterrupted"};
   a.checkpoint_dir = dir;
@@ -305,7 +324,8 @@ TEST(TrainerTest, ResumeFromCheckpointContinuesExactly) {
   ASSERT_EQ(after.size(), 14u);
   EXPECT_EQ(after[0], losses[14]);  // the next step's loss, exactly
   for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i], losses[14 + i]) << i;
-  EXPECT_EQ(resumed.Series(names::kValLoss), (std::vector<double>{full.Series(names::kValLoss)[1]}));
+  EXPECT_EQ(resumed.Series(names::kValLoss),
+            (std::vector<double>{full.Series(names::kValLoss)[1]}));
 
   RunContext missing{"missing"};
   missing.resume_from = dir + "/nope.pt";
@@ -317,7 +337,8 @@ TEST(TrainerTest, CheckpointDirIsCreatedUpFrontOrRefusedBeforeTraining) {
   const std::string root = std::string(getenv("TEST_TMPDIR")) + "/nested";
   RunContext nested{"nested"};
   nested.checkpoint_dir = root + "/a/b/checkpoints";  // parents missing: created
-  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.epochs=1"})), nested, nullptr, nullptr, nullptr);
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.epochs=1"})), nested, nullptr,
+                             nullptr, nullptr);
   ASSERT_THAT(outcome, ::testing::IsOk());
   EXPECT_EQ(access(LatestCheckpointPath(nested.checkpoint_dir).c_str(), R_OK), 0);
 
@@ -327,13 +348,15 @@ TEST(TrainerTest, CheckpointDirIsCreatedUpFrontOrRefusedBeforeTraining) {
   blocked.checkpoint_dir = file + "/checkpoints";  // under a regular file: refused before any step
   RecordingSink sink;
   EXPECT_THAT(RunTraining(TinyConfig(FullOverrides({})), blocked, &sink, nullptr, nullptr),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("training.checkpoint_dir: cannot create")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("training.checkpoint_dir: cannot create")));
   EXPECT_TRUE(sink.Series(names::kLossTotal).empty());
 }
 
 TEST(TrainerTest, ResumeFromInsideAnEpochContinuesExactly) {
   const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume_mid_epoch";
-  const TrainerConfig config = TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_every_steps=4"}));
+  const TrainerConfig config =
+      TinyConfig(FullOverrides({"training.epochs=2", "training.checkpoint_every_steps=4"}));
   RecordingSink full;
   auto uninterrupted = RunTraining(config, {"uninterrupted"}, &full, nullptr, nullptr);
   ASSERT_THAT(uninterrupted, ::testing::IsOk());
@@ -346,7 +369,8 @@ TEST(TrainerTest, ResumeFromInsideAnEpochContinuesExactly) {
   TrainerConfig failing = config;
   failing.mutable_debug()->set_fault("torch_error");
   failing.mutable_debug()->set_fault_at_step(7);
-  EXPECT_THAT(RunTraining(failing, a, nullptr, nullptr, nullptr), StatusIs(absl::StatusCode::kInternal, HasSubstr("torch_error")));
+  EXPECT_THAT(RunTraining(failing, a, nullptr, nullptr, nullptr),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("torch_error")));
 
   RecordingSink resumed;
   RunContext b{"resumed"};
@@ -404,7 +428,8 @@ TEST(TrainerTest, TrainModeEverywhereTicksTargetVqAndValidation) {
 
   // Gumbel: the step counter ticks on every training-mode call and never resets.
   const ModeRun g_off = RunOneEpoch("gumbel_eval", {"object_encoder.vq_mode=gumbel"});
-  const ModeRun g_on = RunOneEpoch("gumbel_train", {"object_encoder.vq_mode=gumbel", "compat.train_mode_everywhere=true"});
+  const ModeRun g_on = RunOneEpoch(
+      "gumbel_train", {"object_encoder.vq_mode=gumbel", "compat.train_mode_everywhere=true"});
   EXPECT_EQ(g_off.target->vq_codebook()->gumbel_step(), 0);
   const int64_t validation_batches = on.sigreg_step - off.sigreg_step;
   const int64_t train_batches = off.sigreg_step;  // one SIGReg call per micro-batch

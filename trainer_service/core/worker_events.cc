@@ -40,7 +40,8 @@ EventDecoder::Result EventDecoder::Next(RunEvent* event) {
   }
   if (length > (64u << 20)) return Result::kCorrupt;
   if (buffer_.size() < header + length) return Result::kNeedMore;
-  if (!event->ParseFromArray(buffer_.data() + header, static_cast<int>(length))) return Result::kCorrupt;
+  if (!event->ParseFromArray(buffer_.data() + header, static_cast<int>(length)))
+    return Result::kCorrupt;
   buffer_.erase(0, header + length);
   return Result::kEvent;
 }
@@ -92,7 +93,8 @@ absl::Status EventWriter::Write(RunEvent event) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       broken_ = true;
-      return absl::UnavailableError(absl::StrCat("event pipe write failed: ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("event pipe write failed: ", std::strerror(errno)));
     }
     done += static_cast<size_t>(n);
   }

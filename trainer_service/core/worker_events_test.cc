@@ -21,7 +21,8 @@ TEST(EventDecoderTest, DecodesEventsSplitAtEveryByte) {
   RunEvent event;
   for (char c : stream) {
     decoder.Append(&c, 1);
-    while (decoder.Next(&event) == EventDecoder::Result::kEvent) steps.push_back(event.metrics().step());
+    while (decoder.Next(&event) == EventDecoder::Result::kEvent)
+      steps.push_back(event.metrics().step());
   }
   EXPECT_EQ(steps, (std::vector<int64_t>{100, 200, 300}));
   EXPECT_EQ(decoder.buffered(), 0u);

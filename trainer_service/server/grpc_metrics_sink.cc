@@ -1,10 +1,10 @@
 #include "trainer_service/server/grpc_metrics_sink.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -99,7 +99,8 @@ void GrpcMetricsSink::Enqueue(Op op) {
     }
     const int n = pending_[i].points.points_size();
     if (dropped_points_ == 0) {
-      LOG(WARNING) << "metrics buffer full (" << options_.max_buffered_points << " points); dropping the oldest";
+      LOG(WARNING) << "metrics buffer full (" << options_.max_buffered_points
+                   << " points); dropping the oldest";
     }
     dropped_points_ += n;
     buffered_points_ -= n;
@@ -154,16 +155,16 @@ bool GrpcMetricsSink::FinishStream(Stream* stream) {
   *stream = Stream();
   if (status.ok() || !Retryable(status)) {
     if (!status.ok()) {
-      LOG(WARNING) << "metrics_service rejected " << inflight.size() << " point batches (" << Describe(status)
-                   << "); dropping them";
+      LOG(WARNING) << "metrics_service rejected " << inflight.size() << " point batches ("
+                   << Describe(status) << "); dropping them";
     }
     absl::MutexLock lock(&mu_);
     for (const Op& op : inflight) buffered_points_ -= op.points.points_size();
     done_ += static_cast<int64_t>(inflight.size());
     return true;
   }
-  LOG_IF(WARNING, IsHealthy()) << "metrics_service at " << options_.address << " unavailable (" << Describe(status)
-                            << "); buffering points and retrying";
+  LOG_IF(WARNING, IsHealthy()) << "metrics_service at " << options_.address << " unavailable ("
+                               << Describe(status) << "); buffering points and retrying";
   absl::MutexLock lock(&mu_);
   pending_.insert(pending_.begin(), std::make_move_iterator(inflight.begin()),
                   std::make_move_iterator(inflight.end()));  // resend: points are idempotent
@@ -180,8 +181,8 @@ bool GrpcMetricsSink::Process(const Op& op, Stream* stream) {
       if (stream->writer == nullptr) {
         stream->context = std::make_unique<grpc::ClientContext>();
         // Streams live at most max_stream_age, so a generous deadline only bounds a hung peer.
-        stream->context->set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_timeout +
-                                                         options_.max_stream_age + absl::Seconds(30)));
+        stream->context->set_deadline(absl::ToChronoTime(
+            absl::Now() + options_.rpc_timeout + options_.max_stream_age + absl::Seconds(30)));
         stream->writer = stub_->ReportMetrics(stream->context.get(), &stream->response);
         stream->opened = absl::Now();
       }
@@ -215,12 +216,13 @@ bool GrpcMetricsSink::Process(const Op& op, Stream* stream) {
   }
   if (status.ok()) return true;
   if (!Retryable(status)) {
-    LOG(WARNING) << "metrics_service rejected " << (op.kind == Op::kRegister ? "RegisterRun" : "UpdateRunState")
-                 << " (" << Describe(status) << "); skipping it";
+    LOG(WARNING) << "metrics_service rejected "
+                 << (op.kind == Op::kRegister ? "RegisterRun" : "UpdateRunState") << " ("
+                 << Describe(status) << "); skipping it";
     return true;
   }
-  LOG_IF(WARNING, IsHealthy()) << "metrics_service at " << options_.address << " unavailable (" << Describe(status)
-                            << "); buffering points and retrying";
+  LOG_IF(WARNING, IsHealthy()) << "metrics_service at " << options_.address << " unavailable ("
+                               << Describe(status) << "); buffering points and retrying";
   return false;
 }
 
@@ -277,7 +279,9 @@ void GrpcMetricsSink::Loop() {
     }
     SetHealthy(false);
     absl::MutexLock lock(&mu_);
-    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ && absl::Now() >= give_up_at_; };
+    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_ && absl::Now() >= give_up_at_;
+    };
     mu_.AwaitWithTimeout(absl::Condition(&wake), std::min(backoff, give_up_at_ - absl::Now()));
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }

@@ -19,10 +19,10 @@
 namespace jepalab::trainer {
 
 struct GrpcMetricsSinkOptions {
-  std::string address;                     // host:port of metrics_service
-  common::ClientSecurity security;         // TLS CA and bearer token; empty: plaintext, none
-  metrics::v1::RunInfo run;                // registered before any point
-  int64_t max_buffered_points = 200000;    // beyond: the oldest step batches are dropped
+  std::string address;                   // host:port of metrics_service
+  common::ClientSecurity security;       // TLS CA and bearer token; empty: plaintext, none
+  metrics::v1::RunInfo run;              // registered before any point
+  int64_t max_buffered_points = 200000;  // beyond: the oldest step batches are dropped
   absl::Duration rpc_timeout = absl::Seconds(5);
   absl::Duration flush_timeout = absl::Seconds(5);
   absl::Duration max_stream_age = absl::Seconds(2);  // points become durable at least this often

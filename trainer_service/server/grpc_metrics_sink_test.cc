@@ -27,15 +27,18 @@ class FakeMetricsService final : public mv1::MetricsService::Service {
   grpc::Status UpdateRunState(grpc::ServerContext*, const mv1::UpdateRunStateRequest* request,
                               mv1::UpdateRunStateResponse*) override {
     absl::MutexLock lock(&mu_);
-    calls_.push_back(absl::StrCat("state:", common::v1::RunState_Name(request->state()), ":", points_.size()));
+    calls_.push_back(
+        absl::StrCat("state:", common::v1::RunState_Name(request->state()), ":", points_.size()));
     return grpc::Status::OK;
   }
-  grpc::Status ReportMetrics(grpc::ServerContext*, grpc::ServerReader<mv1::ReportMetricsRequest>* reader,
+  grpc::Status ReportMetrics(grpc::ServerContext*,
+                             grpc::ServerReader<mv1::ReportMetricsRequest>* reader,
                              mv1::ReportMetricsResponse* response) override {
     mv1::ReportMetricsRequest request;
     while (reader->Read(&request)) {
       absl::MutexLock lock(&mu_);
-      for (const auto& p : request.points()) points_[{p.name(), p.step()}] = p.value();  // idempotent
+      for (const auto& p : request.points())
+        points_[{p.name(), p.step()}] = p.value();  // idempotent
       response->set_accepted_points(response->accepted_points() + request.points_size());
     }
     return grpc::Status::OK;
@@ -77,12 +80,14 @@ TEST(GrpcMetricsSinkTest, RegistersThenStreamsPointsThenState) {
   auto server = StartServer(&fake, &port);
   ASSERT_GT(port, 0);
   GrpcMetricsSink sink(Options(absl::StrCat("127.0.0.1:", port)));
-  for (int step = 1; step <= 50; ++step) sink.Report(step, 1, {{"loss/total", 1.0 / step}, {"lr", 0.1}});
+  for (int step = 1; step <= 50; ++step)
+    sink.Report(step, 1, {{"loss/total", 1.0 / step}, {"lr", 0.1}});
   sink.Flush();
   EXPECT_EQ(fake.points(), 100u);  // durable once Flush returns
   sink.UpdateRunState(common::v1::RUN_STATE_SUCCEEDED, "done");
   sink.Close(absl::Seconds(10));
-  EXPECT_THAT(fake.calls(), ::testing::ElementsAre("register:r1:abc", "state:RUN_STATE_SUCCEEDED:100"));
+  EXPECT_THAT(fake.calls(),
+              ::testing::ElementsAre("register:r1:abc", "state:RUN_STATE_SUCCEEDED:100"));
   EXPECT_EQ(sink.dropped_points(), 0);
   server->Shutdown();
 }
@@ -100,7 +105,7 @@ TEST(GrpcMetricsSinkTest, ServiceDownNeverBlocksForLong) {
   options.flush_timeout = absl::Hours(1);
   GrpcMetricsSink sink(options);
   for (int step = 1; step <= 20; ++step) sink.Report(step, 1, {{"lr", 0.1}});
-  sink.Flush();  // returns once the sink found metrics_service unreachable
+  sink.Flush();                         // returns once the sink found metrics_service unreachable
   EXPECT_GE(sink.dropped_points(), 9);  // bounded buffer
   sink.Close(absl::Milliseconds(500));
 }
@@ -126,7 +131,8 @@ TEST(GrpcMetricsSinkTest, BuffersUntilTheServiceComesUp) {
   sink.UpdateRunState(common::v1::RUN_STATE_SUCCEEDED, "");
   sink.Close(absl::Seconds(20));  // retries with backoff until delivered
   EXPECT_EQ(fake.points(), 5u);
-  EXPECT_THAT(fake.calls(), ::testing::ElementsAre("register:r1:abc", "state:RUN_STATE_SUCCEEDED:5"));
+  EXPECT_THAT(fake.calls(),
+              ::testing::ElementsAre("register:r1:abc", "state:RUN_STATE_SUCCEEDED:5"));
   server->Shutdown();
 }
 

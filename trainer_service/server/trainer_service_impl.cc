@@ -44,7 +44,8 @@ grpc::Status TrainerServiceImpl::ListRuns(grpc::ServerContext*, const v1::ListRu
                                           v1::ListRunsResponse* response) {
   std::vector<common::v1::RunState> states;
   for (int state : request->states()) states.push_back(static_cast<common::v1::RunState>(state));
-  for (Run& run : manager_->ListRuns(request->experiment(), states)) *response->add_runs() = std::move(run);
+  for (Run& run : manager_->ListRuns(request->experiment(), states))
+    *response->add_runs() = std::move(run);
   return grpc::Status::OK;
 }
 

@@ -3,8 +3,8 @@
 #ifndef JEPALAB_TRAINER_SERVICE_SERVER_TRAINER_SERVICE_IMPL_H_
 #define JEPALAB_TRAINER_SERVICE_SERVER_TRAINER_SERVICE_IMPL_H_
 
-#include "common/rpc_auth.h"
 #include "absl/time/time.h"
+#include "common/rpc_auth.h"
 #include "proto/trainer.grpc.pb.h"
 #include "trainer_service/core/run_manager.h"
 
@@ -29,7 +29,8 @@ class TrainerServiceImpl final : public v1::TrainerService::Service {
   grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
                         v1::ListRunsResponse* response) override;
   // Streams until the terminal state event was sent or the client went away.
-  grpc::Status StreamRunEvents(grpc::ServerContext* context, const v1::StreamRunEventsRequest* request,
+  grpc::Status StreamRunEvents(grpc::ServerContext* context,
+                               const v1::StreamRunEventsRequest* request,
                                grpc::ServerWriter<v1::RunEvent>* writer) override;
 
  private:

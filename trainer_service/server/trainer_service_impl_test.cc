@@ -5,10 +5,10 @@
 #include "common/grpc_status.h"
 #include "common/rpc_auth.h"
 #include "common/testing/service_process.h"
+#include "config/trainer_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/trainer.grpc.pb.h"
-#include "config/trainer_config.h"
 
 namespace jepalab::trainer {
 
@@ -92,7 +92,8 @@ TEST_F(TrainerServiceImplTest, MapsStatusCodes) {
   EXPECT_EQ(started.run().run_id(), "r1");
   EXPECT_EQ(started.run().experiment(), "e1");
   grpc::ClientContext c6;
-  EXPECT_EQ(stub_->StartRun(&c6, Request("r1"), &started).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(stub_->StartRun(&c6, Request("r1"), &started).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
   grpc::ClientContext c7;
   EXPECT_EQ(stub_->StartRun(&c7, Request("r2"), &started).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);  // max_concurrent_runs = 1
@@ -141,7 +142,8 @@ TEST_F(TrainerServiceImplTest, StreamsEventsUntilTheTerminalState) {
   v1::CancelRunRequest cancel;
   cancel.set_run_id("s1");
   v1::CancelRunResponse cancelled;
-  EXPECT_EQ(stub_->CancelRun(&c4, cancel, &cancelled).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub_->CancelRun(&c4, cancel, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ absl::StatusOr<std::vector<Series>> FakeMetricsClient::GetRunHistory(
   if (!available_) return absl::UnavailableError("fake metrics service is down");
   history_requests_.push_back(run_id);
   auto it = histories_.find(run_id);
-  if (it == histories_.end()) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+  if (it == histories_.end())
+    return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
   std::vector<Series> result;
   for (const Series& series : it->second) {
     if (names.empty() || std::find(names.begin(), names.end(), series.name()) != names.end()) {

@@ -35,8 +35,7 @@ class FakeMetricsClient : public MetricsClient {
   bool WaitForDeliveredCollapseEvents(int count, absl::Duration timeout);
   // WatchCollapseEvents calls so far, accepted or not.
   int collapse_watch_calls() const;
-  void SetHistory(const std::string& run_id,
-                  std::vector<::jepalab::metrics::v1::Series> series);
+  void SetHistory(const std::string& run_id, std::vector<::jepalab::metrics::v1::Series> series);
   void SetCollapse(const std::string& run_id, CollapseSummary collapse);
   void SetAvailable(bool available);
   // Run ids GetRunHistory was asked about, in order.

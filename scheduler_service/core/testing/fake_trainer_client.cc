@@ -1,10 +1,9 @@
 #include "scheduler_service/core/testing/fake_trainer_client.h"
 
-#include "config/trainer_config.h"
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "config/trainer_config.h"
 #include "proto/common_states.h"
 
 namespace jepalab::scheduler::testing {

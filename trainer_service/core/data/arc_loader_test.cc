@@ -122,11 +122,13 @@ TEST(ArcLoaderTest, TenMegabyteFileIsRefusedBySizeThenByGridSide) {
 TEST(ArcLoaderTest, DeeplyNestedCellIsAnErrorNotAStackOverflow) {
   const std::string nested = std::string(200000, '[') + std::string(200000, ']');
   const std::string text = "{\"train\": [{\"input\": [[1, " + nested + "]], \"output\": [[1]]}]}";
-  EXPECT_THAT(ParseArcTask(text, "deep.json", "deep", {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("deep.json: train[0].input[0][1]: expected an integer colour, got array")));
-  const std::string long_string = "{\"train\": [{\"input\": [[\"" + std::string(1000, 'x') +
-                                  "\"]], \"output\": [[1]]}]}";
+  EXPECT_THAT(
+      ParseArcTask(text, "deep.json", "deep", {}),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("deep.json: train[0].input[0][1]: expected an integer colour, got array")));
+  const std::string long_string =
+      "{\"train\": [{\"input\": [[\"" + std::string(1000, 'x') + "\"]], \"output\": [[1]]}]}";
   EXPECT_THAT(ParseArcTask(long_string, "s.json", "s", {}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("got \"" + std::string(39, 'x') + "...")));

@@ -107,9 +107,10 @@ INSTANTIATE_TEST_SUITE_P(
 // A hand-made input to the ASan fuzz build found this (json::dump of the bad cell recursed).
 TEST(ManifestTest, DeeplyNestedFrameCellIsAnErrorNotAStackOverflow) {
   const std::string nested = std::string(200000, '[') + std::string(200000, ']');
-  EXPECT_THAT(ParseManifest("{\"frames\": [[[" + nested + "]]]}", "deep.jsonl", {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("deep.jsonl:1: frames[0][0][0]: expected an integer colour, got array")));
+  EXPECT_THAT(
+      ParseManifest("{\"frames\": [[[" + nested + "]]]}", "deep.jsonl", {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("deep.jsonl:1: frames[0][0][0]: expected an integer colour, got array")));
 }
 
 TEST(ManifestTest, OtherErrors) {

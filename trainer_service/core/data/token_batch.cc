@@ -6,8 +6,8 @@ namespace jepalab::trainer {
 namespace {
 
 // Copies one tokenised grid into slot `slot` of the three arrays.
-void Place(const TokenizedGrid& grid, int64_t slot, int64_t n, int64_t f, std::vector<float>* features,
-           std::vector<float>* mask, std::vector<float>* adjacency) {
+void Place(const TokenizedGrid& grid, int64_t slot, int64_t n, int64_t f,
+           std::vector<float>* features, std::vector<float>* mask, std::vector<float>* adjacency) {
   std::copy(grid.features.begin(), grid.features.end(), features->begin() + slot * n * f);
   std::copy(grid.mask.begin(), grid.mask.end(), mask->begin() + slot * n);
   std::copy(grid.adjacency.begin(), grid.adjacency.end(), adjacency->begin() + slot * n * n);
@@ -36,10 +36,12 @@ void MakeTokenBatch(const std::vector<GridSample>& samples, const std::vector<in
     const GridSample& sample = samples[static_cast<size_t>(indices[static_cast<size_t>(i)])];
     const Grid* previous = nullptr;
     for (int64_t j = 0; j < t; ++j) {
-      const Grid& grid = sample.context[static_cast<size_t>(std::min<int64_t>(j, sample.context.size() - 1))];
+      const Grid& grid =
+          sample.context[static_cast<size_t>(std::min<int64_t>(j, sample.context.size() - 1))];
       if (previous == nullptr || *previous != grid) tokenizer->Tokenize(grid, &tokens);
       previous = &grid;
-      Place(tokens, i * t + j, n, f, &out->context_features, &out->context_mask, &out->context_adjacency);
+      Place(tokens, i * t + j, n, f, &out->context_features, &out->context_mask,
+            &out->context_adjacency);
     }
     tokenizer->Tokenize(sample.target, &tokens);
     Place(tokens, i, n, f, &out->target_features, &out->target_mask, &out->target_adjacency);

@@ -13,10 +13,10 @@
 namespace jepalab::trainer {
 
 struct TokenBatch {
-  int64_t size = 0;            // B
-  int64_t context_window = 0;  // T
-  int64_t max_objects = 0;     // N
-  int64_t feature_dim = 0;     // F
+  int64_t size = 0;                      // B
+  int64_t context_window = 0;            // T
+  int64_t max_objects = 0;               // N
+  int64_t feature_dim = 0;               // F
   std::vector<float> context_features;   // [B, T, N, F]
   std::vector<float> context_mask;       // [B, T, N]
   std::vector<float> context_adjacency;  // [B, T, N, N]

@@ -38,11 +38,14 @@ TEST(TokenBatchTest, LayoutMatchesTokenizer) {
   EXPECT_EQ(batch.context_mask[n], 1.0f);
   EXPECT_EQ(batch.context_mask[n + 1], 0.0f);
   EXPECT_EQ(batch.target_mask[0], 0.0f);
-  // Row 1 is sample a: two objects in each context copy, adjacency 0 (diagonal touch only at 4-conn?).
+  // Row 1 is sample a: two objects in each context copy, adjacency 0 (diagonal touch only at
+  // 4-conn?).
   const TokenizedGrid a0 = tokenizer->Tokenize(a.context[0]);
   for (int t = 0; t < 2; ++t) {
-    for (int64_t k = 0; k < n * f; ++k) EXPECT_EQ(batch.context_features[(2 + t) * n * f + k], a0.features[k]);
-    for (int64_t k = 0; k < n * n; ++k) EXPECT_EQ(batch.context_adjacency[(2 + t) * n * n + k], a0.adjacency[k]);
+    for (int64_t k = 0; k < n * f; ++k)
+      EXPECT_EQ(batch.context_features[(2 + t) * n * f + k], a0.features[k]);
+    for (int64_t k = 0; k < n * n; ++k)
+      EXPECT_EQ(batch.context_adjacency[(2 + t) * n * n + k], a0.adjacency[k]);
   }
   EXPECT_EQ(batch.target_mask[n], 1.0f);
 }

@@ -24,8 +24,8 @@ using SampleTransform = std::function<void(int64_t index, GridSample* sample)>;
 class TokenPrefetcher {
  public:
   TokenPrefetcher(const std::vector<GridSample>* samples, std::vector<std::vector<int64_t>> batches,
-                  int context_window, ObjectTokenizer tokenizer, SampleTransform transform = nullptr,
-                  int depth = 2);
+                  int context_window, ObjectTokenizer tokenizer,
+                  SampleTransform transform = nullptr, int depth = 2);
   ~TokenPrefetcher();  // stops and joins the producer
   TokenPrefetcher(const TokenPrefetcher&) = delete;
   TokenPrefetcher& operator=(const TokenPrefetcher&) = delete;

@@ -24,7 +24,8 @@ absl::StatusOr<TrainingSamples> LoadTrainingSamples(const config::v1::TrainerCon
     const std::string& path = config.dataset_manifest();
     struct stat st;
     if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      JEPALAB_ASSIGN_OR_RETURN(std::vector<ArcTask> tasks, LoadArcTaskDir(path, ArcLoaderOptions{}));
+      JEPALAB_ASSIGN_OR_RETURN(std::vector<ArcTask> tasks,
+                               LoadArcTaskDir(path, ArcLoaderOptions{}));
       out.samples = ArcTasksToSamples(tasks, "arc", window, /*include_test=*/true);
       out.source = absl::StrCat("ARC directory ", path, " (", tasks.size(), " tasks)");
     } else {
@@ -35,11 +36,13 @@ absl::StatusOr<TrainingSamples> LoadTrainingSamples(const config::v1::TrainerCon
       out.source = absl::StrCat("manifest ", path);
     }
     if (out.samples.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("dataset_manifest: ", path, " holds no sample"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("dataset_manifest: ", path, " holds no sample"));
     }
     return out;
   }
-  JEPALAB_ASSIGN_OR_RETURN(std::vector<Task> tasks, GenerateTasks(config.data().generator(), num_threads));
+  JEPALAB_ASSIGN_OR_RETURN(std::vector<Task> tasks,
+                           GenerateTasks(config.data().generator(), num_threads));
   out.samples = SamplesFromTasks(tasks, window);
   out.source = absl::StrCat("generator (", tasks.size(), " tasks)");
   return out;

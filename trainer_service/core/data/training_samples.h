@@ -15,7 +15,7 @@ namespace jepalab::trainer {
 
 struct TrainingSamples {
   std::vector<GridSample> samples;  // each with exactly data.context_window context grids
-  std::string source;               // for log lines: "generator (2000 tasks)", the manifest path, ...
+  std::string source;  // for log lines: "generator (2000 tasks)", the manifest path, ...
 };
 
 // Unimplemented for pre_tokenized.path; the loaders' errors (naming file, line and field)

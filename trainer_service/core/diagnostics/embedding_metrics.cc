@@ -1,9 +1,9 @@
 #include "trainer_service/core/diagnostics/embedding_metrics.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <torch/torch.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -84,13 +84,16 @@ EmbeddingDiagnosticsTracker::EmbeddingDiagnosticsTracker(int64_t interval, int64
 
 absl::StatusOr<std::optional<EmbeddingEvent>> EmbeddingDiagnosticsTracker::Observe(
     const torch::Tensor& context, const torch::Tensor& target, const torch::Tensor& context_indices,
-    const torch::Tensor& context_mask, const torch::Tensor& target_indices, const torch::Tensor& target_mask) {
+    const torch::Tensor& context_mask, const torch::Tensor& target_indices,
+    const torch::Tensor& target_mask) {
   try {
     torch::NoGradGuard no_grad;
     auto append = [this](torch::Tensor& buffer, const torch::Tensor& rows) {
-      const torch::Tensor r = rows.detach().to(torch::kCPU, torch::kFloat32).reshape({rows.size(0), -1});
+      const torch::Tensor r =
+          rows.detach().to(torch::kCPU, torch::kFloat32).reshape({rows.size(0), -1});
       buffer = buffer.defined() ? torch::cat({buffer, r}, 0) : r.clone();
-      if (buffer.size(0) > max_samples_) buffer = buffer.narrow(0, buffer.size(0) - max_samples_, max_samples_);
+      if (buffer.size(0) > max_samples_)
+        buffer = buffer.narrow(0, buffer.size(0) - max_samples_, max_samples_);
     };
     append(context_, context);
     append(target_, target);
@@ -107,7 +110,8 @@ absl::StatusOr<std::optional<EmbeddingEvent>> EmbeddingDiagnosticsTracker::Obser
     mark(context_indices, context_mask);
     mark(target_indices, target_mask);
   } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("embedding diagnostics: ", e.what_without_backtrace()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("embedding diagnostics: ", e.what_without_backtrace()));
   }
   ++step_;
   ++since_event_;
@@ -127,7 +131,8 @@ absl::StatusOr<std::optional<EmbeddingEvent>> EmbeddingDiagnosticsTracker::Flush
 absl::StatusOr<EmbeddingEvent> EmbeddingDiagnosticsTracker::Emit() {
   EmbeddingEvent event;
   event.step = step_;
-  auto stats_of = [](const torch::Tensor& rows, EmbeddingStats* out, int64_t* samples) -> absl::Status {
+  auto stats_of = [](const torch::Tensor& rows, EmbeddingStats* out,
+                     int64_t* samples) -> absl::Status {
     *samples = rows.defined() ? rows.size(0) : 0;
     if (*samples < 2) return absl::OkStatus();  // too few rows: stats stay 0
     absl::StatusOr<EmbeddingStats> s = ComputeEmbeddingStats(rows);
@@ -138,8 +143,9 @@ absl::StatusOr<EmbeddingEvent> EmbeddingDiagnosticsTracker::Emit() {
   absl::Status status = stats_of(context_, &event.context, &event.context_samples);
   if (status.ok()) status = stats_of(target_, &event.target, &event.target_samples);
   event.vq_active_codes = std::count(used_codes_.begin(), used_codes_.end(), true);
-  event.vq_usage_ratio =
-      codebook_size_ > 0 ? static_cast<double>(event.vq_active_codes) / static_cast<double>(codebook_size_) : 0.0;
+  event.vq_usage_ratio = codebook_size_ > 0 ? static_cast<double>(event.vq_active_codes) /
+                                                  static_cast<double>(codebook_size_)
+                                            : 0.0;
   context_ = torch::Tensor();
   target_ = torch::Tensor();
   std::fill(used_codes_.begin(), used_codes_.end(), false);

@@ -4,11 +4,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_DIAGNOSTICS_EMBEDDING_METRICS_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_DIAGNOSTICS_EMBEDDING_METRICS_H_
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "absl/status/statusor.h"
 
@@ -16,8 +16,8 @@ namespace jepalab::trainer {
 
 struct EmbeddingStats {
   // Reference definitions (§6), evaluated in float32 like the reference, on X [n, d]:
-  double variance = 0;        // mean_d of the biased per-dimension variance
-  double isotropy = 0;        // (λmin + 1e-8) / (max(λmax, 1e-8) + 1e-8), λ = eig(Σ + 1e-6 I) ≥ 0
+  double variance = 0;  // mean_d of the biased per-dimension variance
+  double isotropy = 0;  // (λmin + 1e-8) / (max(λmax, 1e-8) + 1e-8), λ = eig(Σ + 1e-6 I) ≥ 0
   double effective_rank = 0;  // exp(−Σ p log(p + 1e-12)), p = λ / max(Σλ, 1e-8)
   double gaussian_score = 0;  // 1 / (1 + mean|skew| + mean|excess kurtosis|), std floor 1e-6
   // Additions:
@@ -57,7 +57,8 @@ class EmbeddingDiagnosticsTracker {
   // context/target: [B, P] projections (copied to CPU float32). Indices and masks: any shape,
   // equal per pair; either index tensor may be undefined (no VQ). Returns the event when this
   // observation completes an interval.
-  absl::StatusOr<std::optional<EmbeddingEvent>> Observe(const torch::Tensor& context, const torch::Tensor& target,
+  absl::StatusOr<std::optional<EmbeddingEvent>> Observe(const torch::Tensor& context,
+                                                        const torch::Tensor& target,
                                                         const torch::Tensor& context_indices,
                                                         const torch::Tensor& context_mask,
                                                         const torch::Tensor& target_indices,

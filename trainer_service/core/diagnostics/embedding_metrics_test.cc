@@ -1,11 +1,11 @@
 #include "trainer_service/core/diagnostics/embedding_metrics.h"
 
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cmath>
-#include <string>
-
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <string>
 
 #include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
@@ -30,19 +30,23 @@ class DiagnosticsGoldenTest : public ::testing::TestWithParam<int> {
     if (!golden.ok()) JEPALAB_SKIP_WITHOUT_SHARED(golden.status());
     golden_ = *std::move(golden);
   }
-  double Rtol(const std::string& field) const { return golden_["compare"][field]["rtol"].get<double>(); }
+  double Rtol(const std::string& field) const {
+    return golden_["compare"][field]["rtol"].get<double>();
+  }
 
   // Compares one stats record with the reference outputs, as diagnostics.json's `compare` says.
-  void ExpectStats(const std::string& label, const EmbeddingStats& s, const json& expected, bool reliable_isotropy) {
-    EXPECT_TRUE(GoldenClose(label + ".variance", torch::tensor(s.variance), JsonTensor(expected["variance"]),
-                            Rtol("variance"), golden_["compare"]["variance"]["atol"].get<double>()));
+  void ExpectStats(const std::string& label, const EmbeddingStats& s, const json& expected,
+                   bool reliable_isotropy) {
+    EXPECT_TRUE(GoldenClose(label + ".variance", torch::tensor(s.variance),
+                            JsonTensor(expected["variance"]), Rtol("variance"),
+                            golden_["compare"]["variance"]["atol"].get<double>()));
     EXPECT_TRUE(GoldenClose(label + ".effective_rank", torch::tensor(s.effective_rank),
                             JsonTensor(expected["effective_rank"]), Rtol("effective_rank"), 0.0));
     EXPECT_TRUE(GoldenClose(label + ".gaussian_score", torch::tensor(s.gaussian_score),
                             JsonTensor(expected["gaussian_score"]), Rtol("gaussian_score"), 0.0));
     if (reliable_isotropy) {
-      EXPECT_TRUE(GoldenClose(label + ".isotropy", torch::tensor(s.isotropy), JsonTensor(expected["isotropy"]),
-                              Rtol("isotropy"), 0.0));
+      EXPECT_TRUE(GoldenClose(label + ".isotropy", torch::tensor(s.isotropy),
+                              JsonTensor(expected["isotropy"]), Rtol("isotropy"), 0.0));
     } else {
       EXPECT_LT(s.isotropy, 1e-4) << label << ": jitter-dominated isotropy";
     }
@@ -58,29 +62,37 @@ TEST_P(DiagnosticsGoldenTest, MatchesReferenceStats) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   ExpectStats(c["name"], *stats, c["outputs"], c["float32_reliable_isotropy"].get<bool>());
   // The spectrum itself, against the float64 eigenvalues (jitter-scale round-off allowed).
-  EXPECT_TRUE(GoldenClose(c["name"].get<std::string>() + ".eigenvalues", torch::tensor(stats->eigenvalues),
-                          JsonTensor(c["intermediates"]["eigenvalues_float64_ascending"]), 1e-4, 2e-6));
+  EXPECT_TRUE(
+      GoldenClose(c["name"].get<std::string>() + ".eigenvalues", torch::tensor(stats->eigenvalues),
+                  JsonTensor(c["intermediates"]["eigenvalues_float64_ascending"]), 1e-4, 2e-6));
 }
 
 std::string CaseName(const ::testing::TestParamInfo<int>& info) {
-  static const char* const kNames[kGoldenCases] = {
-      "plus_minus_identity_32x16", "identity_16x16",          "rank1_64x16",           "gaussian_64x16",
-      "near_collapsed_unit_64x16", "near_collapsed_rank2_unit", "relu_unit_rows_64x16"};
+  static const char* const kNames[kGoldenCases] = {"plus_minus_identity_32x16",
+                                                   "identity_16x16",
+                                                   "rank1_64x16",
+                                                   "gaussian_64x16",
+                                                   "near_collapsed_unit_64x16",
+                                                   "near_collapsed_rank2_unit",
+                                                   "relu_unit_rows_64x16"};
   return kNames[info.param];
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCases, DiagnosticsGoldenTest, ::testing::Range(0, kGoldenCases), CaseName);
+INSTANTIATE_TEST_SUITE_P(AllCases, DiagnosticsGoldenTest, ::testing::Range(0, kGoldenCases),
+                         CaseName);
 
 TEST_F(DiagnosticsGoldenTest, TrackerSequenceMatchesReferenceEvents) {
   const json& seq = golden_["tracker_sequence"];
   const json& cfg = seq["config"];
-  EmbeddingDiagnosticsTracker tracker(cfg["log_interval"], cfg["max_samples"], cfg["codebook_size"]);
+  EmbeddingDiagnosticsTracker tracker(cfg["log_interval"], cfg["max_samples"],
+                                      cfg["codebook_size"]);
   int call_no = 0;
   for (const json& call : seq["calls"]) {
     const std::string label = "tracker.call" + std::to_string(++call_no);
-    auto event = tracker.Observe(JsonTensor(call["context_proj"]), JsonTensor(call["target_proj"]),
-                                 JsonTensor(call["context_vq_indices"], torch::kInt64), JsonTensor(call["context_mask"]),
-                                 JsonTensor(call["target_vq_indices"], torch::kInt64), JsonTensor(call["target_mask"]));
+    auto event = tracker.Observe(
+        JsonTensor(call["context_proj"]), JsonTensor(call["target_proj"]),
+        JsonTensor(call["context_vq_indices"], torch::kInt64), JsonTensor(call["context_mask"]),
+        JsonTensor(call["target_vq_indices"], torch::kInt64), JsonTensor(call["target_mask"]));
     ASSERT_TRUE(event.ok()) << event.status();
     if (call["consumed_with_flush"].get<bool>()) {
       ASSERT_FALSE(event->has_value());
@@ -158,18 +170,23 @@ TEST_F(EmbeddingMetricsTest, RobustIsotropyIgnoresTheJitter) {
 }
 
 TEST_F(EmbeddingMetricsTest, RejectsBadShapes) {
-  EXPECT_EQ(ComputeEmbeddingStats(torch::zeros({5})).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ComputeEmbeddingStats(torch::zeros({1, 4})).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ComputeEmbeddingStats(torch::Tensor()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeEmbeddingStats(torch::zeros({5})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeEmbeddingStats(torch::zeros({1, 4})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeEmbeddingStats(torch::Tensor()).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(EmbeddingMetricsTest, FullSizeWindowIsCheap) {
-  // The trainer runs this every N steps on up to 4096 x 256; report the cost (speed goes in bench/).
-  const torch::Tensor x = torch::nn::functional::normalize(torch::randn({4096, 256}).relu(),
-                                                           torch::nn::functional::NormalizeFuncOptions().dim(1));
+  // The trainer runs this every N steps on up to 4096 x 256; report the cost (speed goes in
+  // bench/).
+  const torch::Tensor x = torch::nn::functional::normalize(
+      torch::randn({4096, 256}).relu(), torch::nn::functional::NormalizeFuncOptions().dim(1));
   const auto start = std::chrono::steady_clock::now();
   const EmbeddingStats s = *ComputeEmbeddingStats(x);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::printf("ComputeEmbeddingStats 4096x256 (1 thread): %.1f ms\n", ms);
   EXPECT_GT(s.effective_rank, 100);
   EXPECT_EQ(s.eigenvalues.size(), 256u);

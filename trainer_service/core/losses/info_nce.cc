@@ -1,8 +1,8 @@
 #include "trainer_service/core/losses/info_nce.h"
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace jepalab::trainer {
 
@@ -22,16 +22,19 @@ InfoNceResult InfoNce(const torch::Tensor& context, const torch::Tensor& target,
     logits = torch::cat({logits, torch::matmul(context, negatives.to(context.dtype()).t())}, 1);
   }
   logits = logits.to(torch::kFloat32) / tau;  // the cross-entropy runs in fp32 (§4.1)
-  const torch::Tensor labels = torch::arange(context.size(0), context.options().dtype(torch::kInt64));
+  const torch::Tensor labels =
+      torch::arange(context.size(0), context.options().dtype(torch::kInt64));
   return {torch::nn::functional::cross_entropy(logits, labels), tau};
 }
 
 torch::Tensor InfoNceReferenceLogits(const torch::Tensor& context, const torch::Tensor& target,
-                                     const torch::Tensor& negatives, const torch::Tensor& temperature) {
+                                     const torch::Tensor& negatives,
+                                     const torch::Tensor& temperature) {
   const int64_t b = context.size(0);
   const torch::Tensor sim = torch::matmul(context, target.t());
   const torch::Tensor off_diagonal =
-      sim.masked_select(torch::eye(b, sim.options().dtype(torch::kBool)).logical_not()).reshape({b, b - 1});
+      sim.masked_select(torch::eye(b, sim.options().dtype(torch::kBool)).logical_not())
+          .reshape({b, b - 1});
   std::vector<torch::Tensor> parts = {(context * target).sum(1, /*keepdim=*/true), off_diagonal};
   if (negatives.defined() && negatives.size(0) > 0) {
     parts.push_back(torch::matmul(context, negatives.to(context.dtype()).t()));

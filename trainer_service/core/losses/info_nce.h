@@ -25,9 +25,11 @@ InfoNceResult InfoNce(const torch::Tensor& context, const torch::Tensor& target,
                       double min_temperature, double max_temperature);
 
 // The logits in the reference's column order (§4.1), for inspection and golden tests: row i is
-// [c_i·t_i, {c_i·t_j}_{j≠i}, {c_i·Q_k}] / tau, shape [B, 1 + (B−1) + q]. InfoNce gives the same loss.
+// [c_i·t_i, {c_i·t_j}_{j≠i}, {c_i·Q_k}] / tau, shape [B, 1 + (B−1) + q]. InfoNce gives the same
+// loss.
 torch::Tensor InfoNceReferenceLogits(const torch::Tensor& context, const torch::Tensor& target,
-                                     const torch::Tensor& negatives, const torch::Tensor& temperature);
+                                     const torch::Tensor& negatives,
+                                     const torch::Tensor& temperature);
 
 }  // namespace jepalab::trainer
 

@@ -1,12 +1,12 @@
-#include <cmath>
+#include "trainer_service/core/losses/info_nce.h"
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
-#include "trainer_service/core/losses/info_nce.h"
 #include "trainer_service/core/losses/negative_queue.h"
 #include "trainer_service/core/testing/golden_data.h"
 #include "trainer_service/core/testing/golden_tensor.h"
@@ -33,7 +33,8 @@ TEST_F(InfoNceTest, RandomVectorsGiveChanceLevel) {
   EXPECT_NEAR(r.loss.item<double>(), std::log(static_cast<double>(b + q)), 0.05);  // ln 128
   EXPECT_DOUBLE_EQ(r.temperature.item<double>(), 1.0);
   // Without a queue the chance level is ln(B).
-  const InfoNceResult no_queue = InfoNce(Unit(b, p), Unit(b, p), torch::Tensor(), log_tau, 0.5, 2.0);
+  const InfoNceResult no_queue =
+      InfoNce(Unit(b, p), Unit(b, p), torch::Tensor(), log_tau, 0.5, 2.0);
   EXPECT_NEAR(no_queue.loss.item<double>(), std::log(static_cast<double>(b)), 0.05);
 }
 
@@ -44,9 +45,12 @@ TEST_F(InfoNceTest, AlignedPairsScoreBelowChance) {
 }
 
 TEST_F(InfoNceTest, TemperatureIsClampedAndGradientStopsOutsideBounds) {
-  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(0.01)), 0.07, 0.15).item<double>(), 0.07, 1e-7);
-  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(1.0)), 0.07, 0.15).item<double>(), 0.15, 1e-7);
-  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(0.1)), 0.07, 0.15).item<double>(), 0.1, 1e-7);
+  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(0.01)), 0.07, 0.15).item<double>(), 0.07,
+              1e-7);
+  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(1.0)), 0.07, 0.15).item<double>(), 0.15,
+              1e-7);
+  EXPECT_NEAR(ClampedTemperature(torch::full({}, std::log(0.1)), 0.07, 0.15).item<double>(), 0.1,
+              1e-7);
 
   torch::Tensor inside = torch::full({}, std::log(0.1)).set_requires_grad(true);
   InfoNce(Unit(8, 16), Unit(8, 16), torch::Tensor(), inside, 0.07, 0.15).loss.backward();
@@ -105,32 +109,42 @@ TEST_P(InfoNceGoldenTest, MatchesReference) {
   if (q.contains("enqueued_batches")) {
     for (const json& batch : q["enqueued_batches"]) queue.Enqueue(JsonTensor(batch));
     EXPECT_EQ(queue.ptr(), q["ptr"].get<int64_t>());
-    EXPECT_TRUE(GoldenClose(name + ".queue.buffer_rows", queue.Negatives(), JsonTensor(q["negatives_used"]), kRtol, kAtol));
+    EXPECT_TRUE(GoldenClose(name + ".queue.buffer_rows", queue.Negatives(),
+                            JsonTensor(q["negatives_used"]), kRtol, kAtol));
   }
   EXPECT_EQ(queue.fill(), q["filled"].get<int64_t>());
   const bool learnable = in["learnable_temperature"].get<bool>();
   // log-temperature: the file gives every digit of the float32 value.
-  const torch::Tensor s = torch::full({}, in["log_temperature"].get<double>(), torch::kFloat32).set_requires_grad(learnable);
+  const torch::Tensor s = torch::full({}, in["log_temperature"].get<double>(), torch::kFloat32)
+                              .set_requires_grad(learnable);
   const double lo = in["temperature_bounds"][0], hi = in["temperature_bounds"][1];
   const InfoNceResult r = InfoNce(context, target, queue.Negatives(), s, lo, hi);
   const json& out = c["outputs"];
-  EXPECT_TRUE(GoldenClose(name + ".temperature_used", r.temperature, JsonTensor(out["temperature_used"]), kRtol, kAtol));
-  EXPECT_TRUE(GoldenClose(name + ".logits_scaled", InfoNceReferenceLogits(context, target, queue.Negatives(), r.temperature),
+  EXPECT_TRUE(GoldenClose(name + ".temperature_used", r.temperature,
+                          JsonTensor(out["temperature_used"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".logits_scaled",
+                          InfoNceReferenceLogits(context, target, queue.Negatives(), r.temperature),
                           JsonTensor(out["logits_scaled"]), kRtol, kAtol));
   EXPECT_TRUE(GoldenClose(name + ".loss", r.loss, JsonTensor(out["loss"]), kRtol, kAtol));
   r.loss.backward();
-  EXPECT_TRUE(GoldenClose(name + ".grad_context_proj", context.grad(), JsonTensor(out["grad_context_proj"]), kRtol, kAtol));
-  EXPECT_TRUE(GoldenClose(name + ".grad_target_proj", target.grad(), JsonTensor(out["grad_target_proj"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".grad_context_proj", context.grad(),
+                          JsonTensor(out["grad_context_proj"]), kRtol, kAtol));
+  EXPECT_TRUE(GoldenClose(name + ".grad_target_proj", target.grad(),
+                          JsonTensor(out["grad_target_proj"]), kRtol, kAtol));
   if (out["grad_log_temperature"].is_null()) {
     EXPECT_FALSE(s.grad().defined());
   } else {
-    EXPECT_TRUE(GoldenClose(name + ".grad_log_temperature", s.grad(), JsonTensor(out["grad_log_temperature"]), kRtol, kAtol));
+    EXPECT_TRUE(GoldenClose(name + ".grad_log_temperature", s.grad(),
+                            JsonTensor(out["grad_log_temperature"]), kRtol, kAtol));
   }
 }
 
 std::string InfoNceCaseName(const ::testing::TestParamInfo<int>& info) {
-  static const char* const kNames[] = {"empty_queue_tau007_bounds_007_015", "partial_queue_tau01_bounds_005_02",
-                                       "wrapped_queue_size6", "batch1_with_queue", "tau_clamped_low",
+  static const char* const kNames[] = {"empty_queue_tau007_bounds_007_015",
+                                       "partial_queue_tau01_bounds_005_02",
+                                       "wrapped_queue_size6",
+                                       "batch1_with_queue",
+                                       "tau_clamped_low",
                                        "fixed_temperature"};
   return kNames[info.param];
 }
@@ -148,8 +162,8 @@ TEST_F(InfoNceTest, QueueMechanicsMatchReference) {
     EXPECT_EQ(queue.fill(), s["filled_after"].get<int64_t>()) << "step " << step;
     // Negatives() is rows [0, fill); compare the whole buffer once full, else its filled prefix.
     const torch::Tensor expected = JsonTensor(s["buffer_after"]).narrow(0, 0, queue.fill());
-    EXPECT_TRUE(GoldenClose("infonce.queue_mechanics.step" + std::to_string(step++), queue.Negatives(), expected,
-                            kRtol, kAtol));
+    EXPECT_TRUE(GoldenClose("infonce.queue_mechanics.step" + std::to_string(step++),
+                            queue.Negatives(), expected, kRtol, kAtol));
   }
 }
 

@@ -17,36 +17,42 @@ torch::Tensor ColorPermuted(const torch::Tensor& features, const torch::Tensor& 
                             const torch::Tensor& color_perm, const torch::Tensor& slot_perm) {
   const int64_t f = features.size(-1);
   const int64_t slots = f - Cols::kHistogramStart;
-  TORCH_CHECK(slots >= 0 && slot_perm.numel() == slots, "ColorPermuted: slot_perm must cover the ", slots,
-              " histogram slots");
+  TORCH_CHECK(slots >= 0 && slot_perm.numel() == slots, "ColorPermuted: slot_perm must cover the ",
+              slots, " histogram slots");
   const int64_t palette = color_perm.numel();
   torch::Tensor out = features.clone();
-  const torch::Tensor colour = features.select(-1, Cols::kDominantColor).round().clamp(0, palette - 1).to(torch::kInt64);
-  const torch::Tensor mapped =
-      color_perm.to(features.device(), torch::kInt64).index({colour.reshape(-1)}).reshape(colour.sizes());
+  const torch::Tensor colour =
+      features.select(-1, Cols::kDominantColor).round().clamp(0, palette - 1).to(torch::kInt64);
+  const torch::Tensor mapped = color_perm.to(features.device(), torch::kInt64)
+                                   .index({colour.reshape(-1)})
+                                   .reshape(colour.sizes());
   out.select(-1, Cols::kDominantColor).copy_(mapped.to(features.dtype()));
   const torch::Tensor hist = features.narrow(-1, Cols::kHistogramStart, slots);
-  out.narrow(-1, Cols::kHistogramStart, slots).copy_(hist.index_select(-1, slot_perm.to(features.device(), torch::kInt64)));
+  out.narrow(-1, Cols::kHistogramStart, slots)
+      .copy_(hist.index_select(-1, slot_perm.to(features.device(), torch::kInt64)));
   return torch::where(Valid(features, mask), out, features);
 }
 
-torch::Tensor Translated(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& uniform_dy,
-                         const torch::Tensor& uniform_dx, double max_delta, double coordinate_min,
-                         double coordinate_max) {
+torch::Tensor Translated(const torch::Tensor& features, const torch::Tensor& mask,
+                         const torch::Tensor& uniform_dy, const torch::Tensor& uniform_dx,
+                         double max_delta, double coordinate_min, double coordinate_max) {
   if (max_delta == 0) return features.clone();  // the reference skips the transform
   torch::Tensor out = features.clone();
   const torch::Tensor dy = (uniform_dy.to(features.dtype()) * 2 - 1) * max_delta;
   const torch::Tensor dx = (uniform_dx.to(features.dtype()) * 2 - 1) * max_delta;
   for (int64_t col : {Cols::kCentroidY, Cols::kBboxMinY, Cols::kBboxMaxY}) {
-    out.select(-1, col).copy_((features.select(-1, col) + dy).clamp(coordinate_min, coordinate_max));
+    out.select(-1, col).copy_(
+        (features.select(-1, col) + dy).clamp(coordinate_min, coordinate_max));
   }
   for (int64_t col : {Cols::kCentroidX, Cols::kBboxMinX, Cols::kBboxMaxX}) {
-    out.select(-1, col).copy_((features.select(-1, col) + dx).clamp(coordinate_min, coordinate_max));
+    out.select(-1, col).copy_(
+        (features.select(-1, col) + dx).clamp(coordinate_min, coordinate_max));
   }
   return torch::where(Valid(features, mask), out, features);
 }
 
-torch::Tensor SymmetryFlipped(const torch::Tensor& features, const torch::Tensor& mask, const std::string& mode) {
+torch::Tensor SymmetryFlipped(const torch::Tensor& features, const torch::Tensor& mask,
+                              const std::string& mode) {
   const bool horizontal = mode == "horizontal";
   const int64_t c = horizontal ? Cols::kCentroidX : Cols::kCentroidY;
   const int64_t lo = horizontal ? Cols::kBboxMinX : Cols::kBboxMinY;
@@ -65,7 +71,8 @@ ColorDraws DrawColor(int64_t palette_size, int64_t slots, c10::optional<at::Gene
   return d;
 }
 
-TranslationDraws DrawTranslation(const torch::Tensor& features, c10::optional<at::Generator> generator) {
+TranslationDraws DrawTranslation(const torch::Tensor& features,
+                                 c10::optional<at::Generator> generator) {
   auto shape = features.sizes().vec();
   shape.pop_back();
   TranslationDraws d;
@@ -83,7 +90,8 @@ torch::Tensor InvarianceLoss(const torch::Tensor& context_ref, const torch::Tens
   torch::Tensor total = torch::zeros({}, context_ref.options());
   for (const InvarianceTerm& t : terms) {
     if (t.weight <= 0) continue;
-    total = total + t.weight * (torch::mse_loss(t.context_repr, context_ref) + torch::mse_loss(t.target_repr, target_ref));
+    total = total + t.weight * (torch::mse_loss(t.context_repr, context_ref) +
+                                torch::mse_loss(t.target_repr, target_ref));
   }
   return total;
 }

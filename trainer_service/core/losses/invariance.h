@@ -4,13 +4,13 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_LOSSES_INVARIANCE_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_LOSSES_INVARIANCE_H_
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <ATen/core/Generator.h>
 #include <c10/util/Optional.h>
 #include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace jepalab::trainer {
 
@@ -34,13 +34,14 @@ torch::Tensor ColorPermuted(const torch::Tensor& features, const torch::Tensor& 
 
 // uniform_dy, uniform_dx [..., N] in [0, 1): shift = (2u − 1)·max_delta per object, added to the
 // centroid, bbox min and bbox max of y and x, clamped to [coordinate_min, coordinate_max].
-torch::Tensor Translated(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& uniform_dy,
-                         const torch::Tensor& uniform_dx, double max_delta, double coordinate_min,
-                         double coordinate_max);
+torch::Tensor Translated(const torch::Tensor& features, const torch::Tensor& mask,
+                         const torch::Tensor& uniform_dy, const torch::Tensor& uniform_dx,
+                         double max_delta, double coordinate_min, double coordinate_max);
 
 // "horizontal" reflects x (c' = 1 − c, min' = 1 − max, max' = 1 − min); any other mode reflects y
 // (reference: so "h" and "v" both flip y).
-torch::Tensor SymmetryFlipped(const torch::Tensor& features, const torch::Tensor& mask, const std::string& mode);
+torch::Tensor SymmetryFlipped(const torch::Tensor& features, const torch::Tensor& mask,
+                              const std::string& mode);
 
 // The reference's draws, one call each for context and for target (separate draws):
 // colour: randperm(palette_size) for the colours, then randperm(slots) for the histogram slots.
@@ -48,13 +49,15 @@ struct ColorDraws {
   torch::Tensor color_perm;
   torch::Tensor slot_perm;
 };
-ColorDraws DrawColor(int64_t palette_size, int64_t slots, c10::optional<at::Generator> generator = c10::nullopt);
+ColorDraws DrawColor(int64_t palette_size, int64_t slots,
+                     c10::optional<at::Generator> generator = c10::nullopt);
 // translation: rand(features.shape[:-1]) for dy, then for dx.
 struct TranslationDraws {
   torch::Tensor uniform_dy;
   torch::Tensor uniform_dx;
 };
-TranslationDraws DrawTranslation(const torch::Tensor& features, c10::optional<at::Generator> generator = c10::nullopt);
+TranslationDraws DrawTranslation(const torch::Tensor& features,
+                                 c10::optional<at::Generator> generator = c10::nullopt);
 // symmetry: randint(0, modes) for the mode index.
 int64_t DrawSymmetryMode(int64_t num_modes, c10::optional<at::Generator> generator = c10::nullopt);
 

@@ -1,8 +1,8 @@
 #include "trainer_service/core/losses/negative_queue.h"
 
-#include <algorithm>
-
 #include <torch/torch.h>
+
+#include <algorithm>
 
 namespace jepalab::trainer {
 

@@ -4,15 +4,16 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_LOSSES_SIGREG_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_LOSSES_SIGREG_H_
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace jepalab::trainer {
 
 // samples [N, S] -> [S]: per column, trapz_t |ecf(t) − e^{−t²/2}|² · e^{−t²/2} over
 // t = linspace(−t_max, t_max, num_points), ecf(t) = mean_n exp(i t x_n). Differentiable.
-torch::Tensor EppsPulleyStatistic(const torch::Tensor& samples, int64_t num_points, double t_max = 3.0);
+torch::Tensor EppsPulleyStatistic(const torch::Tensor& samples, int64_t num_points,
+                                  double t_max = 3.0);
 
 // Directions [dim, slices] ~ N(0, 1) from a CPU generator seeded with `seed` (the reference's
 // call counter), exactly torch.randn(dim, slices, generator=torch.Generator().manual_seed(seed)).
@@ -26,7 +27,8 @@ struct SigregResult {
 
 // embeddings [B, D]; directions [D, S], used after dividing each column by its L2 norm (they
 // carry no gradient). Gradient flows through the L2 normalisation of the embeddings.
-SigregResult Sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions, int64_t num_points);
+SigregResult Sigreg(const torch::Tensor& embeddings, const torch::Tensor& directions,
+                    int64_t num_points);
 
 // The L2 predictive loss of `loss.objective: sigreg` (§4.2): MSE over all B·P elements.
 torch::Tensor L2PredictiveLoss(const torch::Tensor& context, const torch::Tensor& target);
@@ -35,7 +37,8 @@ torch::Tensor L2PredictiveLoss(const torch::Tensor& context, const torch::Tensor
 // advances it on every call, validation included, and does not checkpoint it).
 class SigregLoss {
  public:
-  SigregLoss(int64_t num_slices, int64_t num_points) : num_slices_(num_slices), num_points_(num_points) {}
+  SigregLoss(int64_t num_slices, int64_t num_points)
+      : num_slices_(num_slices), num_points_(num_points) {}
   SigregResult operator()(const torch::Tensor& embeddings);
   int64_t step() const { return step_; }
   void set_step(int64_t step) { step_ = step; }

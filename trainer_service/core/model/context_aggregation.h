@@ -5,11 +5,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_CONTEXT_AGGREGATION_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_CONTEXT_AGGREGATION_H_
 
-#include <string>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
 
 namespace jepalab::trainer {
 

@@ -1,13 +1,12 @@
 #include "trainer_service/core/model/fast_dropout.h"
 
-#include <algorithm>
-#include <mutex>
-
-#include <immintrin.h>
-
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <immintrin.h>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <mutex>
 
 namespace jepalab::trainer {
 namespace {
@@ -17,23 +16,29 @@ constexpr int64_t kGrain = 1 << 15;
 
 // DropoutHash::operator() on 8 consecutive indices per step, in AVX2 integer lanes. Returns the
 // number of elements done (a multiple of 8); the caller does the rest.
-__attribute__((target("avx2"))) int64_t FillAvx2(const DropoutHash& hash, uint32_t first, int64_t count,
-                                                  float* out) {
+__attribute__((target("avx2"))) int64_t FillAvx2(const DropoutHash& hash, uint32_t first,
+                                                 int64_t count, float* out) {
   const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i k0 = _mm256_set1_epi32(static_cast<int>(hash.k0)), k1 = _mm256_set1_epi32(static_cast<int>(hash.k1));
+  const __m256i k0 = _mm256_set1_epi32(static_cast<int>(hash.k0)),
+                k1 = _mm256_set1_epi32(static_cast<int>(hash.k1));
   const __m256i threshold = _mm256_set1_epi32(static_cast<int>(hash.threshold));
   const __m256 scale = _mm256_set1_ps(hash.scale);
   const int64_t vectorised = count - count % 8;
   for (int64_t e = 0; e < vectorised; e += 8) {
-    const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first + static_cast<uint32_t>(e))), step);
-    __m256i h = _mm256_add_epi32(_mm256_mullo_epi32(index, _mm256_set1_epi32(static_cast<int>(DropoutHash::kIndexMultiplier))), k0);
+    const __m256i index = _mm256_add_epi32(
+        _mm256_set1_epi32(static_cast<int>(first + static_cast<uint32_t>(e))), step);
+    __m256i h = _mm256_add_epi32(
+        _mm256_mullo_epi32(index,
+                           _mm256_set1_epi32(static_cast<int>(DropoutHash::kIndexMultiplier))),
+        k0);
     h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
     h = _mm256_mullo_epi32(h, _mm256_set1_epi32(static_cast<int>(DropoutHash::kMix1)));
     h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 13));
     h = _mm256_xor_si256(h, k1);
     h = _mm256_mullo_epi32(h, _mm256_set1_epi32(static_cast<int>(DropoutHash::kMix2)));
     h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
-    const __m256i kept = _mm256_cmpeq_epi32(_mm256_max_epu32(h, threshold), h);  // h >= threshold, unsigned
+    const __m256i kept =
+        _mm256_cmpeq_epi32(_mm256_max_epu32(h, threshold), h);  // h >= threshold, unsigned
     _mm256_storeu_ps(out + e, _mm256_and_ps(_mm256_castsi256_ps(kept), scale));
   }
   return vectorised;

@@ -7,9 +7,9 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_FAST_DROPOUT_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_FAST_DROPOUT_H_
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace jepalab::trainer {
 
@@ -17,7 +17,8 @@ namespace jepalab::trainer {
 // scaled by 1 / (1 - p), when murmur3's finaliser of (i, seed) is at least p·2^32. Kernels that
 // fuse dropout into other work (FusedAttention) use it to draw exactly FastDropout's mask.
 struct DropoutHash {
-  static constexpr uint32_t kIndexMultiplier = 0x9E3779B1u, kMix1 = 0x85EBCA6Bu, kMix2 = 0xC2B2AE35u;
+  static constexpr uint32_t kIndexMultiplier = 0x9E3779B1u, kMix1 = 0x85EBCA6Bu,
+                            kMix2 = 0xC2B2AE35u;
 
   DropoutHash(double p, uint64_t seed);
 

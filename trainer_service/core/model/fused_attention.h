@@ -8,9 +8,9 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_FUSED_ATTENTION_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_FUSED_ATTENTION_H_
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace jepalab::trainer {
 
@@ -27,12 +27,14 @@ bool FusedAttentionSupports(int64_t objects, int64_t head_dim);
 // where each copy c draws its own dropout mask (`dropout` = p in [0, 1); 0: none). Differentiable
 // in q, k and v.
 torch::Tensor FusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                             const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout);
+                             const torch::Tensor& allowed, int64_t heads, int64_t copies,
+                             double dropout);
 
 // The same computation as ATen ops (SmallBmm, softmax, FastDropout), on any device and shape:
 // what the relational layer runs where FusedAttentionApplies is false. Draws the same dropout mask.
-torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& allowed, int64_t heads, int64_t copies, double dropout);
+torch::Tensor UnfusedAttention(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, const torch::Tensor& allowed, int64_t heads,
+                               int64_t copies, double dropout);
 
 }  // namespace jepalab::trainer
 

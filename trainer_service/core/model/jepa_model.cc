@@ -7,7 +7,8 @@
 namespace jepalab::trainer {
 namespace {
 
-torch::Tensor FromVector(const std::vector<float>& values, torch::IntArrayRef shape, const torch::Device& device) {
+torch::Tensor FromVector(const std::vector<float>& values, torch::IntArrayRef shape,
+                         const torch::Device& device) {
   // from_blob does not own the data: clone on the CPU, copy otherwise.
   torch::Tensor view = torch::from_blob(const_cast<float*>(values.data()), shape, torch::kFloat32);
   return device.is_cpu() ? view.clone() : view.to(device);
@@ -19,7 +20,8 @@ VqUpdateTiming Timing(const std::string& s) {
 
 }  // namespace
 
-bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& adjacency) {
+bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask,
+                       const torch::Tensor& adjacency) {
   auto same = [](const torch::Tensor& x) {  // [B, T, ...]: every frame equals frame 0
     return torch::equal(x, x.narrow(1, 0, 1).expand_as(x));
   };
@@ -66,8 +68,10 @@ JepaModelOptions JepaModelOptionsFromConfig(const config::v1::TrainerConfig& con
         .refresh_threshold(compat.vq_refresh_threshold() == "total_mass_share"
                                ? VqRefreshThreshold::kShareOfTotalMass
                                : VqRefreshThreshold::kRelativeToMean)
-        .ema_init(compat.vq_ema_init() == "codebook_copy" ? VqEmaInit::kCodebookCopy : VqEmaInit::kZero)
-        .revival(compat.vq_revival() == "reference" ? VqRevival::kReference : VqRevival::kConsistent)
+        .ema_init(compat.vq_ema_init() == "codebook_copy" ? VqEmaInit::kCodebookCopy
+                                                          : VqEmaInit::kZero)
+        .revival(compat.vq_revival() == "reference" ? VqRevival::kReference
+                                                    : VqRevival::kConsistent)
         .swapped_loss_weighting(compat.vq_swapped_loss_weighting());
     o.vq = vq;
   }
@@ -108,7 +112,8 @@ Encoding JepaModelImpl::EncodeContext(const torch::Tensor& features, const torch
   if (t > 1 && FramesRepeatFirst(features, mask, adjacency)) {
     out = EncodeObjects(features.select(1, 0), mask.select(1, 0), adjacency.select(1, 0), t);
   } else {
-    out = EncodeObjects(features.reshape({b * t, n, features.size(3)}), flat_mask, adjacency.reshape({b * t, n, n}), 1);
+    out = EncodeObjects(features.reshape({b * t, n, features.size(3)}), flat_mask,
+                        adjacency.reshape({b * t, n, n}), 1);
   }
   const torch::Tensor grids = MaskedMeanPool(out.objects, flat_mask);  // [B·T, H]
   out.repr = aggregation(grids.reshape({b, t, grids.size(1)}));

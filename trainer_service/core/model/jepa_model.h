@@ -4,11 +4,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_JEPA_MODEL_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_JEPA_MODEL_H_
 
-#include <optional>
-
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
+
+#include <optional>
 
 #include "proto/config/trainer_config.pb.h"
 #include "trainer_service/core/data/token_batch.h"
@@ -33,7 +33,8 @@ TokenTensors ToTensors(const TokenBatch& batch, const torch::Device& device);
 // True when every context frame of every sample equals its first frame (features [B,T,N,F],
 // mask [B,T,N], adjacency [B,T,N,N]): the synthetic data pads the window with copies of one
 // grid (reference §0.6), and EncodeContext then encodes each distinct grid's shared part once.
-bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask, const torch::Tensor& adjacency);
+bool FramesRepeatFirst(const torch::Tensor& features, const torch::Tensor& mask,
+                       const torch::Tensor& adjacency);
 
 struct JepaModelOptions {
   ObjectEncoderOptions encoder;

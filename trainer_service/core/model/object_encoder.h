@@ -4,12 +4,12 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_OBJECT_ENCODER_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_OBJECT_ENCODER_H_
 
-#include <string>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
 
 namespace jepalab::trainer {
 

@@ -1,5 +1,7 @@
 // Tests of the object encoder, its relational layers and the context aggregation (one binary:
 // every torch test binary costs a LibTorch compile).
+#include "trainer_service/core/model/object_encoder.h"
+
 #include <torch/torch.h>
 
 #include "gtest/gtest.h"
@@ -7,9 +9,8 @@
 #include "trainer_service/core/model/fast_dropout.h"
 #include "trainer_service/core/model/fused_attention.h"
 #include "trainer_service/core/model/jepa_model.h"
-#include "trainer_service/core/model/object_encoder.h"
-#include "trainer_service/core/model/small_bmm.h"
 #include "trainer_service/core/model/relational_layer.h"
+#include "trainer_service/core/model/small_bmm.h"
 
 namespace jepalab::trainer {
 namespace {
@@ -100,7 +101,8 @@ TEST(FastDropoutTest, IdentityInEvalAndMaskedGradientInTraining) {
 // mode too (same dropout draws), with the same gradients.
 // Encoding each grid once with copies = 3 equals encoding the input repeated 3 times: same
 // outputs and parameter gradients (same dropout draws), and the copies differ (own dropout).
-void ExpectSharedCopiesEqualTheRepeatedInput(const torch::Tensor& features, const torch::Tensor& mask,
+void ExpectSharedCopiesEqualTheRepeatedInput(const torch::Tensor& features,
+                                             const torch::Tensor& mask,
                                              const torch::Tensor& adjacency) {
   ObjectEncoder encoder(ObjectEncoderOptions{23, 32, "gelu", true, 2, 4, 0.1});
   encoder->train();
@@ -122,7 +124,8 @@ void ExpectSharedCopiesEqualTheRepeatedInput(const torch::Tensor& features, cons
   EXPECT_TRUE(torch::allclose(shared, repeated, 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(shared[0], shared[1]));  // the copies got different dropout
   for (size_t i = 0; i < shared_grads.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(shared_grads[i], repeated_grads[i], 1e-4, 1e-5)) << "parameter " << i;
+    EXPECT_TRUE(torch::allclose(shared_grads[i], repeated_grads[i], 1e-4, 1e-5))
+        << "parameter " << i;
   }
 }
 
@@ -133,16 +136,19 @@ TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInput) {
 
 TEST(ObjectEncoderTest, SharedCopiesEqualTheRepeatedInputInTheFusedAttention) {
   torch::manual_seed(8);  // 8 objects, head dim 8: FusedAttention
-  const torch::Tensor mask = (torch::arange(8) < torch::tensor({6, 8, 3}).unsqueeze(1)).to(torch::kFloat32);
+  const torch::Tensor mask =
+      (torch::arange(8) < torch::tensor({6, 8, 3}).unsqueeze(1)).to(torch::kFloat32);
   const torch::Tensor features = torch::rand({3, 8, 23}) * mask.unsqueeze(-1);
-  const torch::Tensor adjacency = (torch::rand({3, 8, 8}) > 0.5).to(torch::kFloat32) * mask.unsqueeze(1) * mask.unsqueeze(2);
+  const torch::Tensor adjacency =
+      (torch::rand({3, 8, 8}) > 0.5).to(torch::kFloat32) * mask.unsqueeze(1) * mask.unsqueeze(2);
   ASSERT_TRUE(FusedAttentionApplies(torch::zeros({3, 8, 32}), 4));
   ExpectSharedCopiesEqualTheRepeatedInput(features, mask, adjacency);
 }
 
 TEST(SmallBmmTest, MatchesMatmulWithGradients) {
   torch::manual_seed(3);
-  for (const auto& [n, k, m] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{16, 24, 32}, {3, 64, 16}, {4, 5, 6}}) {
+  for (const auto& [n, k, m] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{16, 24, 32}, {3, 64, 16}, {4, 5, 6}}) {
     const torch::Tensor a = torch::randn({2, 3, n, k}, torch::requires_grad());
     const torch::Tensor b = torch::randn({2, 3, k, m}, torch::requires_grad());
     const torch::Tensor w = torch::randn({2, 3, n, m});
@@ -160,7 +166,8 @@ TEST(SmallBmmTest, MatchesMatmulWithGradients) {
   // Transposed (non-contiguous) operands, as the attention logits use them.
   const torch::Tensor q = torch::randn({8, 4, 16, 16});
   const torch::Tensor k = torch::randn({8, 16, 4, 16}).transpose(1, 2);
-  EXPECT_TRUE(torch::allclose(SmallBmm(q, k.transpose(-2, -1)), torch::matmul(q, k.transpose(-2, -1)), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(SmallBmm(q, k.transpose(-2, -1)),
+                              torch::matmul(q, k.transpose(-2, -1)), 1e-5, 1e-5));
 }
 
 TEST(JepaModelTest, FramesRepeatFirstDetectsPaddedWindows) {

@@ -12,8 +12,10 @@
 
 namespace jepalab::trainer {
 
-// x [..., in], weight [out, in], bias [out] or undefined -> [..., out]; differentiable in all three.
-torch::Tensor ParallelLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+// x [..., in], weight [out, in], bias [out] or undefined -> [..., out]; differentiable in all
+// three.
+torch::Tensor ParallelLinear(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias);
 
 // Pins OpenBLAS to one thread (a no-op with another BLAS). Debian's BLAS is the pthread OpenBLAS,
 // whose own pool of one thread per core competes with ATen's OpenMP threads for the same cores:

@@ -3,11 +3,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_PROJECTION_HEAD_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_PROJECTION_HEAD_H_
 
-#include <string>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
 
 namespace jepalab::trainer {
 

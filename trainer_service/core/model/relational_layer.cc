@@ -1,8 +1,8 @@
 #include "trainer_service/core/model/relational_layer.h"
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "trainer_service/core/model/fast_dropout.h"
 #include "trainer_service/core/model/fused_attention.h"
@@ -27,7 +27,8 @@ torch::Tensor Apply(const torch::nn::Linear& layer, const torch::Tensor& x) {
 
 }  // namespace
 
-RelationalLayerImpl::RelationalLayerImpl(const RelationalLayerOptions& options) : options_(options) {
+RelationalLayerImpl::RelationalLayerImpl(const RelationalLayerOptions& options)
+    : options_(options) {
   const int64_t h = options.hidden_dim;
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
@@ -43,7 +44,8 @@ torch::Tensor RelationalLayerImpl::Dropout(const torch::Tensor& x) {
   return FastDropout(x, options_.dropout, is_training());
 }
 
-torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed, int64_t copies) {
+torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch::Tensor& allowed,
+                                             int64_t copies) {
   const int64_t heads = options_.heads;
   const torch::Tensor q = Apply(query, x), k = Apply(key, x), v = Apply(value, x);  // [M,N,H]
   const double p = is_training() ? options_.dropout : 0.0;
@@ -54,11 +56,12 @@ torch::Tensor RelationalLayerImpl::Attention(const torch::Tensor& x, const torch
 torch::Tensor RelationalLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                            const torch::Tensor& adjacency, int64_t copies) {
   TORCH_CHECK(copies >= 1, "RelationalLayer: copies must be >= 1");
-  const torch::Tensor valid = mask > 0.5;                                        // [M,N]
-  const torch::Tensor valid_pairs = valid.unsqueeze(2) & valid.unsqueeze(1);     // [M,N,N]
-  const torch::Tensor eye = torch::eye(x.size(1), torch::TensorOptions().dtype(torch::kBool).device(x.device()));
+  const torch::Tensor valid = mask > 0.5;                                     // [M,N]
+  const torch::Tensor valid_pairs = valid.unsqueeze(2) & valid.unsqueeze(1);  // [M,N,N]
+  const torch::Tensor eye =
+      torch::eye(x.size(1), torch::TensorOptions().dtype(torch::kBool).device(x.device()));
   torch::Tensor allowed = ((adjacency > 0.5) | eye.unsqueeze(0)) & valid_pairs;
-  allowed = allowed | (eye.unsqueeze(0) & valid.logical_not().unsqueeze(2));    // padding: self-loop
+  allowed = allowed | (eye.unsqueeze(0) & valid.logical_not().unsqueeze(2));  // padding: self-loop
   const torch::Tensor mask_f = RepeatRows(mask.unsqueeze(-1).to(x.dtype()), copies);
 
   torch::Tensor h = RepeatRows(x, copies) + Dropout(Attention(norm1(x), allowed, copies) * mask_f);

@@ -12,8 +12,8 @@ namespace jepalab::trainer {
 
 struct RelationalLayerOptions {
   int64_t hidden_dim = 64;
-  int64_t heads = 4;      // must divide hidden_dim
-  double dropout = 0.1;   // one rate for the attention weights and both residual branches
+  int64_t heads = 4;     // must divide hidden_dim
+  double dropout = 0.1;  // one rate for the attention weights and both residual branches
 };
 
 class RelationalLayerImpl : public torch::nn::Module {

@@ -9,8 +9,10 @@ namespace {
 constexpr int64_t kTile = 16;  // output columns held in registers (two AVX2 vectors)
 
 // c [n, m] = a [n, k] @ b [k, m], all contiguous; m % kTile == 0.
-__attribute__((target_clones("arch=haswell", "default"))) void MatMul(const float* a, const float* b, float* c,
-                                                                       int64_t n, int64_t k, int64_t m) {
+__attribute__((target_clones("arch=haswell", "default"))) void MatMul(const float* a,
+                                                                      const float* b, float* c,
+                                                                      int64_t n, int64_t k,
+                                                                      int64_t m) {
   for (int64_t i = 0; i < n; ++i) {
     const float* a_row = a + i * k;
     for (int64_t j0 = 0; j0 < m; j0 += kTile) {
@@ -35,7 +37,8 @@ torch::Tensor Bmm3(const torch::Tensor& a, const torch::Tensor& b) {
   float* pc = c.data_ptr<float>();
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, n * k * m));
   at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) MatMul(pa + i * n * k, pb + i * k * m, pc + i * n * m, n, k, m);
+    for (int64_t i = begin; i < end; ++i)
+      MatMul(pa + i * n * k, pb + i * k * m, pc + i * n * m, n, k, m);
   });
   return c;
 }
@@ -43,11 +46,14 @@ torch::Tensor Bmm3(const torch::Tensor& a, const torch::Tensor& b) {
 bool FastPath(const torch::Tensor& a, const torch::Tensor& b) {
   return a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == torch::kFloat32 &&
          b.scalar_type() == torch::kFloat32 && a.dim() >= 3 && a.dim() == b.dim() &&
-         a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) && a.size(-1) == b.size(-2);
+         a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) &&
+         a.size(-1) == b.size(-2);
 }
 
 // Flattens the leading dimensions: [..., r, c] -> [B, r, c], contiguous.
-torch::Tensor Flat(const torch::Tensor& t) { return t.reshape({-1, t.size(-2), t.size(-1)}).contiguous(); }
+torch::Tensor Flat(const torch::Tensor& t) {
+  return t.reshape({-1, t.size(-2), t.size(-1)}).contiguous();
+}
 
 torch::Tensor Product(const torch::Tensor& a, const torch::Tensor& b) {
   if (b.size(-1) % kTile != 0 || !FastPath(a, b)) return torch::matmul(a, b);
@@ -71,8 +77,10 @@ class SmallBmmFunction : public torch::autograd::Function<SmallBmmFunction> {
     const torch::Tensor& b = saved[1];
     const torch::Tensor& g = grads[0];
     torch::Tensor grad_a, grad_b;
-    if (ctx->needs_input_grad(0)) grad_a = Product(g, b.transpose(-2, -1));  // [.., n, m] @ [.., m, k]
-    if (ctx->needs_input_grad(1)) grad_b = Product(a.transpose(-2, -1), g);  // [.., k, n] @ [.., n, m]
+    if (ctx->needs_input_grad(0))
+      grad_a = Product(g, b.transpose(-2, -1));  // [.., n, m] @ [.., m, k]
+    if (ctx->needs_input_grad(1))
+      grad_b = Product(a.transpose(-2, -1), g);  // [.., k, n] @ [.., n, m]
     return {grad_a, grad_b};
   }
 };

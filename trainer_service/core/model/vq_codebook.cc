@@ -81,8 +81,10 @@ VqOutput VqCodebookImpl::forward(const torch::Tensor& inputs) {
 
 VqOutput VqCodebookImpl::forward(const torch::Tensor& inputs, const torch::Tensor& gumbel_noise) {
   TORCH_CHECK(inputs.dim() >= 1 && inputs.size(-1) == options_.embedding_dim(),
-              "VqCodebook: inputs must be [..., ", options_.embedding_dim(), "], got ", inputs.sizes());
-  return options_.mode() == VqMode::kGumbel ? ForwardGumbel(inputs, gumbel_noise) : ForwardHard(inputs);
+              "VqCodebook: inputs must be [..., ", options_.embedding_dim(), "], got ",
+              inputs.sizes());
+  return options_.mode() == VqMode::kGumbel ? ForwardGumbel(inputs, gumbel_noise)
+                                            : ForwardHard(inputs);
 }
 
 VqOutput VqCodebookImpl::ForwardHard(const torch::Tensor& inputs) {
@@ -137,7 +139,8 @@ VqOutput VqCodebookImpl::ForwardHard(const torch::Tensor& inputs) {
   return {quantized, indices.reshape(index_shape), loss, perplexity};
 }
 
-VqOutput VqCodebookImpl::ForwardGumbel(const torch::Tensor& inputs, const torch::Tensor& gumbel_noise) {
+VqOutput VqCodebookImpl::ForwardGumbel(const torch::Tensor& inputs,
+                                       const torch::Tensor& gumbel_noise) {
   const int64_t k = options_.num_embeddings();
   const torch::Tensor flat = inputs.reshape({-1, options_.embedding_dim()});
   const int64_t rows = flat.size(0);
@@ -164,14 +167,16 @@ VqOutput VqCodebookImpl::ForwardGumbel(const torch::Tensor& inputs, const torch:
   } else {
     sample = torch::one_hot(indices, k).to(flat.dtype());
   }
-  const torch::Tensor quantized = torch::matmul(sample, codebook_.to(flat.dtype())).reshape(inputs.sizes());
+  const torch::Tensor quantized =
+      torch::matmul(sample, codebook_.to(flat.dtype())).reshape(inputs.sizes());
   torch::Tensor counts;
   {
     torch::NoGradGuard no_grad;
     counts = torch::bincount(indices, /*weights=*/{}, k).to(torch::kFloat32);
   }
   const torch::Tensor entropy = Entropy(counts, rows);
-  const torch::Tensor loss = options_.entropy_weight() * (1 - entropy / std::log(static_cast<double>(k)));
+  const torch::Tensor loss =
+      options_.entropy_weight() * (1 - entropy / std::log(static_cast<double>(k)));
   if (options_.collect_stats()) {
     torch::NoGradGuard no_grad;
     if (is_training()) window_counts_.add_(counts);
@@ -232,14 +237,16 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
   report.previous_revived = revived_.sum().item<int64_t>();
   report.previous_revived_survived = (revived_ & in_window).sum().item<int64_t>();
   const torch::Tensor dead_idx = dead.nonzero().squeeze(1).to(torch::kCPU);
-  report.dead_codes.assign(dead_idx.data_ptr<int64_t>(), dead_idx.data_ptr<int64_t>() + dead_idx.numel());
+  report.dead_codes.assign(dead_idx.data_ptr<int64_t>(),
+                           dead_idx.data_ptr<int64_t>() + dead_idx.numel());
   revived_.fill_(false);
   window_counts_.zero_();
   if (report.dead_codes.empty()) return;  // the counter keeps running
 
   refresh_counter_.fill_(0);
   const torch::Tensor order = errors.argsort(/*dim=*/0, /*descending=*/true).to(torch::kCPU);
-  report.candidate_order.assign(order.data_ptr<int64_t>(), order.data_ptr<int64_t>() + order.numel());
+  report.candidate_order.assign(order.data_ptr<int64_t>(),
+                                order.data_ptr<int64_t>() + order.numel());
   const int64_t r = static_cast<int64_t>(report.candidate_order.size());
   TORCH_CHECK(r > 0, "VqCodebook: refresh with no candidate rows");
   const torch::Tensor in_window_cpu = in_window.to(torch::kCPU);
@@ -269,9 +276,12 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
     // Sums consistent with the counts: w_k = row · ĉ_k, so the next EMA step keeps e_k ≈ row.
     const double eps = options_.epsilon();
     const torch::Tensor n = ema_cluster_size_.sum();
-    const torch::Tensor smoothed = (ema_cluster_size_ + eps) / (n + options_.num_embeddings() * eps) * n;
-    const torch::Tensor idx = torch::tensor(report.dead_codes, torch::kInt64).to(codebook_.device());
-    ema_w_.index_copy_(0, idx, codebook_.index_select(0, idx) * smoothed.index_select(0, idx).unsqueeze(1));
+    const torch::Tensor smoothed =
+        (ema_cluster_size_ + eps) / (n + options_.num_embeddings() * eps) * n;
+    const torch::Tensor idx =
+        torch::tensor(report.dead_codes, torch::kInt64).to(codebook_.device());
+    ema_w_.index_copy_(0, idx,
+                       codebook_.index_select(0, idx) * smoothed.index_select(0, idx).unsqueeze(1));
   }
   ++refresh_events_total_;
   codes_reinitialised_total_ += static_cast<int64_t>(report.replacements.size());
@@ -283,14 +293,15 @@ void VqCodebookImpl::RetainCandidates(const torch::Tensor& flat, const torch::Te
   // Fixed-size buffers (empty slots hold error −inf) so that state_dict keeps pointing at them.
   const torch::Tensor all_rows = torch::cat({candidate_rows_, flat.detach()}, 0);
   const torch::Tensor all_errors = torch::cat({candidate_errors_, errors}, 0);
-  const auto top = all_errors.topk(options_.num_embeddings(), /*dim=*/0, /*largest=*/true, /*sorted=*/true);
+  const auto top =
+      all_errors.topk(options_.num_embeddings(), /*dim=*/0, /*largest=*/true, /*sorted=*/true);
   candidate_rows_.copy_(all_rows.index_select(0, std::get<1>(top)));
   candidate_errors_.copy_(std::get<0>(top));
 }
 
 void VqCodebookImpl::OptimizerStep() {
-  if (options_.update_timing() != VqUpdateTiming::kPerOptimizerStep || options_.mode() == VqMode::kGumbel ||
-      !is_training()) {
+  if (options_.update_timing() != VqUpdateTiming::kPerOptimizerStep ||
+      options_.mode() == VqMode::kGumbel || !is_training()) {
     return;
   }
   torch::NoGradGuard no_grad;
@@ -300,7 +311,8 @@ void VqCodebookImpl::OptimizerStep() {
     const torch::Tensor valid = candidate_errors_ > -INFINITY;  // sorted: valid slots come first
     const int64_t n = valid.sum().item<int64_t>();
     if (n > 0) {
-      TickAndMaybeRefresh(candidate_rows_.narrow(0, 0, n), candidate_errors_.narrow(0, 0, n), pending_counts_);
+      TickAndMaybeRefresh(candidate_rows_.narrow(0, 0, n), candidate_errors_.narrow(0, 0, n),
+                          pending_counts_);
     }
   }
   pending_counts_.zero_();
@@ -320,16 +332,17 @@ void VqCodebookImpl::CollectStats(const torch::Tensor& flat, const torch::Tensor
   if (k >= 2) {
     const auto two = code_norms.topk(2, 0, /*largest=*/false, /*sorted=*/true);
     const torch::Tensor smallest = std::get<0>(two);
-    const torch::Tensor is_min = torch::arange(k, torch::TensorOptions().device(code_norms.device())) ==
-                                 std::get<1>(two)[0];
+    const torch::Tensor is_min =
+        torch::arange(k, torch::TensorOptions().device(code_norms.device())) == std::get<1>(two)[0];
     const torch::Tensor other_min = torch::where(is_min, smallest[1], smallest[0]);
     unreachable = (code_norms > 2 * input_max + other_min).sum().to(torch::kFloat64);
   }
   const torch::Tensor packed =
-      torch::stack({Entropy(counts, rows).exp().to(torch::kFloat64), (counts > 0).sum().to(torch::kFloat64),
-                    DeadMask(usage_counts, nullptr).sum().to(torch::kFloat64), code_norms.max(),
-                    code_norms.median(), rows > 0 ? input_norms.mean() : torch::zeros({}, torch::kFloat64),
-                    input_max, unreachable})
+      torch::stack(
+          {Entropy(counts, rows).exp().to(torch::kFloat64), (counts > 0).sum().to(torch::kFloat64),
+           DeadMask(usage_counts, nullptr).sum().to(torch::kFloat64), code_norms.max(),
+           code_norms.median(), rows > 0 ? input_norms.mean() : torch::zeros({}, torch::kFloat64),
+           input_max, unreachable})
           .to(torch::kCPU);
   const double* v = packed.data_ptr<double>();
   stats_.batch_counts = counts;

@@ -4,11 +4,11 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_MODEL_VQ_CODEBOOK_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_MODEL_VQ_CODEBOOK_H_
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace jepalab::trainer {
 
@@ -84,8 +84,8 @@ struct VqOutput {
 
 struct VqReplacement {
   int64_t code = 0;
-  int64_t row = 0;                 // row of this call's (or step's) flattened input
-  double count_set_to = 0;         // EMA count given to the code (0 without EMA)
+  int64_t row = 0;          // row of this call's (or step's) flattened input
+  double count_set_to = 0;  // EMA count given to the code (0 without EMA)
 };
 
 // What the last refresh check did.
@@ -104,25 +104,25 @@ struct VqRefreshReport {
 
 // Statistics of one forward call (plus the refresh check of that call or step).
 struct VqCallStats {
-  torch::Tensor batch_counts;   // [K] float32, rows assigned to each code in this call
+  torch::Tensor batch_counts;  // [K] float32, rows assigned to each code in this call
   double perplexity = 0;
-  int64_t active_codes = 0;     // codes with >= 1 row in this call
-  int64_t dead_codes = 0;       // codes the refresh rule calls dead at the current state
+  int64_t active_codes = 0;  // codes with >= 1 row in this call
+  int64_t dead_codes = 0;    // codes the refresh rule calls dead at the current state
   double code_norm_max = 0;
   double code_norm_median = 0;
-  double input_norm_mean = 0;   // mean L2 norm of this call's rows
+  double input_norm_mean = 0;  // mean L2 norm of this call's rows
   double input_norm_max = 0;
   // Codes with ‖e_k‖ > 2·r + min_{j≠k} ‖e_j‖, r = input_norm_max: for any x with ‖x‖ <= r,
   // ‖x − e_k‖ >= ‖e_k‖ − r > r + ‖e_j‖ >= ‖x − e_j‖, so no input of this call's size can select
   // code k. A lower bound on the codes no input can select (exact for the §0.13 blow-ups).
   int64_t unreachable_codes = 0;
-  double temperature = 0;       // Gumbel τ used (0 in hard mode)
-  VqRefreshReport refresh;      // valid when refresh.fired
+  double temperature = 0;   // Gumbel τ used (0 in hard mode)
+  VqRefreshReport refresh;  // valid when refresh.fired
 };
 
 // Intermediates of the last call, recorded only with record_trace (golden tests).
 struct VqTrace {
-  torch::Tensor distances;       // [R, K] squared distances to the codebook before this call
+  torch::Tensor distances;           // [R, K] squared distances to the codebook before this call
   torch::Tensor codebook_after_ema;  // state right after the EMA step (before any refresh)
   torch::Tensor ema_cluster_size_after_ema;
   torch::Tensor ema_w_after_ema;

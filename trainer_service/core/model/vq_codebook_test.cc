@@ -1,12 +1,12 @@
 #include "trainer_service/core/model/vq_codebook.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "common/testing/shared_data.h"
 #include "gtest/gtest.h"
@@ -43,8 +43,8 @@ class VqGoldenTest : public ::testing::TestWithParam<int> {
     *rtol = f["rtol"].get<double>();
     *atol = f["atol"].get<double>();
   }
-  ::testing::AssertionResult Close(const std::string& label, const std::string& field, const torch::Tensor& actual,
-                                   const json& expected) const {
+  ::testing::AssertionResult Close(const std::string& label, const std::string& field,
+                                   const torch::Tensor& actual, const json& expected) const {
     double rtol, atol;
     Tol(field, &rtol, &atol);
     return GoldenClose(label + "." + field, actual, JsonTensor(expected), rtol, atol);
@@ -60,15 +60,18 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
   const json& cfg = c["config"];
   VqCodebookOptions options = ReferenceVqOptions(cfg["num_embeddings"], cfg["embedding_dim"]);
   options.commitment_cost(cfg["commitment_cost"]).epsilon(cfg["epsilon"]).record_trace(true);
-  options.ema_decay(cfg["ema_decay"].is_null() ? std::optional<double>() : cfg["ema_decay"].get<double>());
+  options.ema_decay(cfg["ema_decay"].is_null() ? std::optional<double>()
+                                               : cfg["ema_decay"].get<double>());
   options.refresh_enabled(cfg["refresh_enabled"]);
   if (cfg.contains("refresh_interval")) options.refresh_interval(cfg["refresh_interval"]);
-  if (cfg.contains("refresh_usage_threshold")) options.refresh_usage_threshold(cfg["refresh_usage_threshold"]);
+  if (cfg.contains("refresh_usage_threshold"))
+    options.refresh_usage_threshold(cfg["refresh_usage_threshold"]);
   VqCodebook vq(options);
   vq->train(cfg["training_mode"].get<bool>());
   const json& before = c["state_before"];
   vq->SetState(JsonTensor(before["codebook"]),
-               before.contains("ema_cluster_size") ? JsonTensor(before["ema_cluster_size"]) : torch::Tensor(),
+               before.contains("ema_cluster_size") ? JsonTensor(before["ema_cluster_size"])
+                                                   : torch::Tensor(),
                before.contains("ema_w") ? JsonTensor(before["ema_w"]) : torch::Tensor(),
                before["refresh_step_counter"]);
 
@@ -78,18 +81,23 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
     SCOPED_TRACE(label);
     const VqOutput out = vq->forward(JsonTensor(call["inputs"]));
     const VqTrace& trace = vq->last_trace();
-    EXPECT_TRUE(Close(label, "distances_pre_update", trace.distances, call["distances_pre_update"]));
-    EXPECT_TRUE(torch::equal(out.indices, JsonTensor(call["indices"], torch::kInt64))) << out.indices;
+    EXPECT_TRUE(
+        Close(label, "distances_pre_update", trace.distances, call["distances_pre_update"]));
+    EXPECT_TRUE(torch::equal(out.indices, JsonTensor(call["indices"], torch::kInt64)))
+        << out.indices;
     EXPECT_TRUE(torch::equal(vq->last_stats().batch_counts, JsonTensor(call["batch_counts"])));
     EXPECT_TRUE(Close(label, "quantized", out.quantized, call["quantized"]));
-    EXPECT_TRUE(Close(label, "codebook_rows_at_indices", vq->codebook().index_select(0, out.indices.reshape(-1)),
+    EXPECT_TRUE(Close(label, "codebook_rows_at_indices",
+                      vq->codebook().index_select(0, out.indices.reshape(-1)),
                       call["codebook_rows_at_indices"]));
     EXPECT_TRUE(Close(label, "loss", out.loss, call["loss"]));
     EXPECT_TRUE(Close(label, "perplexity", out.perplexity, call["perplexity"]));
-    EXPECT_NEAR(vq->last_stats().perplexity, call["perplexity"].get<double>(), 1e-5 * call["perplexity"].get<double>());
+    EXPECT_NEAR(vq->last_stats().perplexity, call["perplexity"].get<double>(),
+                1e-5 * call["perplexity"].get<double>());
     if (call.contains("after_ema_before_refresh")) {
       const json& mid = call["after_ema_before_refresh"];
-      EXPECT_TRUE(Close(label + ".after_ema", "codebook", trace.codebook_after_ema, mid["codebook"]));
+      EXPECT_TRUE(
+          Close(label + ".after_ema", "codebook", trace.codebook_after_ema, mid["codebook"]));
       EXPECT_TRUE(Close(label + ".after_ema", "ema_cluster_size", trace.ema_cluster_size_after_ema,
                         mid["ema_cluster_size"]));
       EXPECT_TRUE(Close(label + ".after_ema", "ema_w", trace.ema_w_after_ema, mid["ema_w"]));
@@ -104,8 +112,8 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
       EXPECT_EQ(mask, r["dead_mask"].get<std::vector<bool>>());
       EXPECT_EQ(report.dead_codes, JsonInts(r["dead_codes"]));
       if (r.contains("candidate_order")) {
-        EXPECT_TRUE(Close(label + ".refresh", "refresh.reconstruction_error", report.reconstruction_error,
-                          r["reconstruction_error"]));
+        EXPECT_TRUE(Close(label + ".refresh", "refresh.reconstruction_error",
+                          report.reconstruction_error, r["reconstruction_error"]));
         EXPECT_EQ(report.candidate_order, JsonInts(r["candidate_order"]));
       }
       const json empty = json::array();
@@ -116,7 +124,8 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
         EXPECT_EQ(report.replacements[i].row, reps[i]["row"].get<int64_t>());
         if (reps[i].contains("cluster_size_set_to")) {
           EXPECT_TRUE(Close(label + ".refresh", "refresh.replacements[].cluster_size_set_to",
-                            torch::tensor(report.replacements[i].count_set_to), reps[i]["cluster_size_set_to"]));
+                            torch::tensor(report.replacements[i].count_set_to),
+                            reps[i]["cluster_size_set_to"]));
         }
       }
       EXPECT_EQ(vq->refresh_counter(), r["counter_after_call"].get<int64_t>());
@@ -126,7 +135,8 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
     const json& after = call["state_after"];
     EXPECT_TRUE(Close(label + ".state_after", "codebook", vq->codebook(), after["codebook"]));
     if (after.contains("ema_cluster_size")) {
-      EXPECT_TRUE(Close(label + ".state_after", "ema_cluster_size", vq->ema_cluster_size(), after["ema_cluster_size"]));
+      EXPECT_TRUE(Close(label + ".state_after", "ema_cluster_size", vq->ema_cluster_size(),
+                        after["ema_cluster_size"]));
       EXPECT_TRUE(Close(label + ".state_after", "ema_w", vq->ema_w(), after["ema_w"]));
     }
     EXPECT_EQ(vq->refresh_counter(), after["refresh_step_counter"].get<int64_t>());
@@ -135,8 +145,8 @@ TEST_P(VqGoldenTest, ReproducesEveryCall) {
 
 std::string CaseName(const ::testing::TestParamInfo<int>& info) {
   static const char* const kNames[kGoldenCases] = {
-      "fresh_init_decay_099_two_calls", "steady_state_decay_095", "steady_state_eval_mode",
-      "refresh_threshold_005",          "refresh_threshold_001",  "refresh_threshold_0002",
+      "fresh_init_decay_099_two_calls", "steady_state_decay_095",     "steady_state_eval_mode",
+      "refresh_threshold_005",          "refresh_threshold_001",      "refresh_threshold_0002",
       "refresh_threshold_0_no_dead",    "no_ema_refresh_batch_counts"};
   return kNames[info.param];
 }
@@ -161,9 +171,11 @@ class VqCodebookTest : public ::testing::Test {
 };
 
 TEST_F(VqCodebookTest, EmaUpdateOnATinyExampleMatchesHandComputation) {
-  // K = 2, D = 1, γ = 0.5, ε = 0 for round numbers. Codes at 0 and 10; rows 1, 2 -> code 0, 9 -> code 1.
+  // K = 2, D = 1, γ = 0.5, ε = 0 for round numbers. Codes at 0 and 10; rows 1, 2 -> code 0, 9 ->
+  // code 1.
   VqCodebook vq(ReferenceVqOptions(2, 1).ema_decay(0.5).epsilon(0.0));
-  vq->SetState(torch::tensor({{0.0f}, {10.0f}}), torch::tensor({2.0f, 2.0f}), torch::tensor({{0.0f}, {20.0f}}), 0);
+  vq->SetState(torch::tensor({{0.0f}, {10.0f}}), torch::tensor({2.0f, 2.0f}),
+               torch::tensor({{0.0f}, {20.0f}}), 0);
   const VqOutput out = vq->forward(torch::tensor({{1.0f}, {2.0f}, {9.0f}}));
   EXPECT_TRUE(torch::equal(out.indices, torch::tensor({0, 0, 1}, torch::kInt64)));
   // c = 0.5·[2,2] + 0.5·[2,1] = [2, 1.5]; w = 0.5·[0,20] + 0.5·[3,9] = [1.5, 14.5].
@@ -174,7 +186,8 @@ TEST_F(VqCodebookTest, EmaUpdateOnATinyExampleMatchesHandComputation) {
   EXPECT_TRUE(torch::allclose(out.quantized, torch::tensor({{0.75f}, {0.75f}, {14.5f / 1.5f}})));
   // Laplace smoothing with ε = 0.1: ĉ = (c + ε)/(Σc + Kε)·Σc.
   VqCodebook smooth(ReferenceVqOptions(2, 1).ema_decay(0.5).epsilon(0.1));
-  smooth->SetState(torch::tensor({{0.0f}, {10.0f}}), torch::tensor({2.0f, 2.0f}), torch::tensor({{0.0f}, {20.0f}}), 0);
+  smooth->SetState(torch::tensor({{0.0f}, {10.0f}}), torch::tensor({2.0f, 2.0f}),
+                   torch::tensor({{0.0f}, {20.0f}}), 0);
   smooth->forward(torch::tensor({{1.0f}, {2.0f}, {9.0f}}));
   const double n = 3.5, c0 = (2.0 + 0.1) / (n + 0.2) * n, c1 = (1.5 + 0.1) / (n + 0.2) * n;
   EXPECT_NEAR(smooth->codebook()[0][0].item<double>(), 1.5 / c0, 1e-5);
@@ -191,12 +204,17 @@ TEST_F(VqCodebookTest, EvalModeChangesNothing) {
 }
 
 // Counts chosen so the two rules disagree: shares [0.5, 0.3, 0.15, 0.05], mean 0.25 of Σ = 1.
-torch::Tensor kCodes() { return torch::tensor({{0.0f, 0.0f}, {1.0f, 0.0f}, {0.0f, 1.0f}, {5.0f, 5.0f}}); }
+torch::Tensor kCodes() {
+  return torch::tensor({{0.0f, 0.0f}, {1.0f, 0.0f}, {0.0f, 1.0f}, {5.0f, 5.0f}});
+}
 torch::Tensor kCounts() { return torch::tensor({50.0f, 30.0f, 15.0f, 5.0f}); }
 
 TEST_F(VqCodebookTest, RefreshReplacesExactlyTheCodesTheReferenceRuleSelects) {
   // Reference: dead iff c_k / Σc <= 0.2 -> codes 2 and 3.
-  VqCodebook vq(ReferenceVqOptions(4, 2).ema_decay(0.999999).refresh_enabled(true).refresh_interval(2)
+  VqCodebook vq(ReferenceVqOptions(4, 2)
+                    .ema_decay(0.999999)
+                    .refresh_enabled(true)
+                    .refresh_interval(2)
                     .refresh_usage_threshold(0.2));
   vq->SetState(kCodes(), kCounts(), kCodes() * kCounts().unsqueeze(1), 0);
   const torch::Tensor x = torch::tensor({{0.1f, 0.0f}, {0.8f, 0.0f}, {-3.0f, -3.0f}});
@@ -220,8 +238,12 @@ TEST_F(VqCodebookTest, RefreshReplacesExactlyTheCodesTheReferenceRuleSelects) {
 TEST_F(VqCodebookTest, RefreshRelativeToMeanSelectsOnlyCodesFarBelowTheUniformShare) {
   // Corrected rule: dead iff c_k <= 0.25 · mean(c) -> only code 3 (c_3 = 0.2 · mean). The
   // reference rule at 0.25 would kill codes 2 and 3 (shares 0.15 and 0.05) and even code 1.
-  VqCodebook vq(VqCodebookOptions(4, 2).ema_decay(0.999999).refresh_enabled(true).refresh_interval(1)
-                    .refresh_usage_threshold(0.25).update_timing(VqUpdateTiming::kPerCall));
+  VqCodebook vq(VqCodebookOptions(4, 2)
+                    .ema_decay(0.999999)
+                    .refresh_enabled(true)
+                    .refresh_interval(1)
+                    .refresh_usage_threshold(0.25)
+                    .update_timing(VqUpdateTiming::kPerCall));
   vq->SetState(kCodes(), kCounts(), kCodes() * kCounts().unsqueeze(1), 0);
   vq->forward(torch::tensor({{0.1f, 0.0f}, {0.8f, 0.0f}, {-3.0f, -3.0f}}));
   const VqRefreshReport& r = vq->last_stats().refresh;
@@ -237,8 +259,12 @@ TEST_F(VqCodebookTest, ReferenceRevivalShrinksTheCodeAndConsistentRevivalKeepsIt
   const torch::Tensor x = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}, {-2.0f, -2.0f}});
   const torch::Tensor far_only = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
   for (VqRevival revival : {VqRevival::kReference, VqRevival::kConsistent}) {
-    VqCodebook vq(ReferenceVqOptions(3, 2).ema_decay(0.9).refresh_enabled(true).refresh_interval(1)
-                      .refresh_usage_threshold(0.01).revival(revival));
+    VqCodebook vq(ReferenceVqOptions(3, 2)
+                      .ema_decay(0.9)
+                      .refresh_enabled(true)
+                      .refresh_interval(1)
+                      .refresh_usage_threshold(0.01)
+                      .revival(revival));
     vq->SetState(codebook, counts, sums, 0);
     vq->forward(x);
     ASSERT_EQ(vq->last_stats().refresh.dead_codes, (std::vector<int64_t>{2}));
@@ -255,9 +281,13 @@ TEST_F(VqCodebookTest, ReferenceRevivalShrinksTheCodeAndConsistentRevivalKeepsIt
 }
 
 TEST_F(VqCodebookTest, NoDeadCodeKeepsTheCounterRunning) {
-  VqCodebook vq(ReferenceVqOptions(2, 1).ema_decay(0.5).refresh_enabled(true).refresh_interval(1)
+  VqCodebook vq(ReferenceVqOptions(2, 1)
+                    .ema_decay(0.5)
+                    .refresh_enabled(true)
+                    .refresh_interval(1)
                     .refresh_usage_threshold(0.0));
-  vq->SetState(torch::tensor({{0.0f}, {1.0f}}), torch::tensor({1.0f, 1.0f}), torch::tensor({{0.0f}, {1.0f}}), 0);
+  vq->SetState(torch::tensor({{0.0f}, {1.0f}}), torch::tensor({1.0f, 1.0f}),
+               torch::tensor({{0.0f}, {1.0f}}), 0);
   vq->forward(torch::tensor({{0.0f}, {1.0f}}));
   vq->forward(torch::tensor({{0.0f}, {1.0f}}));
   EXPECT_TRUE(vq->last_stats().refresh.fired);
@@ -279,11 +309,15 @@ TEST_F(VqCodebookTest, LossWeightingSwitchMovesTheBetaBetweenTerms) {
   // Without EMA the codebook is a parameter; d loss / d e_k differs by the weighting.
   const torch::Tensor x = torch::tensor({{1.0f, 0.0f}});
   for (bool swapped : {true, false}) {
-    VqCodebook vq(VqCodebookOptions(1, 2).ema_decay(std::nullopt).commitment_cost(0.25).swapped_loss_weighting(swapped));
+    VqCodebook vq(VqCodebookOptions(1, 2)
+                      .ema_decay(std::nullopt)
+                      .commitment_cost(0.25)
+                      .swapped_loss_weighting(swapped));
     vq->SetState(torch::tensor({{0.0f, 0.0f}}), {}, {}, 0);
     const torch::Tensor xi = x.clone().set_requires_grad(true);
     const VqOutput out = vq->forward(xi);
-    EXPECT_NEAR(out.loss.item<double>(), 1.25 * 0.5, 1e-6);  // (1+β)·mean((q−z)²), mean over 2 elements
+    EXPECT_NEAR(out.loss.item<double>(), 1.25 * 0.5,
+                1e-6);  // (1+β)·mean((q−z)²), mean over 2 elements
     out.loss.backward();
     // d mean((e−z)²)/de = (e−z) = -1 for dim 0; the codebook term carries β (swapped) or 1.
     const double codebook_weight = swapped ? 0.25 : 1.0;
@@ -330,7 +364,9 @@ TEST_F(VqCodebookTest, PerStepTimingAppliesOneUpdateWithTheStepsCounts) {
   EXPECT_TRUE(torch::equal(per_step->codebook(), start));  // nothing moves before the step
   per_step->OptimizerStep();
   // Same as one per-call update on the concatenated rows.
-  VqCodebook per_call(VqCodebookOptions(4, 3).ema_decay(0.9).ema_init(VqEmaInit::kCodebookCopy)
+  VqCodebook per_call(VqCodebookOptions(4, 3)
+                          .ema_decay(0.9)
+                          .ema_init(VqEmaInit::kCodebookCopy)
                           .update_timing(VqUpdateTiming::kPerCall));
   per_call->SetState(start, torch::zeros({4}), start, 0);
   per_call->forward(torch::cat({a, b}));
@@ -339,10 +375,15 @@ TEST_F(VqCodebookTest, PerStepTimingAppliesOneUpdateWithTheStepsCounts) {
 }
 
 TEST_F(VqCodebookTest, PerStepRefreshTicksOncePerStepAndTracksRevivalSurvival) {
-  VqCodebook vq(VqCodebookOptions(4, 2).ema_decay(0.5).refresh_enabled(true).refresh_interval(1)
+  VqCodebook vq(VqCodebookOptions(4, 2)
+                    .ema_decay(0.5)
+                    .refresh_enabled(true)
+                    .refresh_interval(1)
                     .refresh_usage_threshold(0.5));
-  vq->SetState(torch::tensor({{0.0f, 0.0f}, {1.0f, 1.0f}, {30.0f, 30.0f}, {-30.0f, 30.0f}}), {}, {}, 0);
-  const torch::Tensor x = torch::tensor({{0.1f, 0.0f}, {1.0f, 0.9f}, {4.0f, -4.0f}, {-5.0f, -5.0f}});
+  vq->SetState(torch::tensor({{0.0f, 0.0f}, {1.0f, 1.0f}, {30.0f, 30.0f}, {-30.0f, 30.0f}}), {}, {},
+               0);
+  const torch::Tensor x =
+      torch::tensor({{0.1f, 0.0f}, {1.0f, 0.9f}, {4.0f, -4.0f}, {-5.0f, -5.0f}});
   vq->forward(x);
   EXPECT_EQ(vq->refresh_counter(), 0);
   vq->OptimizerStep();
@@ -370,8 +411,12 @@ TEST_F(VqCodebookTest, GradientTrainedCodebookWithoutEmaMovesOnlyByGradient) {
 }
 
 TEST_F(VqCodebookTest, GumbelAnnealsTemperatureFromStepOne) {
-  VqCodebook vq(VqCodebookOptions(4, 2).mode(VqMode::kGumbel).temperature_init(1.0).temperature_min(0.2)
-                    .temperature_anneal_steps(4).entropy_weight(0.5));
+  VqCodebook vq(VqCodebookOptions(4, 2)
+                    .mode(VqMode::kGumbel)
+                    .temperature_init(1.0)
+                    .temperature_min(0.2)
+                    .temperature_anneal_steps(4)
+                    .entropy_weight(0.5));
   const torch::Tensor x = torch::randn({6, 2});
   vq->forward(x);
   EXPECT_EQ(vq->gumbel_step(), 1);
@@ -403,8 +448,9 @@ TEST_F(VqCodebookTest, StateDictHoldsEveryBuffer) {
   VqCodebook vq(VqCodebookOptions(4, 3));
   std::vector<std::string> names;
   for (const auto& item : vq->named_buffers()) names.push_back(item.key());
-  for (const char* expected : {"ema_cluster_size", "ema_w", "refresh_counter", "gumbel_step", "window_counts",
-                               "revived", "pending_counts", "pending_sums", "candidate_rows", "candidate_errors"}) {
+  for (const char* expected :
+       {"ema_cluster_size", "ema_w", "refresh_counter", "gumbel_step", "window_counts", "revived",
+        "pending_counts", "pending_sums", "candidate_rows", "candidate_errors"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
   EXPECT_EQ(vq->named_parameters().size(), 1u);

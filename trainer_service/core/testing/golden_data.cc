@@ -12,7 +12,8 @@ namespace jepalab::trainer::testing {
 absl::StatusOr<std::string> GoldenDir() { return ::testing::SharedDataPath("reference/golden"); }
 
 absl::StatusOr<nlohmann::json> LoadGolden(const std::string& name) {
-  absl::StatusOr<std::string> path = ::testing::SharedDataPath(absl::StrCat("reference/golden/", name));
+  absl::StatusOr<std::string> path =
+      ::testing::SharedDataPath(absl::StrCat("reference/golden/", name));
   if (!path.ok()) return path.status();
   absl::StatusOr<std::string> text = common::ReadFile(*path);
   if (!text.ok()) return text.status();

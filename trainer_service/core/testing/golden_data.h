@@ -3,9 +3,8 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_TESTING_GOLDEN_DATA_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_TESTING_GOLDEN_DATA_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 

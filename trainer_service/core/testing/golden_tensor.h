@@ -3,22 +3,22 @@
 #ifndef JEPALAB_TRAINER_SERVICE_CORE_TESTING_GOLDEN_TENSOR_H_
 #define JEPALAB_TRAINER_SERVICE_CORE_TESTING_GOLDEN_TENSOR_H_
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "gtest/gtest.h"
 
 namespace jepalab::trainer::testing {
 
 namespace golden_internal {
-inline void Flatten(const nlohmann::json& j, std::vector<double>& values, std::vector<int64_t>& shape,
-                    size_t depth) {
+inline void Flatten(const nlohmann::json& j, std::vector<double>& values,
+                    std::vector<int64_t>& shape, size_t depth) {
   if (j.is_array()) {
     if (shape.size() <= depth) shape.push_back(static_cast<int64_t>(j.size()));
     for (const auto& e : j) Flatten(e, values, shape, depth + 1);
@@ -53,8 +53,8 @@ struct Closeness {
   double tolerance_used = 0;  // max |error| / (atol + rtol*|expected|): <= 1 passes
 };
 
-inline Closeness CompareClose(const torch::Tensor& actual, const torch::Tensor& expected, double rtol,
-                              double atol) {
+inline Closeness CompareClose(const torch::Tensor& actual, const torch::Tensor& expected,
+                              double rtol, double atol) {
   const torch::Tensor a = actual.detach().to(torch::kFloat64).reshape(-1);
   const torch::Tensor e = expected.detach().to(torch::kFloat64).reshape(-1);
   Closeness c;
@@ -68,10 +68,12 @@ inline Closeness CompareClose(const torch::Tensor& actual, const torch::Tensor& 
 }
 
 // gtest assertion: same number of elements and every element within atol + rtol*|expected|.
-inline ::testing::AssertionResult AllClose(const torch::Tensor& actual, const torch::Tensor& expected,
-                                           double rtol, double atol) {
+inline ::testing::AssertionResult AllClose(const torch::Tensor& actual,
+                                           const torch::Tensor& expected, double rtol,
+                                           double atol) {
   if (actual.numel() != expected.numel()) {
-    return ::testing::AssertionFailure() << "numel " << actual.numel() << " != " << expected.numel();
+    return ::testing::AssertionFailure()
+           << "numel " << actual.numel() << " != " << expected.numel();
   }
   const Closeness c = CompareClose(actual, expected, rtol, atol);
   if (c.max_excess <= 0) return ::testing::AssertionSuccess();
@@ -86,7 +88,8 @@ inline ::testing::AssertionResult AllClose(const torch::Tensor& actual, const to
 // AllClose plus one line on stdout, "GOLDEN <label> max_abs_err=<e> rtol=<r> atol=<a>", so the
 // test log records how close every golden field came.
 inline ::testing::AssertionResult GoldenClose(const std::string& label, const torch::Tensor& actual,
-                                              const torch::Tensor& expected, double rtol, double atol) {
+                                              const torch::Tensor& expected, double rtol,
+                                              double atol) {
   if (actual.numel() == expected.numel()) {
     const Closeness c = CompareClose(actual, expected, rtol, atol);
     std::printf("GOLDEN %s max_abs_err=%.3g tolerance_used=%.3f rtol=%g atol=%g%s\n", label.c_str(),
