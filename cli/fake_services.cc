@@ -1,8 +1,11 @@
 #include "cli/fake_services.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/command_spec.h"
 #include "cli/command_table.h"
 
@@ -38,7 +41,8 @@ sched::SubmitPlanRequest FakeScheduler::submitted_plan() {
   return submitted_plan_;
 }
 
-grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*, const sched::SubmitExperimentRequest* request,
+grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*,
+                                             const sched::SubmitExperimentRequest* request,
                                              sched::SubmitExperimentResponse* response) {
   Record(absl::StrCat("SubmitExperiment ", request->name()));
   {
@@ -49,7 +53,8 @@ grpc::Status FakeScheduler::SubmitExperiment(grpc::ServerContext*, const sched::
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*, const sched::GetExperimentRequest* request,
+grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*,
+                                          const sched::GetExperimentRequest* request,
                                           sched::GetExperimentResponse* response) {
   Record(absl::StrCat("GetExperiment ", request->id()));
   if (request->id() != experiment.id()) return NotFound("experiment", request->id());
@@ -57,16 +62,19 @@ grpc::Status FakeScheduler::GetExperiment(grpc::ServerContext*, const sched::Get
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::ListExperiments(grpc::ServerContext*, const sched::ListExperimentsRequest* request,
+grpc::Status FakeScheduler::ListExperiments(grpc::ServerContext*,
+                                            const sched::ListExperimentsRequest* request,
                                             sched::ListExperimentsResponse* response) {
   Record(absl::StrCat("ListExperiments ", request->sweep_id()));
   for (const sched::Experiment& x : experiments) {
-    if (request->sweep_id().empty() || x.sweep_id() == request->sweep_id()) *response->add_experiments() = x;
+    if (request->sweep_id().empty() || x.sweep_id() == request->sweep_id())
+      *response->add_experiments() = x;
   }
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*, const sched::CancelExperimentRequest* request,
+grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*,
+                                             const sched::CancelExperimentRequest* request,
                                              sched::CancelExperimentResponse* response) {
   Record(absl::StrCat("CancelExperiment ", request->id()));
   if (request->id() != experiment.id()) return NotFound("experiment", request->id());
@@ -74,7 +82,8 @@ grpc::Status FakeScheduler::CancelExperiment(grpc::ServerContext*, const sched::
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*, const sched::WatchExperimentRequest* request,
+grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*,
+                                            const sched::WatchExperimentRequest* request,
                                             grpc::ServerWriter<sched::ExperimentEvent>* writer) {
   Record(absl::StrCat("WatchExperiment ", request->id()));
   for (const sched::Experiment& x : watch_events) {
@@ -85,7 +94,8 @@ grpc::Status FakeScheduler::WatchExperiment(grpc::ServerContext*, const sched::W
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::SubmitPlan(grpc::ServerContext*, const sched::SubmitPlanRequest* request,
+grpc::Status FakeScheduler::SubmitPlan(grpc::ServerContext*,
+                                       const sched::SubmitPlanRequest* request,
                                        sched::SubmitPlanResponse* response) {
   Record(absl::StrCat("SubmitPlan ", request->plan_path()));
   {
@@ -111,7 +121,8 @@ grpc::Status FakeScheduler::ListPlans(grpc::ServerContext*, const sched::ListPla
   return grpc::Status::OK;
 }
 
-grpc::Status FakeScheduler::CancelPlan(grpc::ServerContext*, const sched::CancelPlanRequest* request,
+grpc::Status FakeScheduler::CancelPlan(grpc::ServerContext*,
+                                       const sched::CancelPlanRequest* request,
                                        sched::CancelPlanResponse* response) {
   Record(absl::StrCat("CancelPlan ", request->id()));
   if (request->id() != plan.id()) return NotFound("plan", request->id());
@@ -129,7 +140,8 @@ met::GetRunHistoryRequest FakeMetrics::history_request() {
   return history_request_;
 }
 
-grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*, const met::GetRunHistoryRequest* request,
+grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*,
+                                        const met::GetRunHistoryRequest* request,
                                         met::GetRunHistoryResponse* response) {
   absl::MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("GetRunHistory ", request->run_id()));
@@ -139,15 +151,36 @@ grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*, const met::GetRunH
   return grpc::Status::OK;
 }
 
+std::vector<met::CompareRunsRequest> FakeMetrics::compare_requests() {
+  absl::MutexLock lock(&mu_);
+  return compare_requests_;
+}
+
 grpc::Status FakeMetrics::CompareRuns(grpc::ServerContext*, const met::CompareRunsRequest* request,
                                       met::CompareRunsResponse* response) {
   absl::MutexLock lock(&mu_);
-  calls_.push_back(absl::StrCat("CompareRuns ", request->run_ids_size()));
-  *response = comparison;
+  calls_.push_back(absl::StrCat("CompareRuns ", absl::StrJoin(request->run_ids(), ",")));
+  compare_requests_.push_back(*request);
+  if (!compare_error.ok()) return compare_error;
+  const std::set<std::string> names(request->names().begin(), request->names().end());
+  for (const std::string& run_id : request->run_ids()) {
+    const auto known =
+        std::find_if(comparison.runs().begin(), comparison.runs().end(),
+                     [&](const met::RunComparison& run) { return run.run().run_id() == run_id; });
+    if (known == comparison.runs().end()) return NotFound("run", run_id);
+    met::RunComparison* answer = response->add_runs();
+    *answer = *known;
+    if (names.empty()) continue;
+    answer->clear_metrics();
+    for (const met::MetricSummary& summary : known->metrics()) {
+      if (names.count(summary.name()) > 0) *answer->add_metrics() = summary;
+    }
+  }
   return grpc::Status::OK;
 }
 
-grpc::Status FakeMetrics::GetCollapseStatus(grpc::ServerContext*, const met::GetCollapseStatusRequest* request,
+grpc::Status FakeMetrics::GetCollapseStatus(grpc::ServerContext*,
+                                            const met::GetCollapseStatusRequest* request,
                                             met::GetCollapseStatusResponse*) {
   absl::MutexLock lock(&mu_);
   calls_.push_back(absl::StrCat("GetCollapseStatus ", request->run_id()));
@@ -175,7 +208,8 @@ LocalServer::~LocalServer() {
 }
 
 CliResult RunCli(std::vector<std::string> args, const std::string& address) {
-  for (const char* flag : {"--scheduler=", "--trainer=", "--metrics="}) args.push_back(flag + address);
+  for (const char* flag : {"--scheduler=", "--trainer=", "--metrics="})
+    args.push_back(flag + address);
   args.push_back("--timeout=10");
   std::ostringstream out, err;
   CommandIo io{out, err, /*stdout_is_tty=*/false};

@@ -31,15 +31,20 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   scheduler::v1::SubmitExperimentRequest submitted_experiment();
   scheduler::v1::SubmitPlanRequest submitted_plan();
 
-  grpc::Status SubmitExperiment(grpc::ServerContext*, const scheduler::v1::SubmitExperimentRequest* request,
+  grpc::Status SubmitExperiment(grpc::ServerContext*,
+                                const scheduler::v1::SubmitExperimentRequest* request,
                                 scheduler::v1::SubmitExperimentResponse* response) override;
-  grpc::Status GetExperiment(grpc::ServerContext*, const scheduler::v1::GetExperimentRequest* request,
+  grpc::Status GetExperiment(grpc::ServerContext*,
+                             const scheduler::v1::GetExperimentRequest* request,
                              scheduler::v1::GetExperimentResponse* response) override;
-  grpc::Status ListExperiments(grpc::ServerContext*, const scheduler::v1::ListExperimentsRequest* request,
+  grpc::Status ListExperiments(grpc::ServerContext*,
+                               const scheduler::v1::ListExperimentsRequest* request,
                                scheduler::v1::ListExperimentsResponse* response) override;
-  grpc::Status CancelExperiment(grpc::ServerContext*, const scheduler::v1::CancelExperimentRequest* request,
+  grpc::Status CancelExperiment(grpc::ServerContext*,
+                                const scheduler::v1::CancelExperimentRequest* request,
                                 scheduler::v1::CancelExperimentResponse* response) override;
-  grpc::Status WatchExperiment(grpc::ServerContext*, const scheduler::v1::WatchExperimentRequest* request,
+  grpc::Status WatchExperiment(grpc::ServerContext*,
+                               const scheduler::v1::WatchExperimentRequest* request,
                                grpc::ServerWriter<scheduler::v1::ExperimentEvent>* writer) override;
   grpc::Status SubmitPlan(grpc::ServerContext*, const scheduler::v1::SubmitPlanRequest* request,
                           scheduler::v1::SubmitPlanResponse* response) override;
@@ -59,27 +64,35 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   scheduler::v1::SubmitPlanRequest submitted_plan_;
 };
 
-// GetRunHistory answers `history` (its run id set to the one asked for), CompareRuns `comparison`;
-// GetCollapseStatus is NOT_FOUND (a run without detectors). Calls are recorded as above.
+// GetRunHistory answers `history` (its run id set to the one asked for). CompareRuns answers, as
+// metrics_service does, the runs of `comparison` asked for, in the order asked, each with only the
+// metrics named (none named: all of its own); a run id it lacks is NOT_FOUND, and a
+// `compare_error` other than OK fails every call (e.g. UNAVAILABLE: metrics_service down).
+// GetCollapseStatus is NOT_FOUND (a run without detectors). Calls are recorded as above
+// ("CompareRuns <run ids joined by ','>").
 class FakeMetrics final : public metrics::v1::MetricsService::Service {
  public:
   metrics::v1::GetRunHistoryResponse history;
   metrics::v1::CompareRunsResponse comparison;
+  grpc::Status compare_error = grpc::Status::OK;
 
   std::vector<std::string> calls();
   metrics::v1::GetRunHistoryRequest history_request();
+  std::vector<metrics::v1::CompareRunsRequest> compare_requests();
 
   grpc::Status GetRunHistory(grpc::ServerContext*, const metrics::v1::GetRunHistoryRequest* request,
                              metrics::v1::GetRunHistoryResponse* response) override;
   grpc::Status CompareRuns(grpc::ServerContext*, const metrics::v1::CompareRunsRequest* request,
                            metrics::v1::CompareRunsResponse* response) override;
-  grpc::Status GetCollapseStatus(grpc::ServerContext*, const metrics::v1::GetCollapseStatusRequest* request,
+  grpc::Status GetCollapseStatus(grpc::ServerContext*,
+                                 const metrics::v1::GetCollapseStatusRequest* request,
                                  metrics::v1::GetCollapseStatusResponse* response) override;
 
  private:
   absl::Mutex mu_;
   std::vector<std::string> calls_;
   metrics::v1::GetRunHistoryRequest history_request_;
+  std::vector<metrics::v1::CompareRunsRequest> compare_requests_;
 };
 
 // Check answers `serving`.

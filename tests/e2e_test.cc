@@ -1,5 +1,6 @@
 // End to end over the real binaries on 127.0.0.1: scheduler -> trainer -> metrics, the CLI,
 // Prometheus text over HTTP, and a metrics_service restart on the same data dir.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -10,10 +11,9 @@
 #include <string>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/testing/service_process.h"
@@ -36,8 +36,9 @@ namespace met = ::jepalab::metrics::v1;
 constexpr char kMiniConfig[] = "configs/training/jepa_pretrain_a6000_mini.yaml";
 // Keeps the run to a few seconds: a few hundred tasks, batch 32, one epoch.
 const std::vector<std::string> kTinyOverrides = {
-    "data.generator.num_atomic=240", "data.generator.num_sequential=160", "training.batch_size=32",
-    "training.epochs=2", "data.validation.split=0.1", "training.num_threads=1"};
+    "data.generator.num_atomic=240", "data.generator.num_sequential=160",
+    "training.batch_size=32",        "training.epochs=2",
+    "data.validation.split=0.1",     "training.num_threads=1"};
 
 std::string ReadFile(const std::string& path) { return jepalab::testing::ReadTextFile(path); }
 
@@ -62,8 +63,10 @@ class EndToEndTest : public ::testing::Test {
                                         {"--data_dir=" + root_ + "/trainer",
                                          "--metrics_address=" + metrics_->address()}));
     JEPALAB_ASSERT_OK_AND_ASSIGN(
-        scheduler_, ServiceProcess::Start("scheduler", RunfilePath("scheduler_service/scheduler_server"),
-                                          {"--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address()}));
+        scheduler_,
+        ServiceProcess::Start(
+            "scheduler", RunfilePath("scheduler_service/scheduler_server"),
+            {"--data_dir=" + root_ + "/scheduler", "--trainers=" + trainer_->address()}));
     scheduler_stub_ = sched::SchedulerService::NewStub(
         grpc::CreateChannel(scheduler_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -161,9 +164,14 @@ TEST_F(EndToEndTest, ExperimentRunsAndItsMetricsAreStoredAndExported) {
   auto [health_code, health_out] = RunCli({"health", endpoints[0], endpoints[1], endpoints[2]});
   EXPECT_EQ(health_code, 0) << health_out;
   EXPECT_NE(health_out.find("SERVING"), std::string::npos);
-  auto [status_code, status_out] = RunCli({"status", submitted.id(), endpoints[0]});
+  auto [status_code, status_out] = RunCli({"status", submitted.id(), endpoints[0], endpoints[2]});
   EXPECT_EQ(status_code, 0) << status_out;
   EXPECT_NE(status_out.find("SUCCEEDED"), std::string::npos) << status_out;
+  // Latest metrics come from metrics_service, their owner: the run's last loss point.
+  EXPECT_NE(status_out.find(absl::StrCat(run_id, " latest:")), std::string::npos) << status_out;
+  EXPECT_NE(status_out.find(absl::StrFormat(" loss/total=%.6g", points[steps - 1].value())),
+            std::string::npos)
+      << status_out;
   auto [metrics_code, csv] = RunCli({"metrics", run_id, "--name", "loss/total", endpoints[2]});
   EXPECT_EQ(metrics_code, 0) << csv;
   std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
@@ -186,7 +194,8 @@ TEST_F(EndToEndTest, CrashingRunFailsWithoutTakingTheTrainerDown) {
   ASSERT_EQ(done.state(), sched::EXPERIMENT_STATE_FAILED) << done.DebugString();
   EXPECT_EQ(done.runs(0).state(), common::v1::RUN_STATE_FAILED);
   EXPECT_NE(done.runs(0).message().find("signal"), std::string::npos) << done.runs(0).message();
-  EXPECT_THAT(ServiceProcess::WaitForServing(trainer_->address(), absl::Seconds(5)), ::testing::IsOk());
+  EXPECT_THAT(ServiceProcess::WaitForServing(trainer_->address(), absl::Seconds(5)),
+              ::testing::IsOk());
 
   // The same trainer still runs the next experiment.
   const sched::Experiment next = Submit({"training.max_steps=3"});

@@ -169,9 +169,9 @@ absl::StatusOr<Run> RunManager::StartRun(const StartRunRequest& request) {
   // held to it, so a config altered on the way never runs under that run's name.
   const std::string config_hash = ConfigHash(request.config());
   if (!request.config_hash().empty() && request.config_hash() != config_hash) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config_hash: the request says ", request.config_hash(),
-                     " but its config hashes to ", config_hash));
+    return absl::InvalidArgumentError(absl::StrCat("config_hash: the request says ",
+                                                   request.config_hash(),
+                                                   " but its config hashes to ", config_hash));
   }
 
   absl::MutexLock lock(&mu_);
@@ -357,8 +357,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       *run.mutable_progress() = event.progress();
       break;
     case RunEvent::kMetrics:
-      for (const auto& value : event.metrics().values())
-        (*run.mutable_last_metrics())[value.name()] = value.value();
+      // Only streamed to include_metrics subscribers: Run keeps no metrics (metrics_service
+      // owns them).
       break;
     default:
       return;

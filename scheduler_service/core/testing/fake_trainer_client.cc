@@ -1,10 +1,9 @@
 #include "scheduler_service/core/testing/fake_trainer_client.h"
 
-#include "config/trainer_config.h"
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "config/trainer_config.h"
 #include "proto/common_states.h"
 
 namespace jepalab::scheduler::testing {
@@ -188,22 +187,6 @@ void FakeTrainerClient::EmitProgress(const std::string& run_id, int64_t step, in
   it->second.run.mutable_progress()->set_total_steps(total_steps);
   RunEvent event;
   *event.mutable_progress() = it->second.run.progress();
-  AppendEventLocked(it->second, std::move(event));
-}
-
-void FakeTrainerClient::EmitMetrics(const std::string& run_id,
-                                    const std::map<std::string, double>& values) {
-  absl::MutexLock lock(&mu_);
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) return;
-  RunEvent event;
-  event.mutable_metrics()->set_step(it->second.run.progress().step());
-  for (const auto& [name, value] : values) {
-    (*it->second.run.mutable_last_metrics())[name] = value;
-    auto* point = event.mutable_metrics()->add_values();
-    point->set_name(name);
-    point->set_value(value);
-  }
   AppendEventLocked(it->second, std::move(event));
 }
 
