@@ -1,8 +1,11 @@
 #include "cli/fake_services.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/command_spec.h"
 #include "cli/command_table.h"
 
@@ -148,11 +151,31 @@ grpc::Status FakeMetrics::GetRunHistory(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+std::vector<met::CompareRunsRequest> FakeMetrics::compare_requests() {
+  absl::MutexLock lock(&mu_);
+  return compare_requests_;
+}
+
 grpc::Status FakeMetrics::CompareRuns(grpc::ServerContext*, const met::CompareRunsRequest* request,
                                       met::CompareRunsResponse* response) {
   absl::MutexLock lock(&mu_);
-  calls_.push_back(absl::StrCat("CompareRuns ", request->run_ids_size()));
-  *response = comparison;
+  calls_.push_back(absl::StrCat("CompareRuns ", absl::StrJoin(request->run_ids(), ",")));
+  compare_requests_.push_back(*request);
+  if (!compare_error.ok()) return compare_error;
+  const std::set<std::string> names(request->names().begin(), request->names().end());
+  for (const std::string& run_id : request->run_ids()) {
+    const auto known =
+        std::find_if(comparison.runs().begin(), comparison.runs().end(),
+                     [&](const met::RunComparison& run) { return run.run().run_id() == run_id; });
+    if (known == comparison.runs().end()) return NotFound("run", run_id);
+    met::RunComparison* answer = response->add_runs();
+    *answer = *known;
+    if (names.empty()) continue;
+    answer->clear_metrics();
+    for (const met::MetricSummary& summary : known->metrics()) {
+      if (names.count(summary.name()) > 0) *answer->add_metrics() = summary;
+    }
+  }
   return grpc::Status::OK;
 }
 

@@ -64,15 +64,21 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   scheduler::v1::SubmitPlanRequest submitted_plan_;
 };
 
-// GetRunHistory answers `history` (its run id set to the one asked for), CompareRuns `comparison`;
-// GetCollapseStatus is NOT_FOUND (a run without detectors). Calls are recorded as above.
+// GetRunHistory answers `history` (its run id set to the one asked for). CompareRuns answers, as
+// metrics_service does, the runs of `comparison` asked for, in the order asked, each with only the
+// metrics named (none named: all of its own); a run id it lacks is NOT_FOUND, and a
+// `compare_error` other than OK fails every call (e.g. UNAVAILABLE: metrics_service down).
+// GetCollapseStatus is NOT_FOUND (a run without detectors). Calls are recorded as above
+// ("CompareRuns <run ids joined by ','>").
 class FakeMetrics final : public metrics::v1::MetricsService::Service {
  public:
   metrics::v1::GetRunHistoryResponse history;
   metrics::v1::CompareRunsResponse comparison;
+  grpc::Status compare_error = grpc::Status::OK;
 
   std::vector<std::string> calls();
   metrics::v1::GetRunHistoryRequest history_request();
+  std::vector<metrics::v1::CompareRunsRequest> compare_requests();
 
   grpc::Status GetRunHistory(grpc::ServerContext*, const metrics::v1::GetRunHistoryRequest* request,
                              metrics::v1::GetRunHistoryResponse* response) override;
@@ -86,6 +92,7 @@ class FakeMetrics final : public metrics::v1::MetricsService::Service {
   absl::Mutex mu_;
   std::vector<std::string> calls_;
   metrics::v1::GetRunHistoryRequest history_request_;
+  std::vector<metrics::v1::CompareRunsRequest> compare_requests_;
 };
 
 // Check answers `serving`.

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/metric_names.h"
 #include "proto/common.pb.h"
 
 namespace jepalab::cli {
@@ -30,7 +29,8 @@ std::string ExperimentStateName(int state) {
   return name.rfind("EXPERIMENT_STATE_", 0) == 0 ? name.substr(17) : name;
 }
 
-std::string FormatRunLine(const jepalab::scheduler::v1::RunRecord& run, int bar_width) {
+std::string FormatRunLine(const jepalab::scheduler::v1::RunRecord& run, int bar_width,
+                          std::optional<double> loss) {
   const auto& p = run.progress();
   std::string line = absl::StrFormat("%-28s %-13s", run.run_id(), RunStateName(run.state()));
   if (bar_width > 0) {
@@ -44,9 +44,7 @@ std::string FormatRunLine(const jepalab::scheduler::v1::RunRecord& run, int bar_
   absl::StrAppend(&line, absl::StrFormat("step %d/%d", p.step(), p.total_steps()));
   if (p.total_epochs() > 0)
     absl::StrAppend(&line, absl::StrFormat("  epoch %d/%d", p.epoch(), p.total_epochs()));
-  auto loss = run.last_metrics().find(metric_names::kLossTotal);
-  if (loss != run.last_metrics().end())
-    absl::StrAppend(&line, absl::StrFormat("  loss %.4f", loss->second));
+  if (loss.has_value()) absl::StrAppend(&line, absl::StrFormat("  loss %.4f", *loss));
   if (p.steps_per_second() > 0)
     absl::StrAppend(&line, absl::StrFormat("  %.1f steps/s", p.steps_per_second()));
   if (run.state() == common::v1::RUN_STATE_RUNNING) {

@@ -2,6 +2,7 @@
 #ifndef JEPALAB_CLI_PROGRESS_FORMAT_H_
 #define JEPALAB_CLI_PROGRESS_FORMAT_H_
 
+#include <optional>
 #include <string>
 
 #include "proto/scheduler.pb.h"
@@ -11,8 +12,10 @@ namespace jepalab::cli {
 // "h:mm:ss" (or "m:ss" under an hour); "--:--" when negative or unknown.
 std::string FormatDuration(double seconds);
 
-// One line for a run: id, state, bar (when `bar_width` > 0), step/total, epoch, loss, ETA.
-std::string FormatRunLine(const jepalab::scheduler::v1::RunRecord& run, int bar_width);
+// One line for a run: id, state, bar (when `bar_width` > 0), step/total, epoch, `loss` (its
+// latest loss/total from metrics_service; omitted when unset), speed, ETA.
+std::string FormatRunLine(const jepalab::scheduler::v1::RunRecord& run, int bar_width,
+                          std::optional<double> loss = std::nullopt);
 
 // Short state names: QUEUED, RUNNING, SUCCEEDED, ...
 std::string RunStateName(int state);

@@ -21,8 +21,7 @@ TEST(ProgressFormatTest, RunLineShowsBarStepsEpochLossAndEta) {
   run.mutable_progress()->set_epoch(2);
   run.mutable_progress()->set_total_epochs(3);
   run.mutable_progress()->set_eta_seconds(42);
-  (*run.mutable_last_metrics())["loss/total"] = 3.25;
-  const std::string line = FormatRunLine(run, 10);
+  const std::string line = FormatRunLine(run, 10, /*loss=*/3.25);
   EXPECT_NE(line.find("RUNNING"), std::string::npos) << line;
   EXPECT_NE(line.find("[#####.....]"), std::string::npos) << line;
   EXPECT_NE(line.find("step 50/100"), std::string::npos) << line;
@@ -30,6 +29,8 @@ TEST(ProgressFormatTest, RunLineShowsBarStepsEpochLossAndEta) {
   EXPECT_NE(line.find("loss 3.2500"), std::string::npos) << line;
   EXPECT_NE(line.find("ETA 0:42"), std::string::npos) << line;
   EXPECT_EQ(FormatRunLine(run, 0).find('['), std::string::npos);
+  // No loss known (metrics_service has none for the run yet, or is unreachable): no loss field.
+  EXPECT_EQ(FormatRunLine(run, 0).find("loss"), std::string::npos);
 }
 
 TEST(ProgressFormatTest, StateNamesDropPrefixes) {

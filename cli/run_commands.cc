@@ -4,15 +4,20 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/compare_format.h"
+#include "cli/latest_metrics.h"
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
+#include "common/metric_names.h"
 #include "common/status_macros.h"
+#include "proto/common.pb.h"
 #include "proto/metrics.grpc.pb.h"
 #include "proto/scheduler.grpc.pb.h"
 
@@ -22,17 +27,66 @@ namespace {
 namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
 
-void PrintExperiment(const sched::Experiment& x, std::ostream& out) {
+// The run's latest loss/total in `latest` (from FetchLatestMetrics), if metrics_service had one.
+std::optional<double> LatestLoss(const std::map<std::string, RunMetrics>& latest,
+                                 const std::string& run_id) {
+  auto run = latest.find(run_id);
+  if (run == latest.end()) return std::nullopt;
+  auto loss = run->second.find(metric_names::kLossTotal);
+  if (loss == run->second.end()) return std::nullopt;
+  return loss->second;
+}
+
+// Whether the run may have reported metrics: one never dispatched has none to ask for.
+bool MayHaveMetrics(const sched::RunRecord& run) {
+  return run.attempts() > 0 || (run.state() != common::v1::RUN_STATE_QUEUED &&
+                                run.state() != common::v1::RUN_STATE_UNSPECIFIED);
+}
+
+std::vector<std::string> ReportingRunIds(const sched::Experiment& x) {
+  std::vector<std::string> ids;
+  for (const auto& run : x.runs()) {
+    if (MayHaveMetrics(run)) ids.push_back(run.run_id());
+  }
+  return ids;
+}
+
+void PrintExperiment(const sched::Experiment& x, const std::map<std::string, RunMetrics>& latest,
+                     std::ostream& out) {
   out << "experiment " << x.id() << "  " << ExperimentStateName(x.state()) << "\n";
   out << "  config hash " << x.config_hash().substr(0, 12);
   if (!x.overrides().empty()) out << "  overrides: " << absl::StrJoin(x.overrides(), " ");
   out << "\n";
   for (const auto& run : x.runs()) {
-    out << "  " << FormatRunLine(run, /*bar_width=*/0);
+    out << "  " << FormatRunLine(run, /*bar_width=*/0, LatestLoss(latest, run.run_id()));
     if (!run.trainer().empty()) out << "  @" << run.trainer();
     out << "\n";
   }
 }
+
+// Latest loss of each run for the progress lines, from metrics_service. Once it fails (down), a
+// note goes to stderr and the lines go on without loss: the scheduler's stream is the command.
+class LossFetcher {
+ public:
+  LossFetcher(const Endpoints& e, std::ostream& err) : e_(e), err_(err) {}
+
+  std::map<std::string, RunMetrics> Fetch(const std::vector<std::string>& run_ids) {
+    if (failed_ || run_ids.empty()) return {};
+    absl::StatusOr<std::map<std::string, RunMetrics>> latest =
+        FetchLatestMetrics(run_ids, {std::string(metric_names::kLossTotal)}, e_);
+    if (!latest.ok()) {
+      err_ << LatestMetricsNote(latest.status(), e_) << "\n";
+      failed_ = true;
+      return {};
+    }
+    return *std::move(latest);
+  }
+
+ private:
+  const Endpoints& e_;
+  std::ostream& err_;
+  bool failed_ = false;
+};
 
 // Follows the experiment's event stream: redrawn in place on a terminal, plain lines otherwise.
 // OK iff it ended SUCCEEDED.
@@ -46,25 +100,36 @@ absl::Status WatchExperiment(const std::string& id, const Endpoints& e, CommandI
   sched::Experiment last;
   int drawn_lines = 0;
   std::map<std::string, std::string> last_plain;  // run id -> last printed line key
+  LossFetcher losses(e, io.err);
   std::ostream& out = io.out;
   while (reader->Read(&event)) {
     last = event.experiment();
     if (io.stdout_is_tty) {
+      const std::map<std::string, RunMetrics> latest = losses.Fetch(ReportingRunIds(last));
       if (drawn_lines > 0) out << "\x1b[" << drawn_lines << "F";  // back to the first line
       out << "\x1b[2K"
           << "experiment " << last.id() << "  " << ExperimentStateName(last.state()) << "\n";
-      for (const auto& run : last.runs()) out << "\x1b[2K" << FormatRunLine(run, 30) << "\n";
+      for (const auto& run : last.runs()) {
+        out << "\x1b[2K" << FormatRunLine(run, 30, LatestLoss(latest, run.run_id())) << "\n";
+      }
       drawn_lines = 1 + last.runs_size();
       out.flush();
     } else {
       // Plain lines for logs: on a state change, a new epoch, or every 10% of steps.
+      std::vector<const sched::RunRecord*> changed;
+      std::vector<std::string> reporting;  // of those, the runs that may have a loss
       for (const auto& run : last.runs()) {
         const auto& p = run.progress();
         const int64_t decile = p.total_steps() > 0 ? p.step() * 10 / p.total_steps() : 0;
         const std::string key = absl::StrCat(run.state(), "/", p.epoch(), "/", decile);
         if (last_plain[run.run_id()] == key) continue;
         last_plain[run.run_id()] = key;
-        out << FormatRunLine(run, /*bar_width=*/0) << "\n";
+        changed.push_back(&run);
+        if (MayHaveMetrics(run)) reporting.push_back(run.run_id());
+      }
+      const std::map<std::string, RunMetrics> latest = losses.Fetch(reporting);
+      for (const sched::RunRecord* run : changed) {
+        out << FormatRunLine(*run, /*bar_width=*/0, LatestLoss(latest, run->run_id())) << "\n";
       }
       out.flush();
     }
@@ -126,12 +191,20 @@ absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   sched::GetExperimentResponse response;
   grpc::Status status = stub->GetExperiment(&context, request, &response);
   if (!status.ok()) return RpcError("scheduler GetExperiment", e.scheduler, status);
-  PrintExperiment(response.experiment(), io.out);
-  for (const auto& run : response.experiment().runs()) {
-    if (run.last_metrics().empty()) continue;
+  const sched::Experiment& x = response.experiment();
+  // Latest metrics come from metrics_service, their owner. Without it (down, or no run reported
+  // yet) the scheduler's part is still the answer: a note on stderr, exit 0.
+  absl::StatusOr<std::map<std::string, RunMetrics>> latest =
+      FetchLatestMetrics(ReportingRunIds(x), /*names=*/{}, e);
+  if (!latest.ok()) io.err << LatestMetricsNote(latest.status(), e) << "\n";
+  const std::map<std::string, RunMetrics> metrics =
+      latest.ok() ? *std::move(latest) : std::map<std::string, RunMetrics>();
+  PrintExperiment(x, metrics, io.out);
+  for (const auto& run : x.runs()) {
+    auto values = metrics.find(run.run_id());
+    if (values == metrics.end() || values->second.empty()) continue;
     io.out << "  " << run.run_id() << " latest:";
-    for (const auto& [name, value] :
-         std::map<std::string, double>(run.last_metrics().begin(), run.last_metrics().end())) {
+    for (const auto& [name, value] : values->second) {
       io.out << " " << name << "=" << absl::StrFormat("%.6g", value);
     }
     io.out << "\n";
@@ -211,9 +284,10 @@ absl::Status Compare(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
 
 std::vector<CommandSpec> RunCommands() {
   const FlagSpec name_filter{"name", "NAME", "only this metric (repeatable; default: all)", true};
+  // One command per block reads better than one field per line.
+  // clang-format off
   return {
-      {"submit",
-       "CONFIG.yaml",
+      {"submit", "CONFIG.yaml",
        "queue an experiment (one run per seed) through the scheduler",
        {{"set", "key=value", "override a config key (repeatable)", true},
         {"seed", "N", "one run per seed (repeatable; default: the config's)", true},
@@ -222,43 +296,22 @@ std::vector<CommandSpec> RunCommands() {
         {"priority", "N", "higher runs first (default 0)"},
         {"stop_on_collapse", "", "stop a run once its collapse is confirmed"},
         {"watch", "", "follow it to its end (exit 0 iff it succeeded)"}},
-       1,
-       1,
-       Submit},
+       1, 1, Submit},
       {"list", "", "experiments and their states", {}, 0, 0, List},
-      {"status",
-       "EXPERIMENT_ID",
-       "an experiment's runs, progress and latest metrics",
-       {},
-       1,
-       1,
-       Status},
-      {"watch",
-       "EXPERIMENT_ID",
-       "live progress until it finishes (exit 0 iff it succeeded)",
-       {},
-       1,
-       1,
-       Watch},
+      {"status", "EXPERIMENT_ID", "an experiment's runs, progress and latest metrics (metrics_service)", {}, 1, 1, Status},
+      {"watch", "EXPERIMENT_ID", "live progress until it finishes (exit 0 iff it succeeded)", {}, 1, 1, Watch},
       {"cancel", "EXPERIMENT_ID", "cancel queued and running runs", {}, 1, 1, Cancel},
-      {"metrics",
-       "RUN_ID",
-       "a run's metric history as CSV (or a summary table)",
+      {"metrics", "RUN_ID", "a run's metric history as CSV (or a summary table)",
        {name_filter,
         {"max_points", "N", "downsample each series to at most N points (0: all)"},
         {"summary", "", "one line per metric: points, first, last, min"}},
-       1,
-       1,
-       Metrics},
-      {"compare",
-       "RUN_ID [RUN_ID ...]",
+       1, 1, Metrics},
+      {"compare", "RUN_ID [RUN_ID ...]",
        "final/best/worst of each metric, side by side, then a config\n"
        "diff: only the resolved config keys that differ between runs",
-       {name_filter},
-       1,
-       -1,
-       Compare},
+       {name_filter}, 1, -1, Compare},
   };
+  // clang-format on
 }
 
 }  // namespace jepalab::cli

@@ -1,5 +1,7 @@
 // The runs area (submit, list, status, watch, cancel, metrics) and `health` in process, through
 // RunJepalab against fake services: what each command sends, prints and exits with.
+#include <grpcpp/grpcpp.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -29,14 +31,38 @@ sched::Experiment MakeExperiment(sched::ExperimentState state) {
   run->set_trainer("127.0.0.1:50052");
   run->set_state(state == sched::EXPERIMENT_STATE_SUCCEEDED ? common::v1::RUN_STATE_SUCCEEDED
                                                             : common::v1::RUN_STATE_RUNNING);
-  (*run->mutable_last_metrics())["loss/total"] = 0.5;
+  run->set_attempts(1);
+  // Never dispatched: no metrics to ask metrics_service for.
+  sched::RunRecord* queued = x.add_runs();
+  queued->set_run_id("mini-0001-s2");
+  queued->set_seed(2);
+  queued->set_state(common::v1::RUN_STATE_QUEUED);
   return x;
+}
+
+// What metrics_service knows of mini-0001-s1: its latest loss/total and lr.
+metrics::v1::RunComparison LatestOfRunOne() {
+  metrics::v1::RunComparison run;
+  run.mutable_run()->set_run_id("mini-0001-s1");
+  metrics::v1::MetricSummary* loss = run.add_metrics();
+  loss->set_name("loss/total");
+  loss->set_count(3);
+  loss->set_first(2.0);
+  loss->set_last(0.5);
+  loss->set_last_step(30);
+  metrics::v1::MetricSummary* lr = run.add_metrics();
+  lr->set_name("lr");
+  lr->set_count(3);
+  lr->set_last(1e-4);
+  lr->set_last_step(30);
+  return run;
 }
 
 class RunCommandsTest : public ::testing::Test {
  protected:
   RunCommandsTest() : server_({&scheduler_, &metrics_, &health_}) {
     scheduler_.experiment = MakeExperiment(sched::EXPERIMENT_STATE_RUNNING);
+    *metrics_.comparison.add_runs() = LatestOfRunOne();
   }
 
   CliResult Run(const std::vector<std::string>& args) { return RunCli(args, server_.address()); }
@@ -60,7 +86,7 @@ TEST_F(RunCommandsTest, SubmitSendsTheConfigAndItsFlags) {
       Run({"submit", config, "--name", "mini", "--set", "a.b=1", "--set=c=[1,2]", "--seed", "1",
            "--seed=2", "--tag", "t", "--priority", "5", "--stop_on_collapse"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "submitted mini-0001 (1 run)\n  run mini-0001-s1\n");
+  EXPECT_EQ(r.out, "submitted mini-0001 (2 runs)\n  run mini-0001-s1\n  run mini-0001-s2\n");
   const sched::SubmitExperimentRequest sent = scheduler_.submitted_experiment();
   EXPECT_EQ(sent.name(), "mini");
   EXPECT_EQ(sent.config_yaml(), "seed: 1\n");
@@ -94,6 +120,36 @@ TEST_F(RunCommandsTest, SubmitWatchFollowsTheExperiment) {
   EXPECT_THAT(scheduler_.calls(), ElementsAre("SubmitExperiment ", "WatchExperiment mini-0001"));
 }
 
+TEST_F(RunCommandsTest, WatchLinesTakeTheLossFromMetricsService) {
+  scheduler_.watch_events = {MakeExperiment(sched::EXPERIMENT_STATE_RUNNING),
+                             MakeExperiment(sched::EXPERIMENT_STATE_SUCCEEDED)};
+  const CliResult r = Run({"watch", "mini-0001"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(
+      r.out, ::testing::ContainsRegex("mini-0001-s1 +RUNNING +step 0/0  loss 0.5000  ETA --:--\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("mini-0001-s1 +SUCCEEDED +step 0/0  loss 0.5000\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("mini-0001-s2 +QUEUED +step 0/0\n"));
+  EXPECT_THAT(r.err, IsEmpty());
+  // One poll per event whose lines changed, for loss/total of the dispatched run only.
+  EXPECT_THAT(metrics_.calls(),
+              ElementsAre("CompareRuns mini-0001-s1", "CompareRuns mini-0001-s1"));
+  EXPECT_THAT(metrics_.compare_requests()[0].names(), ElementsAre("loss/total"));
+}
+
+TEST_F(RunCommandsTest, WatchWithoutMetricsServiceNotesItOnceAndGoesOn) {
+  metrics_.compare_error = grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+  scheduler_.watch_events = {MakeExperiment(sched::EXPERIMENT_STATE_RUNNING),
+                             MakeExperiment(sched::EXPERIMENT_STATE_SUCCEEDED)};
+  const CliResult r = Run({"watch", "mini-0001"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("mini-0001-s1 +SUCCEEDED +step 0/0\n"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("loss")));
+  EXPECT_THAT(
+      r.err, ::testing::MatchesRegex("jepalab: note: latest metrics not shown: metrics CompareRuns "
+                                     "\\(127.0.0.1:[0-9]+\\): UNAVAILABLE: connection refused\n"));
+  EXPECT_THAT(metrics_.calls(), ElementsAre("CompareRuns mini-0001-s1"));  // not asked again
+}
+
 TEST_F(RunCommandsTest, WatchExitsOneUnlessTheExperimentSucceeded) {
   scheduler_.watch_events = {MakeExperiment(sched::EXPERIMENT_STATE_FAILED)};
   const CliResult r = Run({"watch", "mini-0001"});
@@ -107,14 +163,42 @@ TEST_F(RunCommandsTest, ListAndStatus) {
   const CliResult list = Run({"list"});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("EXPERIMENT"));
-  EXPECT_THAT(list.out, ::testing::ContainsRegex("mini-0001 +RUNNING +1  0123456789ab\n"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("mini-0001 +RUNNING +2  0123456789ab\n"));
   const CliResult status = Run({"status", "mini-0001"});
   ASSERT_EQ(status.code, 0) << status.err;
   EXPECT_THAT(status.out,
               HasSubstr("experiment mini-0001  RUNNING\n  config hash 0123456789ab  overrides: "
                         "optimizer.lr=1e-4\n"));
-  EXPECT_THAT(status.out, HasSubstr("  @127.0.0.1:50052\n"));
-  EXPECT_THAT(status.out, HasSubstr("  mini-0001-s1 latest: loss/total=0.5\n"));
+  EXPECT_THAT(status.out, HasSubstr("loss 0.5000  ETA --:--  @127.0.0.1:50052\n"));
+  // Latest metrics from metrics_service (their owner), asked for the dispatched run only.
+  EXPECT_THAT(status.out, HasSubstr("  mini-0001-s1 latest: loss/total=0.5 lr=0.0001\n"));
+  EXPECT_THAT(status.out, ::testing::Not(HasSubstr("mini-0001-s2 latest")));
+  EXPECT_THAT(status.err, IsEmpty());
+  EXPECT_THAT(metrics_.calls(), ElementsAre("CompareRuns mini-0001-s1"));
+  EXPECT_THAT(metrics_.compare_requests()[0].names(), IsEmpty());
+}
+
+TEST_F(RunCommandsTest, StatusOfARunMetricsServiceDoesNotKnowYet) {
+  metrics_.comparison.clear_runs();  // NOT_FOUND, as for a run that has not reported
+  const CliResult r = Run({"status", "mini-0001"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("experiment mini-0001  RUNNING\n"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("latest:")));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("loss")));
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST_F(RunCommandsTest, StatusWithoutMetricsServicePrintsTheSchedulersPartAndANote) {
+  metrics_.compare_error = grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+  const CliResult r = Run({"status", "mini-0001"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("experiment mini-0001  RUNNING\n"));
+  EXPECT_THAT(r.out, HasSubstr("  @127.0.0.1:50052\n"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("latest:")));
+  // One line naming the metrics address (no second "is the service running?" line).
+  EXPECT_THAT(
+      r.err, ::testing::MatchesRegex("jepalab: note: latest metrics not shown: metrics CompareRuns "
+                                     "\\(127.0.0.1:[0-9]+\\): UNAVAILABLE: connection refused\n"));
 }
 
 TEST_F(RunCommandsTest, StatusOfAnUnknownExperimentReportsTheRpc) {

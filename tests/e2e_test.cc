@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/testing/service_process.h"
@@ -163,9 +164,14 @@ TEST_F(EndToEndTest, ExperimentRunsAndItsMetricsAreStoredAndExported) {
   auto [health_code, health_out] = RunCli({"health", endpoints[0], endpoints[1], endpoints[2]});
   EXPECT_EQ(health_code, 0) << health_out;
   EXPECT_NE(health_out.find("SERVING"), std::string::npos);
-  auto [status_code, status_out] = RunCli({"status", submitted.id(), endpoints[0]});
+  auto [status_code, status_out] = RunCli({"status", submitted.id(), endpoints[0], endpoints[2]});
   EXPECT_EQ(status_code, 0) << status_out;
   EXPECT_NE(status_out.find("SUCCEEDED"), std::string::npos) << status_out;
+  // Latest metrics come from metrics_service, their owner: the run's last loss point.
+  EXPECT_NE(status_out.find(absl::StrCat(run_id, " latest:")), std::string::npos) << status_out;
+  EXPECT_NE(status_out.find(absl::StrFormat(" loss/total=%.6g", points[steps - 1].value())),
+            std::string::npos)
+      << status_out;
   auto [metrics_code, csv] = RunCli({"metrics", run_id, "--name", "loss/total", endpoints[2]});
   EXPECT_EQ(metrics_code, 0) << csv;
   std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());

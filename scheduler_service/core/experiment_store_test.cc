@@ -31,7 +31,7 @@ Experiment MakeExperiment(const std::string& id, v1::ExperimentState state) {
   run->set_run_id(id + "-s1");
   run->set_seed(1);
   run->set_trainer("127.0.0.1:50052");
-  (*run->mutable_last_metrics())["loss"] = 0.25;
+  run->mutable_progress()->set_step(25);
   return experiment;
 }
 
@@ -48,7 +48,7 @@ TEST(ExperimentStoreTest, RoundTripsAndReloadsAfterReopen) {
     JEPALAB_ASSERT_OK_AND_ASSIGN(Experiment got, store->Get("a-0002"));
     EXPECT_EQ(got.state(), v1::EXPERIMENT_STATE_RUNNING);
     EXPECT_EQ(got.runs(0).trainer(), "127.0.0.1:50052");
-    EXPECT_DOUBLE_EQ(got.runs(0).last_metrics().at("loss"), 0.25);
+    EXPECT_EQ(got.runs(0).progress().step(), 25);
   }
   JEPALAB_ASSERT_OK_AND_ASSIGN(auto reopened, ExperimentStore::Open(dir));
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::vector<Experiment> all, reopened->List());

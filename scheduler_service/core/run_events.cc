@@ -49,11 +49,6 @@ void RunEvents::ApplyEventLocked(const std::string& run_id, int32_t attempt,
     case TrainerClient::RunEvent::kProgress:
       *run->mutable_progress() = event.progress();
       break;
-    case TrainerClient::RunEvent::kMetrics:
-      for (const auto& value : event.metrics().values()) {
-        (*run->mutable_last_metrics())[value.name()] = value.value();
-      }
-      break;
     default:
       return;
   }
@@ -80,9 +75,6 @@ void RunEvents::ApplyRun(const std::string& run_id, int32_t attempt,
   run->set_message(trainer_run.message());
   KeepCollapseStopMessage(*run);
   *run->mutable_progress() = trainer_run.progress();
-  for (const auto& [name, value] : trainer_run.last_metrics()) {
-    (*run->mutable_last_metrics())[name] = value;
-  }
   if (common::IsTerminal(run->state())) RunEndedLocked(*run);
   registry_->Commit(*entry, persist);
 }

@@ -213,12 +213,9 @@ TEST_F(SchedulerTest, DispatchesRunsWithTheirSeedAndSucceeds) {
   EXPECT_EQ(running.runs(0).attempts(), 1);
 
   trainer_->EmitProgress("mini-0001-s1", 5, 10);
-  trainer_->EmitMetrics("mini-0001-s1", {{"loss/total", 1.5}});
-  Experiment progressed = WaitUntil(experiment.id(), [](const Experiment& e) {
-    return e.runs(0).progress().step() == 5 && e.runs(0).last_metrics().count("loss/total") > 0;
-  });
+  Experiment progressed = WaitUntil(
+      experiment.id(), [](const Experiment& e) { return e.runs(0).progress().step() == 5; });
   EXPECT_EQ(progressed.runs(0).progress().total_steps(), 10);
-  EXPECT_DOUBLE_EQ(progressed.runs(0).last_metrics().at("loss/total"), 1.5);
 
   trainer_->Finish("mini-0001-s1", RunState::RUN_STATE_SUCCEEDED);
   trainer_->Finish("mini-0001-s2", RunState::RUN_STATE_EARLY_STOPPED, "validation plateaued");

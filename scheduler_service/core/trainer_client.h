@@ -45,7 +45,8 @@ class TrainerClient {
   virtual absl::StatusOr<Run> GetRun(const std::string& run_id) = 0;
 
   // Blocks, calling `on_event` (on the calling thread) with the current state first and then
-  // every state change, progress update and metrics batch. Returns OK once the stream ends
+  // every state change and progress update: state and progress only, no metrics batches (the
+  // scheduler keeps no metrics; metrics_service owns them). Returns OK once the stream ends
   // after the run's terminal state, Cancelled if `cancel` fired, and the RPC error (Unavailable,
   // NotFound, ...) if the stream could not start or broke.
   virtual absl::Status WatchRun(const std::string& run_id, const EventCallback& on_event,

@@ -90,8 +90,8 @@ absl::Status GrpcTrainerClient::WatchRun(const std::string& run_id, const EventC
                                          CancelToken* cancel) {
   tv1::StreamRunEventsRequest request;
   request.set_run_id(run_id);
-  // Metrics points are not needed: progress and state events drive the scheduler, and
-  // GetRun's last_metrics fills in the latest values.
+  // State and progress only, as TrainerClient promises: they drive the scheduler, which keeps
+  // no metrics (metrics_service owns them).
   request.set_include_metrics(false);
   grpc::ClientContext context;  // no deadline: a run can take days
   cancel->SetOnCancel([&context] { context.TryCancel(); });

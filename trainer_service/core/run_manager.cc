@@ -357,8 +357,8 @@ void RunManager::HandleEvent(RunRecord* record, RunEvent event) {
       *run.mutable_progress() = event.progress();
       break;
     case RunEvent::kMetrics:
-      for (const auto& value : event.metrics().values())
-        (*run.mutable_last_metrics())[value.name()] = value.value();
+      // Only streamed to include_metrics subscribers: Run keeps no metrics (metrics_service
+      // owns them).
       break;
     default:
       return;

@@ -190,22 +190,6 @@ void FakeTrainerClient::EmitProgress(const std::string& run_id, int64_t step, in
   AppendEventLocked(it->second, std::move(event));
 }
 
-void FakeTrainerClient::EmitMetrics(const std::string& run_id,
-                                    const std::map<std::string, double>& values) {
-  absl::MutexLock lock(&mu_);
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) return;
-  RunEvent event;
-  event.mutable_metrics()->set_step(it->second.run.progress().step());
-  for (const auto& [name, value] : values) {
-    (*it->second.run.mutable_last_metrics())[name] = value;
-    auto* point = event.mutable_metrics()->add_values();
-    point->set_name(name);
-    point->set_value(value);
-  }
-  AppendEventLocked(it->second, std::move(event));
-}
-
 void FakeTrainerClient::Finish(const std::string& run_id, ::jepalab::common::v1::RunState state,
                                const std::string& message) {
   absl::MutexLock lock(&mu_);

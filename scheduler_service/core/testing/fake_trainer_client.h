@@ -41,7 +41,6 @@ class FakeTrainerClient : public TrainerClient {
   // Adds a run as if it had been started earlier (for restart tests).
   void AddRun(const Run& run);
   void EmitProgress(const std::string& run_id, int64_t step, int64_t total_steps);
-  void EmitMetrics(const std::string& run_id, const std::map<std::string, double>& values);
   // Ends the run in `state` (terminal) with `message`.
   void Finish(const std::string& run_id, ::jepalab::common::v1::RunState state,
               const std::string& message = "");
