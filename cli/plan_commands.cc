@@ -139,12 +139,10 @@ absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   request.set_priority(priority);
   JEPALAB_ASSIGN_OR_RETURN(const std::vector<int64_t> seeds, ParseSeeds(args));
   for (int64_t seed : seeds) request.add_seeds(seed);
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::SubmitPlanResponse response;
-  grpc::Status status = stub->SubmitPlan(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler SubmitPlan", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler SubmitPlan",
+                                    &sched::SchedulerService::Stub::SubmitPlan, request,
+                                    &response));
   const sched::Plan& plan = response.plan();
   io.out << "submitted plan " << plan.id() << " (stage " << plan.current_stage() << ": "
          << plan.runs_size() << " experiment" << (plan.runs_size() == 1 ? "" : "s") << ")\n";
@@ -174,12 +172,10 @@ absl::Status Verdict(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
 }
 
 absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::ListPlansResponse response;
-  grpc::Status status = stub->ListPlans(&context, sched::ListPlansRequest(), &response);
-  if (!status.ok()) return RpcError("scheduler ListPlans", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler ListPlans",
+                                    &sched::SchedulerService::Stub::ListPlans,
+                                    sched::ListPlansRequest(), &response));
   io.out << absl::StrFormat("%-32s %-10s %-8s %-20s %s\n", "PLAN", "STATE", "SCENARIO", "STAGE",
                             "STAGES TAKEN");
   for (const auto& plan : response.plans()) {
@@ -192,14 +188,12 @@ absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
 }
 
 absl::Status Cancel(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::CancelPlanRequest request;
   request.set_id(args.positional[0]);
   sched::CancelPlanResponse response;
-  grpc::Status status = stub->CancelPlan(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler CancelPlan", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler CancelPlan",
+                                    &sched::SchedulerService::Stub::CancelPlan, request,
+                                    &response));
   io.out << "cancelled plan " << response.plan().id() << "\n";
   return absl::OkStatus();
 }
@@ -222,14 +216,11 @@ std::string PlanStateName(sched::PlanState state) {
 }
 
 absl::StatusOr<sched::Plan> GetPlan(const std::string& id, const Endpoints& e) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::GetPlanRequest request;
   request.set_id(id);
   sched::GetPlanResponse response;
-  grpc::Status status = stub->GetPlan(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler GetPlan", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler GetPlan",
+                                    &sched::SchedulerService::Stub::GetPlan, request, &response));
   return response.plan();
 }
 

@@ -27,6 +27,23 @@ void SetDeadline(grpc::ClientContext& context, double seconds);
 absl::Status RpcError(const std::string& what, const std::string& address,
                       const grpc::Status& status);
 
+// One unary RPC with the endpoints' deadline, e.g.
+//   CallUnary(e.scheduler, e, "scheduler CancelPlan", &sched::SchedulerService::Stub::CancelPlan,
+//             request, &response)
+// A failure is RpcError(what, address, status).
+template <typename Stub, typename Request, typename Response>
+absl::Status CallUnary(const std::string& address, const Endpoints& e, const std::string& what,
+                       grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                    Response*),
+                       const Request& request, Response* response) {
+  Stub stub(Connect(address, e));
+  grpc::ClientContext context;
+  SetDeadline(context, e.timeout_seconds);
+  const grpc::Status status = (stub.*method)(&context, request, response);
+  if (!status.ok()) return RpcError(what, address, status);
+  return absl::OkStatus();
+}
+
 // Reads the whole file into *text; "cannot read <what> <path>" with common::ReadFile's code if
 // it cannot.
 absl::Status ReadInputFile(const std::string& what, const std::string& path, std::string* text);

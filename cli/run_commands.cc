@@ -153,12 +153,10 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   for (const auto& t : args.GetAll("tag")) request.add_tags(t);
   JEPALAB_ASSIGN_OR_RETURN(const std::vector<int64_t> seeds, ParseSeeds(args));
   for (int64_t seed : seeds) request.add_seeds(seed);
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::SubmitExperimentResponse response;
-  grpc::Status status = stub->SubmitExperiment(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler SubmitExperiment", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler SubmitExperiment",
+                                    &sched::SchedulerService::Stub::SubmitExperiment, request,
+                                    &response));
   const sched::Experiment& x = response.experiment();
   io.out << "submitted " << x.id() << " (" << x.runs_size() << " run"
          << (x.runs_size() == 1 ? "" : "s") << ")\n";
@@ -168,12 +166,10 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 }
 
 absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::ListExperimentsResponse response;
-  grpc::Status status = stub->ListExperiments(&context, sched::ListExperimentsRequest(), &response);
-  if (!status.ok()) return RpcError("scheduler ListExperiments", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler ListExperiments",
+                                    &sched::SchedulerService::Stub::ListExperiments,
+                                    sched::ListExperimentsRequest(), &response));
   io.out << absl::StrFormat("%-32s %-10s %5s  %s\n", "EXPERIMENT", "STATE", "RUNS", "CONFIG");
   for (const auto& x : response.experiments()) {
     io.out << absl::StrFormat("%-32s %-10s %5d  %s\n", x.id(), ExperimentStateName(x.state()),
@@ -183,14 +179,12 @@ absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
 }
 
 absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::GetExperimentRequest request;
   request.set_id(args.positional[0]);
   sched::GetExperimentResponse response;
-  grpc::Status status = stub->GetExperiment(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler GetExperiment", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler GetExperiment",
+                                    &sched::SchedulerService::Stub::GetExperiment, request,
+                                    &response));
   const sched::Experiment& x = response.experiment();
   // Latest metrics come from metrics_service, their owner. Without it (down, or no run reported
   // yet) the scheduler's part is still the answer: a note on stderr, exit 0.
@@ -217,14 +211,12 @@ absl::Status Watch(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 }
 
 absl::Status Cancel(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::CancelExperimentRequest request;
   request.set_id(args.positional[0]);
   sched::CancelExperimentResponse response;
-  grpc::Status status = stub->CancelExperiment(&context, request, &response);
-  if (!status.ok()) return RpcError("scheduler CancelExperiment", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler CancelExperiment",
+                                    &sched::SchedulerService::Stub::CancelExperiment, request,
+                                    &response));
   io.out << "cancel requested: " << response.experiment().id() << " "
          << ExperimentStateName(response.experiment().state()) << "\n";
   return absl::OkStatus();
@@ -236,12 +228,9 @@ absl::Status Metrics(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
   for (const auto& n : args.GetAll("name")) request.add_names(n);
   JEPALAB_ASSIGN_OR_RETURN(const int max_points, ParseMaxPoints(args, 0));
   request.set_max_points(max_points);
-  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   met::GetRunHistoryResponse response;
-  grpc::Status status = stub->GetRunHistory(&context, request, &response);
-  if (!status.ok()) return RpcError("metrics GetRunHistory", e.metrics, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.metrics, e, "metrics GetRunHistory",
+                                    &met::MetricsService::Stub::GetRunHistory, request, &response));
   std::ostream& out = io.out;
   if (args.Has("summary")) {
     out << absl::StrFormat("%-36s %7s %12s %12s %12s\n", "METRIC", "POINTS", "FIRST", "LAST",
@@ -267,15 +256,12 @@ absl::Status Metrics(const ParsedArgs& args, const Endpoints& e, CommandIo& io) 
 }
 
 absl::Status Compare(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  auto stub = met::MetricsService::NewStub(Connect(e.metrics, e));
   met::CompareRunsRequest request;
   for (const auto& r : args.positional) request.add_run_ids(r);
   for (const auto& n : args.GetAll("name")) request.add_names(n);
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   met::CompareRunsResponse response;
-  grpc::Status status = stub->CompareRuns(&context, request, &response);
-  if (!status.ok()) return RpcError("metrics CompareRuns", e.metrics, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.metrics, e, "metrics CompareRuns",
+                                    &met::MetricsService::Stub::CompareRuns, request, &response));
   io.out << FormatComparison(response);
   return absl::OkStatus();
 }

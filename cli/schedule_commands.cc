@@ -67,23 +67,13 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
   return absl::OkStatus();
 }
 
-// A stub and a context with the deadline, for one call.
-struct Call {
-  explicit Call(const Endpoints& e)
-      : stub(sched::SchedulerService::NewStub(Connect(e.scheduler, e))) {
-    SetDeadline(context, e.timeout_seconds);
-  }
-  std::unique_ptr<sched::SchedulerService::Stub> stub;
-  grpc::ClientContext context;
-};
-
 absl::Status Add(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   sched::CreateScheduleRequest request;
   JEPALAB_RETURN_IF_ERROR(BuildCreateRequest(args, &request));
-  Call call(e);
   sched::CreateScheduleResponse response;
-  grpc::Status status = call.stub->CreateSchedule(&call.context, request, &response);
-  if (!status.ok()) return RpcError("scheduler CreateSchedule", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler CreateSchedule",
+                                    &sched::SchedulerService::Stub::CreateSchedule, request,
+                                    &response));
   const sched::Schedule& s = response.schedule();
   io.out << "schedule " << s.name() << " created: \"" << s.cron() << "\" (UTC) -> "
          << ScheduleTargetText(s)
@@ -93,56 +83,55 @@ absl::Status Add(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 }
 
 absl::Status List(const ParsedArgs&, const Endpoints& e, CommandIo& io) {
-  Call call(e);
   sched::ListSchedulesResponse response;
-  grpc::Status status =
-      call.stub->ListSchedules(&call.context, sched::ListSchedulesRequest(), &response);
-  if (!status.ok()) return RpcError("scheduler ListSchedules", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler ListSchedules",
+                                    &sched::SchedulerService::Stub::ListSchedules,
+                                    sched::ListSchedulesRequest(), &response));
   io.out << FormatScheduleTable({response.schedules().begin(), response.schedules().end()});
   return absl::OkStatus();
 }
 
 absl::Status Show(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  Call call(e);
   sched::GetScheduleRequest request;
   request.set_name(args.positional[0]);
   sched::GetScheduleResponse response;
-  grpc::Status status = call.stub->GetSchedule(&call.context, request, &response);
-  if (!status.ok()) return RpcError("scheduler GetSchedule", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler GetSchedule",
+                                    &sched::SchedulerService::Stub::GetSchedule, request,
+                                    &response));
   io.out << FormatScheduleDetails(response.schedule());
   return absl::OkStatus();
 }
 
 absl::Status Pause(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  Call call(e);
   sched::PauseScheduleRequest request;
   request.set_name(args.positional[0]);
   sched::PauseScheduleResponse response;
-  grpc::Status status = call.stub->PauseSchedule(&call.context, request, &response);
-  if (!status.ok()) return RpcError("scheduler PauseSchedule", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler PauseSchedule",
+                                    &sched::SchedulerService::Stub::PauseSchedule, request,
+                                    &response));
   io.out << "schedule " << response.schedule().name() << " paused\n";
   return absl::OkStatus();
 }
 
 absl::Status Resume(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  Call call(e);
   sched::ResumeScheduleRequest request;
   request.set_name(args.positional[0]);
   sched::ResumeScheduleResponse response;
-  grpc::Status status = call.stub->ResumeSchedule(&call.context, request, &response);
-  if (!status.ok()) return RpcError("scheduler ResumeSchedule", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler ResumeSchedule",
+                                    &sched::SchedulerService::Stub::ResumeSchedule, request,
+                                    &response));
   io.out << "schedule " << response.schedule().name()
          << " resumed, next: " << FormatUtcMinute(response.schedule().next_fire_unix_ms()) << "\n";
   return absl::OkStatus();
 }
 
 absl::Status Delete(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  Call call(e);
   sched::DeleteScheduleRequest request;
   request.set_name(args.positional[0]);
   sched::DeleteScheduleResponse response;
-  grpc::Status status = call.stub->DeleteSchedule(&call.context, request, &response);
-  if (!status.ok()) return RpcError("scheduler DeleteSchedule", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler DeleteSchedule",
+                                    &sched::SchedulerService::Stub::DeleteSchedule, request,
+                                    &response));
   io.out << "schedule " << args.positional[0] << " deleted\n";
   return absl::OkStatus();
 }

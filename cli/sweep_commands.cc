@@ -65,12 +65,10 @@ absl::Status Submit(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   }
   JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
   request->set_priority(priority);
-  auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
-  grpc::ClientContext context;
-  SetDeadline(context, e.timeout_seconds);
   sched::SubmitSweepResponse response;
-  grpc::Status status = stub->SubmitSweep(&context, *request, &response);
-  if (!status.ok()) return RpcError("scheduler SubmitSweep", e.scheduler, status);
+  JEPALAB_RETURN_IF_ERROR(CallUnary(e.scheduler, e, "scheduler SubmitSweep",
+                                    &sched::SchedulerService::Stub::SubmitSweep, *request,
+                                    &response));
   int runs = 0;
   for (const sched::Experiment& x : response.experiments()) runs += x.runs_size();
   io.out << "submitted sweep " << response.sweep_id() << " (" << response.experiments_size()
