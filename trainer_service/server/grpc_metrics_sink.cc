@@ -35,6 +35,10 @@ grpc::ChannelArguments QuickReconnect() {
   return args;
 }
 
+// Between two tries even when the channel reconnects at once: a connected metrics_service that
+// keeps refusing is not retried in a tight loop.
+constexpr absl::Duration kMinRetryDelay = absl::Milliseconds(200);
+
 std::string Describe(const grpc::Status& status) {
   return absl::StrCat("code ", static_cast<int>(status.error_code()), ": ", status.error_message());
 }
@@ -51,8 +55,8 @@ struct GrpcMetricsSink::Stream {
 
 GrpcMetricsSink::GrpcMetricsSink(const GrpcMetricsSinkOptions& options)
     : options_(options),
-      stub_(metrics::v1::MetricsService::NewStub(
-          common::CreateClientChannel(options.address, options.security, QuickReconnect()))) {
+      channel_(common::CreateClientChannel(options.address, options.security, QuickReconnect())),
+      stub_(metrics::v1::MetricsService::NewStub(channel_)) {
   Op reg;
   reg.kind = Op::kRegister;
   Enqueue(std::move(reg));
@@ -278,12 +282,27 @@ void GrpcMetricsSink::Loop() {
       continue;
     }
     SetHealthy(false);
+    const absl::Time failed_at = absl::Now();
+    absl::Time retry_at = failed_at + backoff;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) retry_at = std::min(retry_at, give_up_at_);
+    }
+    if (channel_->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
+      // Disconnected: retry as soon as the channel is back (its own reconnect backoff is at most
+      // 2 s), not only at the end of ours, whose doubling would otherwise overshoot a restart by
+      // seconds; a worker flushing at shutdown has just flush_timeout to deliver its buffer.
+      channel_->WaitForConnected(absl::ToChronoTime(retry_at));
+      if (channel_->GetState(false) == GRPC_CHANNEL_READY) {
+        retry_at = std::min(retry_at, failed_at + kMinRetryDelay);
+      }
+    }
+    backoff = std::min(backoff * 2, absl::Seconds(5));
     absl::MutexLock lock(&mu_);
     auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return stop_ && absl::Now() >= give_up_at_;
     };
-    mu_.AwaitWithTimeout(absl::Condition(&wake), std::min(backoff, give_up_at_ - absl::Now()));
-    backoff = std::min(backoff * 2, absl::Seconds(5));
+    mu_.AwaitWithDeadline(absl::Condition(&wake), retry_at);
   }
   if (stream.writer != nullptr) {
     stream.context->TryCancel();

@@ -62,6 +62,7 @@ class GrpcMetricsSink : public MetricsSink {
   bool IsHealthy() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const GrpcMetricsSinkOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<metrics::v1::MetricsService::Stub> stub_;
 
   mutable absl::Mutex mu_;
