@@ -111,6 +111,11 @@ grpc::Status FakeScheduler::GetPlan(grpc::ServerContext*, const sched::GetPlanRe
   Record(absl::StrCat("GetPlan ", request->id()));
   if (request->id() != plan.id()) return NotFound("plan", request->id());
   *response->mutable_plan() = plan;
+  absl::MutexLock lock(&mu_);
+  if (!plan_polls.empty()) {
+    *response->mutable_plan() = plan_polls[std::min(plan_polls_served_, plan_polls.size() - 1)];
+    ++plan_polls_served_;
+  }
   return grpc::Status::OK;
 }
 

@@ -25,7 +25,10 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   std::vector<scheduler::v1::Experiment> watch_events;  // WatchExperiment's stream
   std::vector<scheduler::v1::Experiment> experiments;   // ListExperiments (filtered by sweep id)
   scheduler::v1::Plan plan;                             // Submit/Get/CancelPlan
-  std::vector<scheduler::v1::Plan> plans;               // ListPlans
+  // When set, GetPlan answers these in turn (then the last one again): a plan as a watch sees it
+  // move on.
+  std::vector<scheduler::v1::Plan> plan_polls;
+  std::vector<scheduler::v1::Plan> plans;  // ListPlans
 
   std::vector<std::string> calls();
   scheduler::v1::SubmitExperimentRequest submitted_experiment();
@@ -62,6 +65,7 @@ class FakeScheduler final : public scheduler::v1::SchedulerService::Service {
   std::vector<std::string> calls_;
   scheduler::v1::SubmitExperimentRequest submitted_experiment_;
   scheduler::v1::SubmitPlanRequest submitted_plan_;
+  size_t plan_polls_served_ = 0;
 };
 
 // GetRunHistory answers `history` (its run id set to the one asked for). CompareRuns answers, as

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/rpc_helpers.h"
+#include "common/metric_names.h"
 #include "proto/metrics.grpc.pb.h"
 
 namespace jepalab::cli {
@@ -47,6 +48,27 @@ std::string LatestMetricsNote(const absl::Status& status, const Endpoints& e) {
   }
   return absl::StrCat("jepalab: note: latest metrics not shown: metrics_service (", e.metrics,
                       "): ", first_line);
+}
+
+std::optional<double> LatestLoss(const std::map<std::string, RunMetrics>& latest,
+                                 const std::string& run_id) {
+  auto run = latest.find(run_id);
+  if (run == latest.end()) return std::nullopt;
+  auto loss = run->second.find(metric_names::kLossTotal);
+  if (loss == run->second.end()) return std::nullopt;
+  return loss->second;
+}
+
+std::map<std::string, RunMetrics> LossFetcher::Fetch(const std::vector<std::string>& run_ids) {
+  if (failed_ || run_ids.empty()) return {};
+  absl::StatusOr<std::map<std::string, RunMetrics>> latest =
+      FetchLatestMetrics(run_ids, {std::string(metric_names::kLossTotal)}, e_);
+  if (!latest.ok()) {
+    err_ << LatestMetricsNote(latest.status(), e_) << "\n";
+    failed_ = true;
+    return {};
+  }
+  return *std::move(latest);
 }
 
 }  // namespace jepalab::cli

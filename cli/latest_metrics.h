@@ -4,6 +4,8 @@
 #define JEPALAB_CLI_LATEST_METRICS_H_
 
 #include <map>
+#include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,25 @@ absl::StatusOr<std::map<std::string, RunMetrics>> FetchLatestMetrics(
 // still prints the scheduler's part: "jepalab: note: latest metrics not shown: " and the first
 // line of `status`, which names the metrics address.
 std::string LatestMetricsNote(const absl::Status& status, const Endpoints& e);
+
+// The run's latest loss/total in `latest`, if there is one.
+std::optional<double> LatestLoss(const std::map<std::string, RunMetrics>& latest,
+                                 const std::string& run_id);
+
+// Latest loss of each run for progress lines (`watch`, `plan watch`), from metrics_service. Once
+// it fails (down), one note goes to `err` and the lines go on without loss: the scheduler's
+// progress is the command's job, not the loss.
+class LossFetcher {
+ public:
+  LossFetcher(const Endpoints& e, std::ostream& err) : e_(e), err_(err) {}
+
+  std::map<std::string, RunMetrics> Fetch(const std::vector<std::string>& run_ids);
+
+ private:
+  const Endpoints& e_;
+  std::ostream& err_;
+  bool failed_ = false;
+};
 
 }  // namespace jepalab::cli
 

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/latest_metrics.h"
 #include "cli/plan_files.h"
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
@@ -51,7 +53,8 @@ void PrintVerdict(const sched::Plan& plan, std::ostream& out) {
 // poll retries.
 void PrintPlanRunProgress(sched::SchedulerService::Stub& stub, const std::string& experiment_id,
                           const Endpoints& e, const std::string& stamp,
-                          std::map<std::string, std::string>* printed, std::ostream& out) {
+                          std::map<std::string, std::string>* printed, LossFetcher& losses,
+                          std::ostream& out) {
   grpc::ClientContext context;
   SetDeadline(context, e.timeout_seconds);
   sched::GetExperimentRequest request;
@@ -64,15 +67,18 @@ void PrintPlanRunProgress(sched::SchedulerService::Stub& stub, const std::string
     const std::string key = absl::StrCat(p.epoch(), "/", p.step() * 4 / p.total_steps());
     if ((*printed)[run.run_id()] == key) continue;
     (*printed)[run.run_id()] = key;
-    out << stamp << "    " << FormatRunLine(run, /*bar_width=*/0) << "\n";
+    const std::optional<double> loss = LatestLoss(losses.Fetch({run.run_id()}), run.run_id());
+    out << stamp << "    " << FormatRunLine(run, /*bar_width=*/0, loss) << "\n";
   }
 }
 
 // Polls the plan until it ends, printing each new stage, each change of its runs (with the time a
 // finished run took) and, while a run trains, its progress every epoch or quarter of its steps.
 // Every line starts with the time since the watch began. OK iff the plan succeeded.
-absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& out) {
+absl::Status WatchPlan(const std::string& id, const Endpoints& e, CommandIo& io) {
+  std::ostream& out = io.out;
   auto stub = sched::SchedulerService::NewStub(Connect(e.scheduler, e));
+  LossFetcher losses(e, io.err);
   const auto begin = std::chrono::steady_clock::now();
   std::map<std::string, std::string> printed;  // run name -> last printed line
   std::map<std::string, std::chrono::steady_clock::time_point>
@@ -109,7 +115,7 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, std::ostream& 
             << (duration != took.end() ? absl::StrCat("  (", duration->second, ")") : "") << "\n";
       }
       if (running && !run.experiment_id().empty()) {
-        PrintPlanRunProgress(*stub, run.experiment_id(), e, stamp, &progress_printed, out);
+        PrintPlanRunProgress(*stub, run.experiment_id(), e, stamp, &progress_printed, losses, out);
       }
     }
     out.flush();
@@ -146,12 +152,12 @@ absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   const sched::Plan& plan = response.plan();
   io.out << "submitted plan " << plan.id() << " (stage " << plan.current_stage() << ": "
          << plan.runs_size() << " experiment" << (plan.runs_size() == 1 ? "" : "s") << ")\n";
-  if (args.Has("watch")) return WatchPlan(plan.id(), e, io.out);
+  if (args.Has("watch")) return WatchPlan(plan.id(), e, io);
   return absl::OkStatus();
 }
 
 absl::Status Watch(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
-  return WatchPlan(args.positional[0], e, io.out);
+  return WatchPlan(args.positional[0], e, io);
 }
 
 absl::Status Status(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {

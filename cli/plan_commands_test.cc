@@ -19,6 +19,7 @@ using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
 namespace sched = ::jepalab::scheduler::v1;
+namespace met = ::jepalab::metrics::v1;
 
 sched::Plan MakePlan(sched::PlanState state) {
   sched::Plan plan;
@@ -121,6 +122,30 @@ TEST_F(PlanCommandsTest, WatchOfAFinishedPlanPrintsItsVerdict) {
   const CliResult failed = Run({"plan", "watch", "vq-0001"});
   EXPECT_EQ(failed.code, 1);
   EXPECT_THAT(failed.out, HasSubstr("plan vq-0001 finished: FAILED\nstage baseline: refused\n"));
+}
+
+// While a plan's run trains, its progress lines carry the run's latest loss from metrics_service.
+TEST_F(PlanCommandsTest, WatchShowsATrainingRunsProgressWithItsLossFromMetricsService) {
+  sched::Plan finished = MakePlan(sched::PLAN_STATE_SUCCEEDED);
+  scheduler_.plan_polls = {scheduler_.plan, finished};
+  scheduler_.experiment.set_id("vq.base-0001");
+  sched::RunRecord* run = scheduler_.experiment.add_runs();
+  run->set_run_id("vq.base-0001-s1");
+  run->set_state(common::v1::RUN_STATE_RUNNING);
+  run->set_attempts(1);
+  run->mutable_progress()->set_step(5);
+  run->mutable_progress()->set_total_steps(20);
+  met::RunComparison* compared = metrics_.comparison.add_runs();
+  compared->mutable_run()->set_run_id("vq.base-0001-s1");
+  met::MetricSummary* loss = compared->add_metrics();
+  loss->set_name("loss/total");
+  loss->set_count(6);
+  loss->set_last(2.25);
+  const CliResult r = Run({"plan", "watch", "vq-0001"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("vq.base-0001-s1 +RUNNING +step 5/20 .*loss 2.2500"));
+  EXPECT_THAT(r.out, HasSubstr("plan vq-0001 finished: SUCCEEDED\n"));
+  EXPECT_THAT(r.err, IsEmpty());
 }
 
 TEST_F(PlanCommandsTest, StatusAndVerdict) {

@@ -28,15 +28,6 @@ namespace sched = ::jepalab::scheduler::v1;
 namespace met = ::jepalab::metrics::v1;
 
 // The run's latest loss/total in `latest` (from FetchLatestMetrics), if metrics_service had one.
-std::optional<double> LatestLoss(const std::map<std::string, RunMetrics>& latest,
-                                 const std::string& run_id) {
-  auto run = latest.find(run_id);
-  if (run == latest.end()) return std::nullopt;
-  auto loss = run->second.find(metric_names::kLossTotal);
-  if (loss == run->second.end()) return std::nullopt;
-  return loss->second;
-}
-
 // Whether the run may have reported metrics: one never dispatched has none to ask for.
 bool MayHaveMetrics(const sched::RunRecord& run) {
   return run.attempts() > 0 || (run.state() != common::v1::RUN_STATE_QUEUED &&
@@ -63,30 +54,6 @@ void PrintExperiment(const sched::Experiment& x, const std::map<std::string, Run
     out << "\n";
   }
 }
-
-// Latest loss of each run for the progress lines, from metrics_service. Once it fails (down), a
-// note goes to stderr and the lines go on without loss: the scheduler's stream is the command.
-class LossFetcher {
- public:
-  LossFetcher(const Endpoints& e, std::ostream& err) : e_(e), err_(err) {}
-
-  std::map<std::string, RunMetrics> Fetch(const std::vector<std::string>& run_ids) {
-    if (failed_ || run_ids.empty()) return {};
-    absl::StatusOr<std::map<std::string, RunMetrics>> latest =
-        FetchLatestMetrics(run_ids, {std::string(metric_names::kLossTotal)}, e_);
-    if (!latest.ok()) {
-      err_ << LatestMetricsNote(latest.status(), e_) << "\n";
-      failed_ = true;
-      return {};
-    }
-    return *std::move(latest);
-  }
-
- private:
-  const Endpoints& e_;
-  std::ostream& err_;
-  bool failed_ = false;
-};
 
 // Follows the experiment's event stream: redrawn in place on a terminal, plain lines otherwise.
 // OK iff it ended SUCCEEDED.
