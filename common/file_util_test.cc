@@ -9,25 +9,20 @@
 #include <string>
 
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace jepalab::common {
 namespace {
 
+using ::jepalab::testing::MakeTempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsOk;
 using ::testing::StatusIs;
 
-std::string FreshDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(std::getenv("TEST_TMPDIR")) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
 TEST(ReadFileTest, ReadsEveryByte) {
-  const std::string path = FreshDir("read") + "/f.bin";
+  const std::string path = MakeTempDir("read_") + "/f.bin";
   std::string bytes("a\0b\nc", 5);
   bytes += std::string(200000, 'z');  // more than one read() buffer
   std::ofstream(path, std::ios::binary) << bytes;
@@ -36,7 +31,7 @@ TEST(ReadFileTest, ReadsEveryByte) {
 }
 
 TEST(ReadFileTest, ReadsEmptyFileAndProcFile) {
-  const std::string path = FreshDir("empty") + "/f";
+  const std::string path = MakeTempDir("empty_") + "/f";
   std::ofstream(path).flush();
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::string got, ReadFile(path));
   EXPECT_EQ(got, "");
@@ -46,7 +41,7 @@ TEST(ReadFileTest, ReadsEmptyFileAndProcFile) {
 }
 
 TEST(ReadFileTest, MissingFileIsNotFoundNamingThePath) {
-  const std::string path = FreshDir("missing") + "/nope.yaml";
+  const std::string path = MakeTempDir("missing_") + "/nope.yaml";
   EXPECT_THAT(ReadFile(path),
               StatusIs(absl::StatusCode::kNotFound,
                        AllOf(HasSubstr("cannot read " + path), HasSubstr("No such file"))));
@@ -54,7 +49,7 @@ TEST(ReadFileTest, MissingFileIsNotFoundNamingThePath) {
 
 TEST(ReadFileTest, UnreadableFileIsPermissionDenied) {
   if (geteuid() == 0) GTEST_SKIP() << "root reads every file";
-  const std::string path = FreshDir("denied") + "/secret";
+  const std::string path = MakeTempDir("denied_") + "/secret";
   std::ofstream(path) << "x";
   ASSERT_EQ(chmod(path.c_str(), 0), 0);
   EXPECT_THAT(ReadFile(path),
@@ -62,12 +57,12 @@ TEST(ReadFileTest, UnreadableFileIsPermissionDenied) {
 }
 
 TEST(ReadFileTest, DirectoryIsInvalidArgument) {
-  const std::string dir = FreshDir("dir");
+  const std::string dir = MakeTempDir("dir_");
   EXPECT_THAT(ReadFile(dir), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(dir)));
 }
 
 TEST(WriteFileAtomicallyTest, ReplacesTheFileAndLeavesNoTemporary) {
-  const std::string path = FreshDir("write") + "/out.pb";
+  const std::string path = MakeTempDir("write_") + "/out.pb";
   ASSERT_THAT(WriteFileAtomically(path, "old"), IsOk());
   ASSERT_THAT(WriteFileAtomically(path, std::string("n\0ew", 4)), IsOk());
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::string got, ReadFile(path));
@@ -76,7 +71,7 @@ TEST(WriteFileAtomicallyTest, ReplacesTheFileAndLeavesNoTemporary) {
 }
 
 TEST(WriteFileAtomicallyTest, MissingDirectoryIsNotFoundNamingTheFile) {
-  const std::string path = FreshDir("write_missing") + "/no/dir/out";
+  const std::string path = MakeTempDir("write_missing_") + "/no/dir/out";
   EXPECT_THAT(WriteFileAtomically(path, "x"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot write " + path + ".tmp")));
 }

@@ -8,6 +8,7 @@
 
 #include "common/sqlite_db.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 #include "proto/common.pb.h"
 
@@ -15,17 +16,11 @@ namespace jepalab::common {
 namespace {
 
 using ::jepalab::common::v1::RunProgress;
+using ::jepalab::testing::MakeTempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsOk;
 using ::testing::StatusIs;
-
-std::string FreshDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(std::getenv("TEST_TMPDIR")) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> OpenDb(const std::string& path) {
   SqliteDbOptions options;
@@ -43,7 +38,7 @@ RunProgress Progress(int64_t step) {
 }
 
 TEST(ProtoBlobTableTest, RoundTripsInFirstStoredOrderAcrossReopen) {
-  const std::string path = FreshDir("round_trip") + "/db";
+  const std::string path = MakeTempDir("round_trip_") + "/db";
   {
     JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db, OpenDb(path));
     ProtoBlobTable<RunProgress> table(db.get(), "progress", "run_id", "progress");
@@ -67,7 +62,8 @@ TEST(ProtoBlobTableTest, RoundTripsInFirstStoredOrderAcrossReopen) {
 }
 
 TEST(ProtoBlobTableTest, DeleteRemovesAndUnknownKeyIsNotFound) {
-  JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db, OpenDb(FreshDir("delete") + "/db"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                               OpenDb(MakeTempDir("delete_") + "/db"));
   ProtoBlobTable<RunProgress> table(db.get(), "progress", "run_id", "progress");
   ASSERT_THAT(table.Put("a", Progress(1)), IsOk());
   ASSERT_THAT(table.Delete("a"), IsOk());
@@ -78,7 +74,8 @@ TEST(ProtoBlobTableTest, DeleteRemovesAndUnknownKeyIsNotFound) {
 }
 
 TEST(ProtoBlobTableTest, UnparsableRecordIsDataLossNamingTheKey) {
-  JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db, OpenDb(FreshDir("corrupt") + "/db"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
+                               OpenDb(MakeTempDir("corrupt_") + "/db"));
   ProtoBlobTable<RunProgress> table(db.get(), "progress", "run_id", "progress");
   ASSERT_THAT(db->Exec("INSERT INTO progress (run_id, seq, proto) VALUES ('bad', 1, x'ffffff');"),
               IsOk());
@@ -92,7 +89,7 @@ TEST(ProtoBlobTableTest, MissingTableIsInternalNamingIt) {
   SqliteDbOptions options;
   options.name = "progress store";
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(FreshDir("no_table") + "/db", options));
+                               SqliteDb::Open(MakeTempDir("no_table_") + "/db", options));
   ProtoBlobTable<RunProgress> table(db.get(), "progress", "run_id", "progress");
   EXPECT_THAT(table.List(),
               StatusIs(absl::StatusCode::kInternal,

@@ -10,24 +10,19 @@
 
 #include "common/status_macros.h"
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace jepalab::common {
 namespace {
 
+using ::jepalab::testing::MakeTempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsOk;
 using ::testing::StatusIs;
 
 constexpr char kSchema[] = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER);";
-
-std::string FreshDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(std::getenv("TEST_TMPDIR")) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 SqliteDbOptions TestOptions() {
   SqliteDbOptions options;
@@ -53,7 +48,7 @@ int64_t CountRows(SqliteDb& db) {
 
 TEST(SqliteDbTest, BindsStepsAndReadsColumns) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(FreshDir("columns") + "/db", TestOptions()));
+                               SqliteDb::Open(MakeTempDir("columns_") + "/db", TestOptions()));
   ASSERT_THAT(db->Exec("CREATE TABLE c (t TEXT, b BLOB, i INTEGER, d REAL)"), IsOk());
   JEPALAB_ASSERT_OK_AND_ASSIGN(SqliteStatement insert,
                                db->Prepare("INSERT INTO c (t, b, i, d) VALUES (?1, ?2, ?3, ?4)"));
@@ -78,27 +73,27 @@ TEST(SqliteDbTest, BindsStepsAndReadsColumns) {
 
 TEST(SqliteDbTest, OpensInWalMode) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(FreshDir("wal") + "/db", TestOptions()));
+                               SqliteDb::Open(MakeTempDir("wal_") + "/db", TestOptions()));
   JEPALAB_ASSERT_OK_AND_ASSIGN(SqliteStatement mode, db->Prepare("PRAGMA journal_mode"));
   ASSERT_EQ(mode.Step().value_or(false), true);
   EXPECT_EQ(mode.Text(0), "wal");
 }
 
 TEST(SqliteDbTest, MissingDirectoryIsUnavailable) {
-  EXPECT_THAT(SqliteDb::Open(FreshDir("missing") + "/no/such/dir/db", TestOptions()),
+  EXPECT_THAT(SqliteDb::Open(MakeTempDir("missing_") + "/no/such/dir/db", TestOptions()),
               StatusIs(absl::StatusCode::kUnavailable,
                        AllOf(HasSubstr("test db: cannot open"), HasSubstr("/no/such/dir/db"))));
 }
 
 TEST(SqliteDbTest, FileThatIsNotADatabaseIsDataLoss) {
-  const std::string path = FreshDir("notadb") + "/db";
+  const std::string path = MakeTempDir("notadb_") + "/db";
   std::ofstream(path, std::ios::binary) << std::string(8192, 'x');
   EXPECT_THAT(SqliteDb::Open(path, TestOptions()),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path)));
 }
 
 TEST(SqliteDbTest, CorruptPageIsDataLoss) {
-  const std::string path = FreshDir("corrupt") + "/db";
+  const std::string path = MakeTempDir("corrupt_") + "/db";
   {
     JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, TestOptions()));
     for (int i = 0; i < 200; ++i) {
@@ -121,7 +116,7 @@ TEST(SqliteDbTest, CorruptPageIsDataLoss) {
 }
 
 TEST(SqliteDbTest, LockHeldByAnotherConnectionIsUnavailable) {
-  const std::string path = FreshDir("busy") + "/db";
+  const std::string path = MakeTempDir("busy_") + "/db";
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> holder,
                                SqliteDb::Open(path, TestOptions()));
   SqliteDbOptions impatient = TestOptions();
@@ -140,7 +135,7 @@ TEST(SqliteDbTest, LockHeldByAnotherConnectionIsUnavailable) {
 
 TEST(SqliteDbTest, BadStatementIsInternalAndNamesIt) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(FreshDir("bad_sql") + "/db", TestOptions()));
+                               SqliteDb::Open(MakeTempDir("bad_sql_") + "/db", TestOptions()));
   EXPECT_THAT(db->Prepare("SELECT nope FROM t").status(),
               StatusIs(absl::StatusCode::kInternal,
                        AllOf(HasSubstr("prepare `SELECT nope FROM t`"), HasSubstr("no such"))));
@@ -153,7 +148,7 @@ TEST(SqliteDbTest, BadStatementIsInternalAndNamesIt) {
 
 TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteDb> db,
-                               SqliteDb::Open(FreshDir("transaction") + "/db", TestOptions()));
+                               SqliteDb::Open(MakeTempDir("transaction_") + "/db", TestOptions()));
   {
     JEPALAB_ASSERT_OK_AND_ASSIGN(SqliteTransaction transaction, SqliteTransaction::Begin(*db));
     ASSERT_THAT(Insert(*db, "dropped", 1), IsOk());
@@ -179,7 +174,7 @@ TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
 }
 
 TEST(SqliteDbTest, CountersStartAtOneAndSurviveReopen) {
-  const std::string path = FreshDir("counters") + "/db";
+  const std::string path = MakeTempDir("counters_") + "/db";
   SqliteDbOptions options = TestOptions();
   options.schema = kSqliteCountersSchema;
   {

@@ -33,13 +33,6 @@ std::string RunfilePath(const std::string& workspace_relative_path) {
   return absl::StrCat(srcdir, "/", workspace ? workspace : "jepalab", "/", workspace_relative_path);
 }
 
-std::string MakeTempDir(const std::string& prefix) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string templ = absl::StrCat(tmp ? tmp : "/tmp", "/", prefix, "XXXXXX");
-  char* made = mkdtemp(templ.data());
-  return made ? std::string(made) : templ;
-}
-
 namespace {
 
 absl::StatusOr<int> ReadPortFile(const std::string& path) {

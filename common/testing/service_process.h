@@ -12,14 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/testing/temp_dir.h"  // MakeTempDir, for the tests that start services
 
 namespace jepalab::testing {
 
 // Absolute path of a binary in this test's runfiles, e.g. "metrics_service/metrics_server".
 std::string RunfilePath(const std::string& workspace_relative_path);
-
-// A fresh directory under TEST_TMPDIR (or /tmp).
-std::string MakeTempDir(const std::string& prefix);
 
 class ServiceProcess {
  public:

@@ -5,21 +5,16 @@
 #include <string>
 
 #include "common/testing/status_matchers.h"
+#include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace jepalab::scheduler {
 namespace {
 
+using ::jepalab::testing::MakeTempDir;
 using ::testing::HasSubstr;
 using ::testing::IsOk;
 using ::testing::StatusIs;
-
-std::string FreshDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(std::getenv("TEST_TMPDIR")) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 Experiment MakeExperiment(const std::string& id, v1::ExperimentState state) {
   Experiment experiment;
@@ -36,7 +31,7 @@ Experiment MakeExperiment(const std::string& id, v1::ExperimentState state) {
 }
 
 TEST(ExperimentStoreTest, RoundTripsAndReloadsAfterReopen) {
-  const std::string dir = FreshDir("round_trip");
+  const std::string dir = MakeTempDir("round_trip_");
   {
     JEPALAB_ASSERT_OK_AND_ASSIGN(auto store, ExperimentStore::Open(dir));
     ASSERT_THAT(store->Put(MakeExperiment("b-0001", v1::EXPERIMENT_STATE_QUEUED)), IsOk());
@@ -61,13 +56,13 @@ TEST(ExperimentStoreTest, RoundTripsAndReloadsAfterReopen) {
 }
 
 TEST(ExperimentStoreTest, UnknownIdIsNotFound) {
-  JEPALAB_ASSERT_OK_AND_ASSIGN(auto store, ExperimentStore::Open(FreshDir("not_found")));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(auto store, ExperimentStore::Open(MakeTempDir("not_found_")));
   EXPECT_THAT(store->Get("nope-0001"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope-0001")));
 }
 
 TEST(ExperimentStoreTest, SequenceSurvivesReopen) {
-  const std::string dir = FreshDir("sequence");
+  const std::string dir = MakeTempDir("sequence_");
   {
     JEPALAB_ASSERT_OK_AND_ASSIGN(auto store, ExperimentStore::Open(dir));
     EXPECT_EQ(store->NextSequence().value(), 1);
@@ -78,7 +73,7 @@ TEST(ExperimentStoreTest, SequenceSurvivesReopen) {
 }
 
 TEST(ExperimentStoreTest, MissingDirectoryIsUnavailable) {
-  EXPECT_THAT(ExperimentStore::Open(FreshDir("parent") + "/missing/dir"),
+  EXPECT_THAT(ExperimentStore::Open(MakeTempDir("parent_") + "/missing/dir"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("scheduler.db")));
 }
 
