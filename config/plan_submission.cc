@@ -21,11 +21,20 @@ absl::StatusOr<ResolvedPlan> ResolvePlanSubmission(const PlanSubmission& submiss
   resolved.config = *std::move(parsed);
   ApplySubmission(submission.mini, submission.seeds, submission.overrides, &resolved.config);
 
+  const ConfigReader source = submission.config_files.empty()
+                                  ? ConfigsUnder(submission.config_root)
+                                  : ConfigsFromMap(submission.config_files);
   PlanValidationOptions validation;
   validation.mini = submission.mini;
-  validation.read_config = submission.config_files.empty()
-                               ? ConfigsUnder(submission.config_root)
-                               : ConfigsFromMap(submission.config_files);
+  // Validation reads every run's config once (after the path checks); what it read is what the
+  // plan keeps.
+  validation.read_config = [&](const std::string& path) -> absl::StatusOr<std::string> {
+    auto kept = resolved.config_files.find(path);
+    if (kept != resolved.config_files.end()) return kept->second;
+    absl::StatusOr<std::string> text = source(path);
+    if (text.ok()) resolved.config_files[path] = *text;
+    return text;
+  };
   validation.check_run_config = [](const std::string& path, const std::string& yaml,
                                    const std::vector<std::string>& overrides) {
     return LoadTrainerConfig(yaml, path, overrides).status();
@@ -33,10 +42,6 @@ absl::StatusOr<ResolvedPlan> ResolvePlanSubmission(const PlanSubmission& submiss
   if (absl::Status valid = ValidatePlan(resolved.config, validation); !valid.ok()) {
     return invalid(valid);
   }
-  absl::StatusOr<google::protobuf::Map<std::string, std::string>> files =
-      CollectRunConfigs(resolved.config, submission.mini, validation.read_config);
-  if (!files.ok()) return invalid(files.status());
-  resolved.config_files = *std::move(files);
   return resolved;
 }
 

@@ -152,9 +152,10 @@ void PlanRunner::Loop() {
 
 absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request) {
   JEPALAB_RETURN_IF_ERROR(ValidatePriority(request.priority()));
-  const std::string source = request.plan_path().empty() ? "<request>" : request.plan_path();
-  JEPALAB_ASSIGN_OR_RETURN(ResolvedPlan resolved,
-                           ResolvePlanSubmission(ToPlanSubmission(request, options_.config_root)));
+  // (config::PlanSubmission: the scheduler has a PlanSubmission of its own, for experiments.)
+  const config::PlanSubmission submission = ToPlanSubmission(request, options_.config_root);
+  const std::string& source = submission.source;
+  JEPALAB_ASSIGN_OR_RETURN(ResolvedPlan resolved, ResolvePlanSubmission(submission));
   const PlanConfig& config = resolved.config;
 
   Plan plan;
