@@ -1,8 +1,9 @@
 // Wall time of a whole diagnostic plan (issue 5, "Speed"): starts the real metrics, trainer (one,
-// one run at a time) and scheduler servers, submits the plan (default: vq_diagnostic, --mini),
-// follows it to the end, then prints per run where its time went and the plan's total:
+// one run at a time) and scheduler servers, submits the plan (default: vq_diagnostic at the
+// reproduction scale over seeds 123-125, as tools/quickstart.sh), follows it to the end, then
+// prints per run where its time went and the plan's total:
 //   bazel run -c opt //bench:plan_wall_time [-- --plan=configs/plans/vq_diagnostic.yaml
-//   --mini=true]
+//   --scale=mini --seeds=123,124]   (the second line: tools/quickstart.sh --quick)
 // Columns (from the trainer's own run timestamps, so polling does not blur them):
 //   gap     idle time before the trainer got the run (since the previous run ended, or since
 //           the plan was submitted): scheduler dispatch and stage transitions;
@@ -37,10 +38,12 @@
 #include "proto/trainer.grpc.pb.h"
 
 ABSL_FLAG(std::string, plan, "configs/plans/vq_diagnostic.yaml", "Plan file (runfiles-relative).");
-ABSL_FLAG(bool, mini, true, "Run the plan's _mini configs.");
-ABSL_FLAG(std::vector<std::string>, seeds, std::vector<std::string>({"123", "124"}),
+ABSL_FLAG(std::string, scale, "repro",
+          "Config family: repro (the main job), mini (tools/quickstart.sh --quick), or empty for "
+          "the plan's full-size configs.");
+ABSL_FLAG(std::vector<std::string>, seeds, std::vector<std::string>({"123", "124", "125"}),
           "Seeds of every run (as tools/quickstart.sh); empty: the plan's own.");
-ABSL_FLAG(int, timeout_minutes, 60, "Give up (and cancel the plan) after this long.");
+ABSL_FLAG(int, timeout_minutes, 120, "Give up (and cancel the plan) after this long.");
 
 namespace jepalab::bench {
 namespace {
@@ -184,7 +187,7 @@ absl::Status Run() {
   sched::SubmitPlanRequest submit;
   submit.set_plan_yaml(*yaml);
   submit.set_plan_path(plan_file);
-  submit.set_mini(absl::GetFlag(FLAGS_mini));
+  submit.set_scale(absl::GetFlag(FLAGS_scale));
   for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {
     int64_t seed = 0;
     if (!absl::SimpleAtoi(text, &seed))
@@ -199,7 +202,8 @@ absl::Status Run() {
       return absl::InvalidArgumentError(absl::StrCat("SubmitPlan: ", status.error_message()));
   }
   std::printf("submitted plan %s (%s%s), one trainer, one run at a time\n",
-              submitted.plan().id().c_str(), plan_file.c_str(), submit.mini() ? ", mini" : "");
+              submitted.plan().id().c_str(), plan_file.c_str(),
+              submit.scale().empty() ? "" : (", scale " + submit.scale()).c_str());
   sched::Plan plan;
   absl::Status followed = Follow(*sched_stub, submitted.plan().id(), &plan);
   if (!followed.ok()) return followed;

@@ -134,7 +134,7 @@ TEST(CommandTableTest, TheProbeSeesACommandThatDoesConnect) {
 TEST(CommandTableTest, GroupHelpListsItsCommands) {
   const Result help = Jepalab({"plan", "--help"});
   EXPECT_EQ(help.code, 0);
-  EXPECT_THAT(help.out, HasSubstr("usage: jepalab plan run PLAN.yaml [--mini]"));
+  EXPECT_THAT(help.out, HasSubstr("usage: jepalab plan run PLAN.yaml [--scale S] [--mini]"));
   EXPECT_THAT(help.out, HasSubstr("usage: jepalab plan cancel PLAN_ID\n"));
   EXPECT_EQ(Jepalab({"help", "schedule"}).code, 0);
   const Result bare = Jepalab({"plan"});

@@ -16,6 +16,7 @@
 #include "cli/progress_format.h"
 #include "cli/rpc_helpers.h"
 #include "common/status_macros.h"
+#include "config/plan_submission.h"
 #include "proto/scheduler.grpc.pb.h"
 #include "proto/scheduler_states.h"
 
@@ -26,7 +27,7 @@ namespace sched = ::jepalab::scheduler::v1;
 
 void PrintPlan(const sched::Plan& plan, std::ostream& out) {
   out << "plan " << plan.id() << "  " << PlanStateName(plan.state())
-      << (plan.mini() ? "  (mini)" : "") << "\n";
+      << ScaleSuffix(config::RecordScale(plan), "  ") << "\n";
   out << "  stages: " << absl::StrJoin(plan.stages_taken(), " -> ");
   if (!plan.current_stage().empty()) out << "  (current: " << plan.current_stage() << ")";
   out << "\n";
@@ -137,9 +138,11 @@ absl::Status Run(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   const std::string& path = args.positional[0];
   JEPALAB_RETURN_IF_ERROR(ReadInputFile("plan file", path, request.mutable_plan_yaml()));
   request.set_plan_path(path);
-  request.set_mini(args.Has("mini"));
-  JEPALAB_RETURN_IF_ERROR(ReadPlanRunConfigs(request.plan_yaml(), path, request.mini(),
-                                             request.mutable_config_files()));
+  JEPALAB_ASSIGN_OR_RETURN(const std::string scale, ParsePlanScale(args));
+  request.set_scale(scale);
+  request.set_mini(scale == config::kScaleMini);  // for schedulers older than `scale`
+  JEPALAB_RETURN_IF_ERROR(
+      ReadPlanRunConfigs(request.plan_yaml(), path, scale, request.mutable_config_files()));
   for (const auto& o : args.GetAll("set")) request.add_overrides(o);
   JEPALAB_ASSIGN_OR_RETURN(const int priority, ParsePriority(args));
   request.set_priority(priority);
@@ -236,7 +239,9 @@ std::vector<CommandSpec> PlanCommands() {
        "PLAN.yaml",
        "run a diagnostic plan (configs/plans/); the run configs it\n"
        "names are read here, relative to the working directory, and sent with it",
-       {{"mini", "", "the plan's mini variant (short runs)"},
+       {{"scale", "S",
+         "run each config's _S sibling: repro (the sixth run time-compressed) or mini (quick)"},
+        {"mini", "", "the same as --scale mini"},
         {"set", "key=value",
          "override a config key of every run, e.g. a data source or device (repeatable)", true},
         {"seed", "N", "seeds of every run (repeatable; default: the plan's)", true},

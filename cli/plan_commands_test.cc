@@ -107,6 +107,27 @@ TEST_F(PlanCommandsTest, RunSendsEveryRunConfigThePlanUses) {
             "jepalab: plan.yaml: stages[0].runs[0].config: file not found: training/a.yaml\n");
 }
 
+TEST_F(PlanCommandsTest, ScaleSendsEachConfigsSiblingAndIsCheckedHere) {
+  const std::filesystem::path dir = TempPath("plan_scale");
+  std::filesystem::create_directories(dir / "training");
+  std::ofstream(dir / "training/a_repro.yaml") << "seed: 3\n";
+  std::ofstream(dir / "plan.yaml") << "name: vq\nstages:\n  - name: one\n    runs:\n"
+                                      "      - {name: r1, config: training/a.yaml}\n";
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  const CliResult r = Run({"plan", "run", "plan.yaml", "--scale", "repro"});
+  const CliResult contradicting = Run({"plan", "run", "plan.yaml", "--scale=repro", "--mini"});
+  std::filesystem::current_path(before);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(scheduler_.submitted_plan().scale(), "repro");
+  EXPECT_FALSE(scheduler_.submitted_plan().mini());
+  EXPECT_THAT(
+      scheduler_.submitted_plan().config_files(),
+      ::testing::UnorderedElementsAre(::testing::Pair("training/a_repro.yaml", "seed: 3\n")));
+  EXPECT_EQ(contradicting.code, 1);
+  EXPECT_THAT(contradicting.err, HasSubstr("--scale: \"repro\" contradicts mini: true"));
+}
+
 TEST_F(PlanCommandsTest, WatchOfAFinishedPlanPrintsItsVerdict) {
   scheduler_.plan = MakePlan(sched::PLAN_STATE_SUCCEEDED);
   const CliResult r = Run({"plan", "watch", "vq-0001"});

@@ -8,12 +8,21 @@
 
 namespace jepalab::cli {
 
+std::string ScaleSuffix(const std::string& scale, const std::string& gap) {
+  return scale.empty() ? "" : absl::StrCat(gap, "(", scale, ")");
+}
+
+absl::StatusOr<std::string> ParsePlanScale(const ParsedArgs& args) {
+  return config::SubmissionScale(args.Has("mini"), args.Get("scale"), "--scale");
+}
+
 absl::Status ReadPlanRunConfigs(const std::string& plan_yaml, const std::string& plan_path,
-                                bool mini, google::protobuf::Map<std::string, std::string>* files) {
+                                const std::string& scale,
+                                google::protobuf::Map<std::string, std::string>* files) {
   absl::StatusOr<config::PlanConfig> plan = config::ParsePlan(plan_yaml, plan_path);
   if (!plan.ok()) return absl::InvalidArgumentError(plan.status().message());
   absl::StatusOr<google::protobuf::Map<std::string, std::string>> read =
-      config::CollectRunConfigs(*plan, mini, config::ConfigsUnder(""));
+      config::CollectRunConfigs(*plan, scale, config::ConfigsUnder(""));
   if (!read.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(plan_path, ": ", read.status().message()));
   }

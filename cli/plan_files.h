@@ -7,15 +7,25 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cli/arg_parser.h"
 #include "google/protobuf/map.h"
 
 namespace jepalab::cli {
 
-// Parses `plan_yaml` (read from `plan_path`) and fills `files` with every run config it names in
-// `mini` mode or not. InvalidArgument naming the plan file and the field when the plan does not
-// parse or a config cannot be read.
+// " (repro)" after a plan's name or state for a plan run at a scale ("" at full size); `gap`
+// precedes the parenthesis.
+std::string ScaleSuffix(const std::string& scale, const std::string& gap = " ");
+
+// The scale --scale S / --mini ask for (config::SubmissionScale); InvalidArgument naming --scale.
+absl::StatusOr<std::string> ParsePlanScale(const ParsedArgs& args);
+
+// Parses `plan_yaml` (read from `plan_path`) and fills `files` with every run config it names at
+// `scale` (config/plan.h). InvalidArgument naming the plan file and the field when the plan does
+// not parse or a config cannot be read.
 absl::Status ReadPlanRunConfigs(const std::string& plan_yaml, const std::string& plan_path,
-                                bool mini, google::protobuf::Map<std::string, std::string>* files);
+                                const std::string& scale,
+                                google::protobuf::Map<std::string, std::string>* files);
 
 }  // namespace jepalab::cli
 

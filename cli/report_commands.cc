@@ -14,12 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/plan_commands.h"
+#include "cli/plan_files.h"
 #include "cli/progress_format.h"
 #include "cli/report_builder.h"
 #include "cli/report_html.h"
 #include "cli/rpc_helpers.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "config/plan_submission.h"
 #include "proto/metrics.grpc.pb.h"
 #include "proto/scheduler.grpc.pb.h"
 
@@ -116,7 +118,8 @@ absl::Status Report(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
   if (plan.ok()) {
     subject.title = absl::StrCat("jepa-lab plan ", plan->id());
     subject.subtitle = absl::StrCat(
-        plan->name(), plan->mini() ? " (mini)" : "", " \xC2\xB7 ", PlanStateName(plan->state()),
+        plan->name(), ScaleSuffix(config::RecordScale(*plan)), " \xC2\xB7 ",
+        PlanStateName(plan->state()),
         " \xC2\xB7 stages: ", absl::StrJoin(plan->stages_taken(), " \xE2\x86\x92 "),
         plan->scenario().empty() ? "" : absl::StrCat(" \xC2\xB7 scenario ", plan->scenario()),
         plan->message().empty() ? "" : absl::StrCat(" \xC2\xB7 ", plan->message()));

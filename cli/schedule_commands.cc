@@ -10,6 +10,7 @@
 #include "cli/rpc_helpers.h"
 #include "cli/schedule_format.h"
 #include "common/status_macros.h"
+#include "config/plan.h"
 #include "config/sweep_file.h"
 #include "proto/scheduler.grpc.pb.h"
 
@@ -35,9 +36,11 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
     return UsageError("schedule add: give exactly one of --plan FILE and --sweep FILE");
   }
   if (!sweep_path.empty()) {
-    if (args.Has("mini") || !args.GetAll("seed").empty() || !args.GetAll("set").empty()) {
+    if (args.Has("mini") || args.Has("scale") || !args.GetAll("seed").empty() ||
+        !args.GetAll("set").empty()) {
       return UsageError(
-          "schedule add: --mini, --set and --seed apply to --plan; a sweep file names its config, "
+          "schedule add: --scale, --mini, --set and --seed apply to --plan; a sweep file names its "
+          "config, "
           "overrides and "
           "seeds");
     }
@@ -58,9 +61,11 @@ absl::Status BuildCreateRequest(const ParsedArgs& args, sched::CreateScheduleReq
   sched::SchedulePlanTarget* plan = request->mutable_plan();
   JEPALAB_RETURN_IF_ERROR(ReadInputFile("--plan file", plan_path, plan->mutable_plan_yaml()));
   plan->set_plan_path(plan_path);
-  plan->set_mini(args.Has("mini"));
+  JEPALAB_ASSIGN_OR_RETURN(const std::string scale, ParsePlanScale(args));
+  plan->set_scale(scale);
+  plan->set_mini(scale == config::kScaleMini);
   JEPALAB_RETURN_IF_ERROR(
-      ReadPlanRunConfigs(plan->plan_yaml(), plan_path, plan->mini(), plan->mutable_config_files()));
+      ReadPlanRunConfigs(plan->plan_yaml(), plan_path, scale, plan->mutable_config_files()));
   for (const auto& o : args.GetAll("set")) plan->add_overrides(o);
   JEPALAB_ASSIGN_OR_RETURN(const std::vector<int64_t> seeds, ParseSeeds(args));
   for (int64_t seed : seeds) plan->add_seeds(seed);
@@ -141,14 +146,15 @@ absl::Status Delete(const ParsedArgs& args, const Endpoints& e, CommandIo& io) {
 std::vector<CommandSpec> ScheduleCommands() {
   return {
       {"schedule add",
-       "NAME --cron \"MIN HOUR DOM MON DOW\" (--plan PLAN.yaml [--mini] [--set key=value ...] "
+       "NAME --cron \"MIN HOUR DOM MON DOW\" (--plan PLAN.yaml [--scale S] [--set key=value ...] "
        "[--seed N ...]\n"
        "| --sweep SWEEP.yaml [--stop_on_collapse]) [--paused]",
        "submit the plan or sweep periodically (cron times are UTC)",
        {{"cron", "EXPR", "when, as five cron fields in UTC, or @daily, @weekly, ..."},
         {"plan", "PLAN.yaml", "submit this plan (read now: the schedule carries its text)"},
         {"sweep", "SWEEP.yaml", "submit this sweep (read now: the schedule carries it)"},
-        {"mini", "", "with --plan: its mini variant"},
+        {"scale", "S", "with --plan: run its configs' _S siblings (repro, mini)"},
+        {"mini", "", "with --plan: the same as --scale mini"},
         {"set", "key=value", "with --plan: override a config key of every run (repeatable)", true},
         {"seed", "N", "with --plan: seeds of every run (repeatable)", true},
         {"stop_on_collapse", "", "with --sweep: stop a run once its collapse is confirmed"},

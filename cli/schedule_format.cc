@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "cli/plan_files.h"
+#include "config/plan_submission.h"
 
 namespace jepalab::cli {
 namespace {
@@ -39,7 +41,7 @@ std::string ScheduleTargetText(const sched::Schedule& schedule) {
   if (schedule.has_plan()) {
     return absl::StrCat(
         "plan ", schedule.plan().plan_path().empty() ? "<plan>" : schedule.plan().plan_path(),
-        schedule.plan().mini() ? " (mini)" : "");
+        ScaleSuffix(config::RecordScale(schedule.plan())));
   }
   return "-";
 }

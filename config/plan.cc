@@ -23,6 +23,11 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+// At scale "mini" a run's explicit mini_config replaces the derived path.
+bool UsesMiniConfig(const PlanRun& run, const std::string& scale) {
+  return scale == kScaleMini && run.has_mini_config();
+}
+
 absl::Status ValidateSeeds(const std::string& field,
                            const google::protobuf::RepeatedField<int64_t>& seeds) {
   std::set<int64_t> seen;
@@ -110,9 +115,9 @@ absl::Status ValidateRun(const PlanRun& run, const std::string& field,
     }
   }
   JEPALAB_RETURN_IF_ERROR(ValidateSeeds(absl::StrCat(field, ".seeds"), run.seeds()));
-  absl::StatusOr<std::string> path = RunConfigPath(run, options.mini);
+  absl::StatusOr<std::string> path = RunConfigPath(run, options.scale);
   const std::string path_field =
-      absl::StrCat(field, options.mini && run.has_mini_config() ? ".mini_config" : ".config");
+      absl::StrCat(field, UsesMiniConfig(run, options.scale) ? ".mini_config" : ".config");
   if (!path.ok()) return Invalid(path_field, path.status().message());
   // A scheduler without the submission's files reads them relative to its config root: no
   // request may make it read a file outside that root.
@@ -202,14 +207,16 @@ absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view s
   return plan;
 }
 
-void ApplyMiniCriteria(bool mini, PlanConfig* plan) {
-  if (mini && plan->has_mini_criteria()) plan->mutable_criteria()->MergeFrom(plan->mini_criteria());
+void ApplyMiniCriteria(const std::string& scale, PlanConfig* plan) {
+  if (scale == kScaleMini && plan->has_mini_criteria())
+    plan->mutable_criteria()->MergeFrom(plan->mini_criteria());
 }
 
-void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& seeds,
+void ApplySubmission(const std::string& scale,
+                     const google::protobuf::RepeatedField<int64_t>& seeds,
                      const google::protobuf::RepeatedPtrField<std::string>& overrides,
                      PlanConfig* plan) {
-  ApplyMiniCriteria(mini, plan);
+  ApplyMiniCriteria(scale, plan);
   if (!seeds.empty()) *plan->mutable_seeds() = seeds;
   for (PlanStage& stage : *plan->mutable_stages()) {
     for (PlanRun& run : *stage.mutable_runs()) {
@@ -335,15 +342,14 @@ ConfigReader ConfigsFromMap(const google::protobuf::Map<std::string, std::string
 }
 
 absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfigs(
-    const PlanConfig& plan, bool mini, const ConfigReader& read_config) {
+    const PlanConfig& plan, const std::string& scale, const ConfigReader& read_config) {
   google::protobuf::Map<std::string, std::string> files;
   for (int s = 0; s < plan.stages_size(); ++s) {
     for (int r = 0; r < plan.stages(s).runs_size(); ++r) {
       const PlanRun& run = plan.stages(s).runs(r);
-      const std::string field =
-          absl::StrCat("stages[", s, "].runs[", r, "].",
-                       mini && run.has_mini_config() ? "mini_config" : "config");
-      absl::StatusOr<std::string> path = RunConfigPath(run, mini);
+      const std::string field = absl::StrCat("stages[", s, "].runs[", r, "].",
+                                             UsesMiniConfig(run, scale) ? "mini_config" : "config");
+      absl::StatusOr<std::string> path = RunConfigPath(run, scale);
       if (!path.ok()) return Invalid(field, path.status().message());
       if (files.count(*path) > 0) continue;
       absl::StatusOr<std::string> text = read_config(*path);
@@ -354,18 +360,35 @@ absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfig
   return files;
 }
 
-absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini) {
-  if (!mini) return run.config();
-  if (run.has_mini_config()) return run.mini_config();
+absl::StatusOr<std::string> SubmissionScale(bool mini, const std::string& scale,
+                                            absl::string_view field) {
+  if (mini && !scale.empty() && scale != kScaleMini) {
+    return Invalid(field, absl::StrCat("\"", scale, "\" contradicts mini: true"));
+  }
+  const std::string effective = mini ? kScaleMini : scale;
+  for (size_t i = 0; i < effective.size(); ++i) {
+    const char c = effective[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) {
+      return Invalid(field, absl::StrCat("must match [a-z][a-z0-9]* (a config suffix such as \"",
+                                         kScaleRepro, "\"), got \"", effective, "\""));
+    }
+  }
+  return effective;
+}
+
+absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, const std::string& scale) {
+  if (scale.empty()) return run.config();
+  if (UsesMiniConfig(run, scale)) return run.mini_config();
   for (absl::string_view suffix : {".yaml", ".yml"}) {
     if (absl::EndsWith(run.config(), suffix)) {
       const std::string stem = run.config().substr(0, run.config().size() - suffix.size());
-      return absl::StrCat(stem, "_mini", suffix);
+      return absl::StrCat(stem, "_", scale, suffix);
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("cannot derive the mini config from \"",
-                                                 run.config(),
-                                                 "\" (no .yaml suffix); set mini_config"));
+  return absl::InvalidArgumentError(absl::StrCat("cannot derive the ", scale, " config from \"",
+                                                 run.config(), "\" (no .yaml suffix)",
+                                                 scale == kScaleMini ? "; set mini_config" : ""));
 }
 
 std::vector<int64_t> RunSeeds(const PlanConfig& plan, const PlanRun& run) {

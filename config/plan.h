@@ -30,9 +30,20 @@ ConfigReader ConfigsUnder(std::string base_dir);
 // The entries of `files` (path -> YAML text), which must outlive the reader.
 ConfigReader ConfigsFromMap(const google::protobuf::Map<std::string, std::string>& files);
 
+// A plan's scale: which family of run configs it runs. "" runs each run's `config` (full size);
+// a scale S runs `config` with "_S" before ".yaml" ("repro": the sixth run time-compressed,
+// "mini": the quick plan; docs/configs.md), except that scale "mini" prefers a run's mini_config.
+inline constexpr char kScaleRepro[] = "repro";
+inline constexpr char kScaleMini[] = "mini";
+
+// The scale a submission asks for: `scale`, or "mini" for the older `mini` flag. InvalidArgument
+// naming `field` when the two disagree or the scale is not [a-z][a-z0-9]*.
+absl::StatusOr<std::string> SubmissionScale(bool mini, const std::string& scale,
+                                            absl::string_view field = "scale");
+
 struct PlanValidationOptions {
-  // Validate the configs the mini plan uses (mini_config, or config with "_mini").
-  bool mini = false;
+  // Validate the configs the plan uses at this scale (see kScaleRepro).
+  std::string scale;
   // Where run configs are read from; empty: their presence is not checked.
   ConfigReader read_config;
   // Optional deeper check of one run (needs read_config): its config's path (as in the plan),
@@ -58,14 +69,15 @@ absl::StatusOr<PlanConfig> ParsePlan(absl::string_view yaml, absl::string_view s
 //   reference_run names a run.
 absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& options);
 
-// The criteria a plan judges its runs by: `criteria`, with mini_criteria's fields on top when
-// the plan runs its _mini configs.
-void ApplyMiniCriteria(bool mini, PlanConfig* plan);
+// The criteria a plan judges its runs by: `criteria`, with mini_criteria's fields on top at
+// scale "mini".
+void ApplyMiniCriteria(const std::string& scale, PlanConfig* plan);
 
 // What a submission (SubmitPlanRequest, a schedule's plan target) changes in a parsed plan: the
-// _mini criteria, `seeds` (when not empty) replacing the plan's and every run's, and `overrides`
+// scale's criteria, `seeds` (when not empty) replacing the plan's and every run's, and `overrides`
 // appended to every run's own. Validate the plan after this, so the overrides are checked too.
-void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& seeds,
+void ApplySubmission(const std::string& scale,
+                     const google::protobuf::RepeatedField<int64_t>& seeds,
                      const google::protobuf::RepeatedPtrField<std::string>& overrides,
                      PlanConfig* plan);
 
@@ -74,16 +86,16 @@ void ApplySubmission(bool mini, const google::protobuf::RepeatedField<int64_t>& 
 absl::StatusOr<PlanConfig> LoadPlanFile(const std::string& path,
                                         const PlanValidationOptions& options);
 
-// The config path (as written in the plan, relative to the base dir) a run uses: `config`, or in
-// mini mode `mini_config` if set, else `config` with "_mini" inserted before ".yaml"/".yml".
-// InvalidArgument if no mini path can be derived.
-absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, bool mini);
+// The config path (as written in the plan, relative to the base dir) a run uses at `scale`:
+// `config`, or at scale "mini" `mini_config` if set, else `config` with "_<scale>" inserted before
+// ".yaml"/".yml". InvalidArgument if no path can be derived.
+absl::StatusOr<std::string> RunConfigPath(const PlanRun& run, const std::string& scale);
 
-// The text of every config the plan's runs use in `mini` mode or not, keyed by path as written in
+// The text of every config the plan's runs use at `scale`, keyed by path as written in
 // the plan: what a submission carries so that the scheduler needs no checkout. InvalidArgument
 // naming the run's field when a config cannot be read.
 absl::StatusOr<google::protobuf::Map<std::string, std::string>> CollectRunConfigs(
-    const PlanConfig& plan, bool mini, const ConfigReader& read_config);
+    const PlanConfig& plan, const std::string& scale, const ConfigReader& read_config);
 
 // The seeds a run uses: its own, else the plan's (empty: the config's own seed).
 std::vector<int64_t> RunSeeds(const PlanConfig& plan, const PlanRun& run);

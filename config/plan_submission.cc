@@ -18,14 +18,17 @@ absl::StatusOr<ResolvedPlan> ResolvePlanSubmission(const PlanSubmission& submiss
   absl::StatusOr<PlanConfig> parsed = ParsePlan(submission.plan_yaml, submission.source);
   if (!parsed.ok()) return absl::InvalidArgumentError(parsed.status().message());
   ResolvedPlan resolved;
+  absl::StatusOr<std::string> scale = SubmissionScale(submission.mini, submission.scale);
+  if (!scale.ok()) return invalid(scale.status());
+  resolved.scale = *std::move(scale);
   resolved.config = *std::move(parsed);
-  ApplySubmission(submission.mini, submission.seeds, submission.overrides, &resolved.config);
+  ApplySubmission(resolved.scale, submission.seeds, submission.overrides, &resolved.config);
 
   const ConfigReader source = submission.config_files.empty()
                                   ? ConfigsUnder(submission.config_root)
                                   : ConfigsFromMap(submission.config_files);
   PlanValidationOptions validation;
-  validation.mini = submission.mini;
+  validation.scale = resolved.scale;
   // Validation reads every run's config once (after the path checks); what it read is what the
   // plan keeps.
   validation.read_config = [&](const std::string& path) -> absl::StatusOr<std::string> {

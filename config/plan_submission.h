@@ -18,7 +18,8 @@ namespace jepalab::config {
 struct PlanSubmission {
   std::string plan_yaml;
   std::string source;  // for messages: the plan's path, or "<request>"
-  bool mini = false;   // run the _mini configs
+  bool mini = false;   // the older form of scale "mini"
+  std::string scale;   // config family (config/plan.h, kScaleRepro); "" full size
   google::protobuf::RepeatedField<int64_t> seeds;
   google::protobuf::RepeatedPtrField<std::string> overrides;
   // The run configs the submitter sent, by path as written in the plan. Empty: read them from
@@ -28,6 +29,7 @@ struct PlanSubmission {
 };
 
 struct ResolvedPlan {
+  std::string scale;  // the effective scale (SubmissionScale)
   PlanConfig config;  // submission applied
   // Every config the plan's runs use, by path: stored with the plan, so a restart runs exactly
   // what was accepted.
@@ -45,11 +47,20 @@ PlanSubmission ToPlanSubmission(const Request& request, std::string config_root)
   submission.plan_yaml = request.plan_yaml();
   submission.source = request.plan_path().empty() ? "<request>" : request.plan_path();
   submission.mini = request.mini();
+  submission.scale = request.scale();
   submission.seeds = request.seeds();
   submission.overrides = request.overrides();
   submission.config_files = request.config_files();
   submission.config_root = std::move(config_root);
   return submission;
+}
+
+// The scale a stored plan, request or schedule target runs at: `scale`, or "mini" for records
+// written before `scale` existed (mini: true).
+template <typename Record>
+std::string RecordScale(const Record& record) {
+  if (!record.scale().empty()) return record.scale();
+  return record.mini() ? kScaleMini : "";
 }
 
 }  // namespace jepalab::config

@@ -38,25 +38,25 @@ std::vector<std::string> RunNames(const PlanStage& stage) {
 }
 
 TEST(ShippedPlanTest, ParsesAndValidatesWithEveryConfigLoading) {
-  for (bool mini : {false, true}) {
+  for (const std::string scale : {"", "repro", "mini"}) {
     PlanValidationOptions options;
-    options.mini = mini;
+    options.scale = scale;
     options.read_config = ConfigsUnder("");
     options.check_run_config = LoadRunConfig;
-    EXPECT_THAT(LoadPlanFile(kShippedPlan, options), IsOk()) << "mini=" << mini;
+    EXPECT_THAT(LoadPlanFile(kShippedPlan, options), IsOk()) << "scale " << scale;
   }
 }
 
-TEST(ShippedPlanTest, EveryConfigItNamesExistsInBothModes) {
+TEST(ShippedPlanTest, EveryConfigItNamesExistsAtEveryScale) {
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig plan, LoadPlanFile(kShippedPlan, options));
   int runs = 0;
   for (const PlanStage& stage : plan.stages()) {
     for (const PlanRun& run : stage.runs()) {
-      for (bool mini : {false, true}) {
-        JEPALAB_ASSERT_OK_AND_ASSIGN(std::string path, RunConfigPath(run, mini));
+      for (const std::string scale : {"", "repro", "mini"}) {
+        JEPALAB_ASSERT_OK_AND_ASSIGN(std::string path, RunConfigPath(run, scale));
         EXPECT_TRUE(std::filesystem::is_regular_file(path)) << run.name() << ": " << path;
-        EXPECT_EQ(absl::EndsWith(path, "_mini.yaml"), mini) << path;
+        if (!scale.empty()) EXPECT_TRUE(absl::EndsWith(path, "_" + scale + ".yaml")) << path;
       }
       ++runs;
     }
@@ -68,8 +68,8 @@ TEST(ShippedPlanTest, MiniCriteriaReplaceOnlyTheRankThresholdWithMini) {
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig full, LoadPlanFile(kShippedPlan, options));
   PlanConfig mini = full;
-  ApplyMiniCriteria(/*mini=*/false, &full);
-  ApplyMiniCriteria(/*mini=*/true, &mini);
+  ApplyMiniCriteria("", &full);
+  ApplyMiniCriteria("mini", &mini);
   EXPECT_EQ(full.criteria().min_rankme(), 5.0);
   EXPECT_EQ(mini.criteria().min_rankme(), 2.0);
   // Everything else is the same.
@@ -215,7 +215,7 @@ stages:
 }
 
 TEST_F(PlanValidationTest, MiniModeNeedsTheMiniSibling) {
-  options_.mini = true;
+  options_.scale = "mini";
   // a.yaml has a_mini.yaml; b.yaml has none.
   EXPECT_THAT(Validate(R"(
 name: p
@@ -444,10 +444,12 @@ TEST_F(PlanValidationTest, LoadPlanFileAddsTheLineOfTheBadField) {
 TEST(PlanTest, RunConfigPathAndSeeds) {
   PlanRun run;
   run.set_config("configs/training/x.yaml");
-  EXPECT_EQ(*RunConfigPath(run, false), "configs/training/x.yaml");
-  EXPECT_EQ(*RunConfigPath(run, true), "configs/training/x_mini.yaml");
+  EXPECT_EQ(*RunConfigPath(run, ""), "configs/training/x.yaml");
+  EXPECT_EQ(*RunConfigPath(run, "mini"), "configs/training/x_mini.yaml");
+  EXPECT_EQ(*RunConfigPath(run, "repro"), "configs/training/x_repro.yaml");
   run.set_mini_config("configs/training/tiny.yaml");
-  EXPECT_EQ(*RunConfigPath(run, true), "configs/training/tiny.yaml");
+  EXPECT_EQ(*RunConfigPath(run, "mini"), "configs/training/tiny.yaml");
+  EXPECT_EQ(*RunConfigPath(run, "repro"), "configs/training/x_repro.yaml");
 
   PlanConfig plan;
   plan.add_seeds(1);
@@ -455,6 +457,21 @@ TEST(PlanTest, RunConfigPathAndSeeds) {
   EXPECT_THAT(RunSeeds(plan, run), ElementsAre(1, 2));
   run.add_seeds(7);
   EXPECT_THAT(RunSeeds(plan, run), ElementsAre(7));
+}
+
+TEST(PlanTest, SubmissionScaleAcceptsConfigSuffixesAndTheOlderMiniFlag) {
+  EXPECT_EQ(*SubmissionScale(false, ""), "");
+  EXPECT_EQ(*SubmissionScale(false, "repro"), "repro");
+  EXPECT_EQ(*SubmissionScale(true, ""), "mini");
+  EXPECT_EQ(*SubmissionScale(true, "mini"), "mini");
+  EXPECT_THAT(SubmissionScale(true, "repro"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("scale: \"repro\" contradicts mini: true")));
+  EXPECT_THAT(SubmissionScale(false, "../x", "--scale"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--scale: must match [a-z][a-z0-9]*")));
+  EXPECT_THAT(SubmissionScale(false, "Repro"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got \"Repro\"")));
 }
 
 TEST(PlanTest, ChooseBranchTakesTheFirstMatchElseNext) {

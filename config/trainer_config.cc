@@ -1,5 +1,6 @@
 #include "config/trainer_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 
@@ -161,6 +162,7 @@ void CheckOptimization(const TrainerConfig& c, Checker& k) {
   k.IntRange("training.num_threads", t.num_threads(), 0, 1024);
   k.AtLeast("training.max_steps", t.max_steps(), 0);
   k.AtLeast("training.checkpoint_every_steps", t.checkpoint_every_steps(), 0);
+  k.IntRange("training.stop_after_epochs", t.stop_after_epochs(), 0, t.epochs());
 
   const auto& a = c.augmentations();
   k.InRange("augmentations.mask_ratio", a.mask_ratio(), 0, 1);
@@ -304,6 +306,17 @@ int64_t PlannedOptimizerSteps(const TrainerConfig& config, int64_t batches_per_e
     total = config.training().max_steps();
   }
   return total;
+}
+
+int32_t LastEpoch(const TrainerConfig& config) {
+  const auto& t = config.training();
+  return t.stop_after_epochs() > 0 ? t.stop_after_epochs() : t.epochs();
+}
+
+int64_t OptimizerStepsToRun(const TrainerConfig& config, int64_t batches_per_epoch) {
+  const int64_t accum = config.training().grad_accum_steps();
+  const int64_t per_epoch = (batches_per_epoch + accum - 1) / accum;
+  return std::min(PlannedOptimizerSteps(config, batches_per_epoch), per_epoch * LastEpoch(config));
 }
 
 }  // namespace jepalab::config

@@ -37,7 +37,14 @@ std::string ConfigHash(const TrainerConfig& config);
 
 // Optimizer steps of a run: ceil(batches_per_epoch / grad_accum_steps) * epochs (reference
 // §1.5), capped by training.max_steps when that is set.
+// It is also the horizon of the LR schedule.
 int64_t PlannedOptimizerSteps(const TrainerConfig& config, int64_t batches_per_epoch);
+
+// The last epoch a run trains: training.stop_after_epochs when set, else training.epochs.
+int32_t LastEpoch(const TrainerConfig& config);
+
+// Optimizer steps a run takes: PlannedOptimizerSteps, ended after LastEpoch.
+int64_t OptimizerStepsToRun(const TrainerConfig& config, int64_t batches_per_epoch);
 
 }  // namespace jepalab::config
 

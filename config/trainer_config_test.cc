@@ -44,6 +44,87 @@ TEST(TrainerConfigTest, MiniConfigLoads) {
   EXPECT_GT(config.data().generator().num_atomic(), 0);
 }
 
+// The reproduction scale is the sixth run time-compressed by the rules in docs/configs.md ("The
+// reproduction scale"); each key below is either the sixth run's value or the table's scaled one.
+TEST(TrainerConfigTest, ReproConfigIsTheSixthRunByTheScalingTable) {
+  JEPALAB_ASSERT_OK_AND_ASSIGN(
+      const TrainerConfig repro,
+      LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000_repro.yaml"));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(const TrainerConfig sixth, LoadTrainerConfigFile(kA6000));
+  const auto& e = repro.object_encoder();
+  EXPECT_EQ(e.hidden_dim(), 64);
+  EXPECT_EQ(e.relational_layers(), 1);
+  EXPECT_EQ(e.relational_heads(), 4);
+  EXPECT_DOUBLE_EQ(e.relational_dropout(), sixth.object_encoder().relational_dropout());
+  EXPECT_EQ(e.num_embeddings(), 128);
+  EXPECT_EQ(e.num_embeddings(), 2 * e.hidden_dim());  // K/H = 2, as 768/384
+  // VQ: unchanged.
+  EXPECT_TRUE(e.vq_enabled());
+  EXPECT_TRUE(e.vq_refresh_enabled());
+  EXPECT_DOUBLE_EQ(e.ema_decay(), sixth.object_encoder().ema_decay());
+  EXPECT_EQ(e.vq_refresh_interval(), sixth.object_encoder().vq_refresh_interval());
+  EXPECT_DOUBLE_EQ(e.vq_refresh_usage_threshold(),
+                   sixth.object_encoder().vq_refresh_usage_threshold());
+  EXPECT_DOUBLE_EQ(e.commitment_cost(), sixth.object_encoder().commitment_cost());
+  EXPECT_EQ(e.activation(), sixth.object_encoder().activation());
+  // Projection: 64, two layers, ReLU.
+  EXPECT_EQ(repro.model().projection_dim(), 64);
+  EXPECT_EQ(repro.loss().projection_dim(), 64);
+  EXPECT_EQ(repro.model().projection_layers(), 2);
+  EXPECT_EQ(repro.loss().projection_layers(), 2);
+  EXPECT_EQ(repro.loss().projection_activation(), "relu");
+  // Batch and queue: 64 x 2; the queue holds 16 micro-batches, as 8192 = 16 x 512.
+  const auto& t = repro.training();
+  EXPECT_EQ(t.batch_size(), 64);
+  EXPECT_EQ(t.grad_accum_steps(), sixth.training().grad_accum_steps());
+  EXPECT_EQ(sixth.loss().queue_size(), 16 * sixth.training().batch_size());
+  EXPECT_EQ(repro.loss().queue_size(), 16 * t.batch_size());
+  // SIGReg: weight and points unchanged, 256 slices.
+  EXPECT_DOUBLE_EQ(repro.sigreg().weight(), sixth.sigreg().weight());
+  EXPECT_EQ(repro.sigreg().num_slices(), 256);
+  EXPECT_EQ(repro.sigreg().num_points(), sixth.sigreg().num_points());
+  // Losses, temperature, target EMA, optimizer: unchanged.
+  EXPECT_EQ(repro.invariance().DebugString(), sixth.invariance().DebugString());
+  EXPECT_EQ(repro.relational_loss().DebugString(), sixth.relational_loss().DebugString());
+  EXPECT_EQ(repro.loss().objective(), sixth.loss().objective());
+  EXPECT_DOUBLE_EQ(repro.loss().temperature(), 0.07);
+  EXPECT_DOUBLE_EQ(repro.loss().temperature_min(), 0.07);
+  EXPECT_DOUBLE_EQ(repro.loss().temperature_max(), 0.15);
+  EXPECT_EQ(repro.loss().learnable_temperature(), sixth.loss().learnable_temperature());
+  EXPECT_EQ(repro.loss().use_target_encoder(), sixth.loss().use_target_encoder());
+  EXPECT_DOUBLE_EQ(repro.loss().target_ema_decay(), 0.99);
+  EXPECT_EQ(repro.optimizer().DebugString(), sixth.optimizer().DebugString());
+  EXPECT_EQ(t.grad_clip().DebugString(), sixth.training().grad_clip().DebugString());
+  EXPECT_EQ(repro.compat().DebugString(), sixth.compat().DebugString());
+  // Data: the pilot generator's settings, 3,000 atomic + 2,000 sequential, split 0.02 (seed 13).
+  const auto& g = repro.data().generator();
+  EXPECT_EQ(g.seed(), 123);
+  EXPECT_EQ(g.num_atomic(), 3000);
+  EXPECT_EQ(g.num_sequential(), 2000);
+  EXPECT_EQ(g.min_grid_size(), 6);
+  EXPECT_EQ(g.max_grid_size(), 14);
+  EXPECT_EQ(g.min_colors(), 4);
+  EXPECT_EQ(g.max_colors(), 6);
+  EXPECT_DOUBLE_EQ(g.fill_probability(), 0.7);
+  EXPECT_DOUBLE_EQ(repro.data().validation().split(), sixth.data().validation().split());
+  EXPECT_EQ(repro.data().validation().seed(), sixth.data().validation().seed());
+  EXPECT_EQ(repro.data().context_window(), sixth.data().context_window());
+  EXPECT_EQ(repro.tokenizer().DebugString(), sixth.tokenizer().DebugString());
+  // Time: warm-up 361 optimizer steps, cosine over 36 epochs, stopped after 10 (76 micro-batches
+  // per epoch, trainer_service/core/repro_data_test.cc).
+  EXPECT_EQ(t.lr_scheduler().name(), "cosine");
+  EXPECT_EQ(t.lr_scheduler().warmup_steps(), 361);
+  EXPECT_DOUBLE_EQ(t.lr_scheduler().min_lr_scale(), sixth.training().lr_scheduler().min_lr_scale());
+  EXPECT_EQ(t.epochs(), 36);
+  EXPECT_EQ(t.stop_after_epochs(), 10);
+  EXPECT_EQ(PlannedOptimizerSteps(repro, 76), 36 * 38);
+  EXPECT_EQ(OptimizerStepsToRun(repro, 76), 380);
+  EXPECT_EQ(t.early_stopping().DebugString(), sixth.training().early_stopping().DebugString());
+  // Diagnostics: every 25 micro-batches over 512 rows.
+  EXPECT_EQ(repro.diagnostics().embedding_metrics().interval(), 25);
+  EXPECT_EQ(repro.diagnostics().embedding_metrics().max_samples(), 512);
+}
+
 TEST(TrainerConfigTest, ErrorsNameFileAndLine) {
   EXPECT_THAT(
       LoadTrainerConfigFile("config/testdata/bad_lr.yaml"),
@@ -245,7 +326,7 @@ namespace {
 class DiagnosticPlanConfigTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DiagnosticPlanConfigTest, IsItsBaseWithExactlyTheListedChanges) {
-  for (const std::string suffix : {"", "_mini"}) {
+  for (const std::string suffix : {"", "_repro", "_mini"}) {
     const std::string path = "configs/training/" + GetParam() + suffix + ".yaml";
     JEPALAB_ASSERT_OK_AND_ASSIGN(const std::string text, common::ReadFile(path));
     ASSERT_FALSE(text.empty()) << path;

@@ -14,12 +14,12 @@ namespace {
 
 using jepalab::config::PlanConfig;
 
-void WalkValidPlan(const PlanConfig& plan, bool mini, bool all_stable) {
+void WalkValidPlan(const PlanConfig& plan, const std::string& scale, bool all_stable) {
   std::map<std::string, bool> stable;
   for (int s = 0; s < plan.stages_size(); ++s) {
     for (const auto& run : plan.stages(s).runs()) {
       stable[run.name()] = all_stable;
-      (void)jepalab::config::RunConfigPath(run, mini);
+      (void)jepalab::config::RunConfigPath(run, scale);
       (void)jepalab::config::RunSeeds(plan, run);
       int stage_index = -1;
       FUZZ_CHECK(jepalab::config::FindRun(plan, run.name(), &stage_index) != nullptr, run.name());
@@ -43,12 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::map<std::string, int> lines;
   const auto plan = jepalab::config::ParsePlan(yaml, "fuzz_plan.yaml", &lines);
   if (!plan.ok()) return 0;
-  for (const bool mini : {false, true}) {
+  for (const std::string scale : {"", "repro", "mini"}) {
     jepalab::config::PlanValidationOptions options;
-    options.mini = mini;
+    options.scale = scale;
     if (!jepalab::config::ValidatePlan(*plan, options).ok()) continue;
-    WalkValidPlan(*plan, mini, /*all_stable=*/true);
-    WalkValidPlan(*plan, mini, /*all_stable=*/false);
+    WalkValidPlan(*plan, scale, /*all_stable=*/true);
+    WalkValidPlan(*plan, scale, /*all_stable=*/false);
   }
   return 0;
 }

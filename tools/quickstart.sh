@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # The main job on embedded defaults: set up, build, start the three services on loopback, run
-# the diagnostic plan's _mini version end to end through the scheduler (stage by stage, with
-# progress), print its verdict (table and written conclusion) and write its HTML report. The
-# services keep running afterwards.
+# the diagnostic plan end to end through the scheduler at the reproduction scale (the sixth run
+# time-compressed, over three seeds; stage by stage, with progress), print its verdict (table and
+# written conclusion) and write its HTML report. The services keep running afterwards.
 #
-#   tools/quickstart.sh            the _mini diagnostic plan (configs/plans/vq_diagnostic.yaml --mini)
-#   tools/quickstart.sh --single   the former quick start: one mini experiment and its final metrics
+#   tools/quickstart.sh            the plan at the reproduction scale (_repro configs), seeds 123-125
+#   tools/quickstart.sh --quick    the quick plan (_mini configs, seeds 123-124, about 4 minutes):
+#                                  a smoke test of the workflow, NOT a faithful reproduction
+#   tools/quickstart.sh --single   one mini experiment and its final metrics
 #   tools/quickstart.sh --stop     stop the services
 #
 # Environment: JEPALAB_HOME (data, logs, pids, reports; default ./.jepalab), JEPALAB_PLAN (plan
-# file; default configs/plans/vq_diagnostic.yaml), JEPALAB_PLAN_ARGS (default --mini --seed 123
-# --seed 124: the _mini configs over two seeds; empty runs the plan's own configs and seeds), JEPALAB_CONFIG (--single: config to submit; default
-# configs/training/jepa_pretrain_a6000_mini.yaml).
+# file; default configs/plans/vq_diagnostic.yaml), JEPALAB_PLAN_ARGS (replaces the plan flags the
+# mode chooses; empty runs the plan's own full-size configs and seeds), JEPALAB_CONFIG (--single:
+# config to submit; default configs/training/jepa_pretrain_a6000_mini.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HOME_DIR=${JEPALAB_HOME:-.jepalab}
 CONFIG=${JEPALAB_CONFIG:-configs/training/jepa_pretrain_a6000_mini.yaml}
 PLAN=${JEPALAB_PLAN:-configs/plans/vq_diagnostic.yaml}
-PLAN_ARGS=${JEPALAB_PLAN_ARGS---mini --seed 123 --seed 124}
+REPRO_ARGS="--scale repro --seed 123 --seed 124 --seed 125"
+QUICK_ARGS="--scale mini --seed 123 --seed 124"
 SCHEDULER_PORT=50051 TRAINER_PORT=50052 METRICS_PORT=50053 METRICS_HTTP_PORT=9464
 
 stop_services() {
@@ -38,11 +41,16 @@ stop_services() {
 }
 
 MODE=plan
+PLAN_ARGS=${JEPALAB_PLAN_ARGS-$REPRO_ARGS}
+SCALE_NOTE="reproduction scale: the sixth run time-compressed (docs/configs.md), seeds 123-125"
 case "${1:-}" in
   --stop) stop_services; exit 0 ;;
   --single) MODE=single ;;
+  --quick)
+    PLAN_ARGS=${JEPALAB_PLAN_ARGS-$QUICK_ARGS}
+    SCALE_NOTE="QUICK plan (_mini configs): a smoke test of the workflow, NOT a faithful reproduction of the sixth run (lr 1e-3, 87 micro-batches; see docs/configs.md)" ;;
   "") ;;
-  *) echo "usage: tools/quickstart.sh [--single | --stop]" >&2; exit 2 ;;
+  *) echo "usage: tools/quickstart.sh [--quick | --single | --stop]" >&2; exit 2 ;;
 esac
 
 tools/setup.sh
@@ -94,6 +102,7 @@ run_single() {
 
 run_plan() {
   echo "== running the plan $PLAN $PLAN_ARGS (one trainer, runs one at a time)"
+  echo "   $SCALE_NOTE"
   local submitted
   # shellcheck disable=SC2086  # PLAN_ARGS is a list of flags
   submitted=$("$JEPALAB" plan run "$PLAN" $PLAN_ARGS)
@@ -102,6 +111,7 @@ run_plan() {
   plan_id=$(echo "$submitted" | awk '/^submitted plan/ {print $3}')
   # Stages, runs, progress, and at the end the verdict: the written conclusion and the table.
   "$JEPALAB" plan watch "$plan_id" || status=$?
+  echo "($SCALE_NOTE)"
   mkdir -p "$HOME_DIR/reports"
   report="$HOME_DIR/reports/$plan_id.html"
   echo "== report"

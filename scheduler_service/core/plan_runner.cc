@@ -22,6 +22,7 @@ using ::jepalab::config::BranchChoice;
 using ::jepalab::config::ChooseBranch;
 using ::jepalab::config::FindStage;
 using ::jepalab::config::ParsePlan;
+using ::jepalab::config::RecordScale;
 using ::jepalab::config::ResolvedPlan;
 using ::jepalab::config::ResolvePlanSubmission;
 using ::jepalab::config::RunConfigPath;
@@ -91,7 +92,7 @@ absl::StatusOr<std::unique_ptr<PlanRunner>> PlanRunner::Create(const PlanRunnerO
       } else {
         entry.config = *std::move(config);
         // Again what the submission changed, so later stages run as accepted.
-        ApplySubmission(plan.mini(), plan.seeds(), plan.overrides(), &entry.config);
+        ApplySubmission(RecordScale(plan), plan.seeds(), plan.overrides(), &entry.config);
       }
       if (!IsTerminal(plan.state())) ++running;
       entry.plan = std::move(plan);
@@ -163,7 +164,8 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
   plan.set_state(PlanState::PLAN_STATE_RUNNING);
   plan.set_plan_yaml(request.plan_yaml());
   plan.set_plan_path(request.plan_path());
-  plan.set_mini(request.mini());
+  plan.set_scale(resolved.scale);
+  plan.set_mini(resolved.scale == config::kScaleMini);
   plan.set_priority(request.priority());
   *plan.mutable_seeds() = request.seeds();
   *plan.mutable_overrides() = request.overrides();
@@ -202,7 +204,8 @@ absl::StatusOr<Plan> PlanRunner::SubmitPlan(const v1::SubmitPlanRequest& request
     entry.version = 1;
     order_.push_back(plan.id());
   }
-  LOG(INFO) << "accepted plan " << plan.id() << " (" << source << (request.mini() ? ", mini" : "")
+  LOG(INFO) << "accepted plan " << plan.id() << " (" << source
+            << (resolved.scale.empty() ? "" : ", scale ") << resolved.scale
             << "): " << config.stages_size() << " stages";
   // Submit the first stage now; a retryable failure is retried by the background thread.
   absl::Status first = Advance(plan.id());
@@ -240,7 +243,7 @@ absl::Status PlanRunner::SubmitRun(Plan& plan, const PlanConfig& config, const P
       return absl::OkStatus();
     }
   }
-  JEPALAB_ASSIGN_OR_RETURN(std::string path, RunConfigPath(run, plan.mini()));
+  JEPALAB_ASSIGN_OR_RETURN(std::string path, RunConfigPath(run, RecordScale(plan)));
   auto file = plan.config_files().find(path);
   if (file == plan.config_files().end()) {
     return absl::InternalError(absl::StrCat("plan ", plan.id(), ": no stored config ", path));

@@ -208,6 +208,27 @@ TEST_F(PlanRunnerTest, RunConfigsSentWithThePlanAreTheOnesRun) {
                        HasSubstr("not among the submitted config files: x/a.yaml")));
 }
 
+TEST_F(PlanRunnerTest, AScaleRunsEachConfigsSiblingAndIsStoredWithThePlan) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(
+      "name: scaled\nseeds: [7]\nstages:\n  - name: one\n    runs: [{name: r1, config: "
+      "x/a.yaml}]\n");
+  (*request.mutable_config_files())["x/a.yaml"] = "seed: 1\ntraining:\n  epochs: 3\n";
+  (*request.mutable_config_files())["x/a_repro.yaml"] = "seed: 1\ntraining:\n  epochs: 4\n";
+  request.set_scale("repro");
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan plan, runner_->SubmitPlan(request));
+  EXPECT_EQ(plan.scale(), "repro");
+  EXPECT_FALSE(plan.mini());
+  ASSERT_THAT(plan.runs(), SizeIs(1));
+  JEPALAB_ASSERT_OK_AND_ASSIGN(v1::Experiment experiment,
+                               scheduler_->GetExperiment(plan.runs(0).experiment_id()));
+  EXPECT_EQ(experiment.config_yaml(), request.config_files().at("x/a_repro.yaml"));
+
+  request.set_mini(true);  // contradicts scale "repro"
+  EXPECT_THAT(runner_->SubmitPlan(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contradicts mini")));
+}
+
 TEST_F(PlanRunnerTest, StableAblationTakesScenarioA) {
   const std::string id = Submit().id();
   FinishRun(id, "baseline", /*stable=*/false);

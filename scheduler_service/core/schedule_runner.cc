@@ -299,6 +299,7 @@ void ScheduleRunner::FireLocked(Entry& entry, int64_t now_ms) {
     request.set_plan_yaml(updated.plan().plan_yaml());
     request.set_plan_path(updated.plan().plan_path());
     request.set_mini(updated.plan().mini());
+    request.set_scale(updated.plan().scale());
     *request.mutable_seeds() = updated.plan().seeds();
     *request.mutable_overrides() = updated.plan().overrides();
     *request.mutable_config_files() = updated.plan().config_files();

@@ -45,6 +45,8 @@
 
 namespace jepalab::trainer {
 
+using ::jepalab::config::LastEpoch;
+using ::jepalab::config::OptimizerStepsToRun;
 using ::jepalab::config::PlannedOptimizerSteps;
 using ::jepalab::config::ValidateTrainerConfig;
 namespace {
@@ -198,8 +200,10 @@ absl::Status Trainer::Setup() {
                                                     : config_.seed();
   const int64_t batches_per_epoch = static_cast<int64_t>(
       EpochBatches(split_.train, t.batch_size(), false, t.drop_last(), 0, 0).size());
-  outcome_.total_steps = PlannedOptimizerSteps(config_, batches_per_epoch);
-  lr_schedule_ = {t.lr_scheduler().name(), t.lr_scheduler().warmup_steps(), outcome_.total_steps,
+  // The schedule spans all `epochs`; training.stop_after_epochs only ends the run earlier.
+  outcome_.total_steps = OptimizerStepsToRun(config_, batches_per_epoch);
+  lr_schedule_ = {t.lr_scheduler().name(), t.lr_scheduler().warmup_steps(),
+                  PlannedOptimizerSteps(config_, batches_per_epoch),
                   t.lr_scheduler().min_lr_scale()};
 
   const JepaModelOptions options = JepaModelOptionsFromConfig(config_);
@@ -273,7 +277,7 @@ void Trainer::SendProgress(int32_t epoch) {
   p.set_step(outcome_.steps);
   p.set_total_steps(outcome_.total_steps);
   p.set_epoch(epoch);
-  p.set_total_epochs(config_.training().epochs());
+  p.set_total_epochs(LastEpoch(config_));
   const double elapsed = SecondsSince(train_start_);
   p.set_elapsed_seconds(elapsed);
   const int64_t done = outcome_.steps - resumed_.steps;
@@ -566,7 +570,7 @@ absl::Status Trainer::Checkpoint(int32_t epoch) {
   const TrainingCounters c = Counters(epoch);
   JEPALAB_RETURN_IF_ERROR(SaveCheckpoint(LatestCheckpointPath(checkpoint_dir_), State(), c));
   const int interval = config_.training().checkpoint_interval();
-  if ((interval > 0 && epoch % interval == 0) || epoch == config_.training().epochs()) {
+  if ((interval > 0 && epoch % interval == 0) || epoch == LastEpoch(config_)) {
     JEPALAB_RETURN_IF_ERROR(
         SaveCheckpoint(EpochCheckpointPath(checkpoint_dir_, epoch), State(), c));
   }
@@ -620,10 +624,10 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     RunProgress p;
     p.set_step(outcome_.steps);
     p.set_total_steps(outcome_.total_steps);
-    p.set_total_epochs(t.epochs());
+    p.set_total_epochs(LastEpoch(config_));
     listener_->OnStart(outcome_.device, p);
   }
-  for (int32_t epoch = first_epoch; epoch <= t.epochs(); ++epoch) {
+  for (int32_t epoch = first_epoch; epoch <= LastEpoch(config_); ++epoch) {
     if (t.max_steps() > 0 && outcome_.steps >= t.max_steps()) break;
     outcome_.epochs = epoch;
     double train_loss = 0;
@@ -646,8 +650,8 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     SendProgress(epoch);
     if (sink_ != nullptr) sink_->Flush();
     LOG(INFO) << absl::StrFormat("%s: epoch %d/%d step %d train/loss %.4f val/loss %.4f",
-                                 context_.run_id, epoch, t.epochs(), outcome_.steps, train_loss,
-                                 val_loss);
+                                 context_.run_id, epoch, LastEpoch(config_), outcome_.steps,
+                                 train_loss, val_loss);
     if (!std::isfinite(val_loss)) {
       outcome_.state = RunState::RUN_STATE_DIVERGED;
       outcome_.message = absl::StrCat(names::kValLoss, " is not finite after epoch ", epoch,

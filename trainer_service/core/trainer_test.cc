@@ -165,6 +165,36 @@ TEST(TrainerTest, MaxStepsAndGradAccumulationCapTheRun) {
   EXPECT_EQ(sink.Series(names::kValLoss).size(), 2u);
 }
 
+// A time-compressed run: it ends after stop_after_epochs, on the LR schedule of all `epochs`.
+TEST(TrainerTest, StopAfterEpochsEndsTheRunOnTheFullSchedule) {
+  const std::vector<std::string> cosine = {"training.lr_scheduler.name=cosine",
+                                           "training.lr_scheduler.warmup_steps=4"};
+  std::vector<std::string> stopped_overrides = cosine;
+  stopped_overrides.push_back("training.stop_after_epochs=2");
+  RecordingSink full, stopped;
+  RecordingListener listener;
+  ASSERT_THAT(RunTraining(TinyConfig(cosine), {"full"}, &full, nullptr, nullptr),
+              ::testing::IsOk());
+  auto outcome =
+      RunTraining(TinyConfig(stopped_overrides), {"stopped"}, &stopped, &listener, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED);
+  EXPECT_EQ(outcome->steps, 28);  // 14 steps per epoch
+  EXPECT_EQ(outcome->total_steps, 28);
+  EXPECT_EQ(listener.last_.total_epochs(), 2);
+  EXPECT_EQ(stopped.Series(names::kValLoss).size(), 2u);
+  const std::vector<double> full_lr = full.Series(names::kLearningRate);
+  ASSERT_EQ(full_lr.size(), 84u);
+  EXPECT_EQ(stopped.Series(names::kLearningRate),
+            std::vector<double>(full_lr.begin(), full_lr.begin() + 28));
+}
+
+TEST(TrainerTest, StopAfterEpochsBeyondEpochsIsRefused) {
+  EXPECT_THAT(
+      LoadTrainerConfig(kTinyConfig, "tiny.yaml", {"training.stop_after_epochs=7"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("training.stop_after_epochs")));
+}
+
 TEST(TrainerTest, EarlyStopping) {
   auto outcome = RunTraining(
       TinyConfig({"training.early_stopping.enabled=true", "training.early_stopping.patience=1",
