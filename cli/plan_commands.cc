@@ -99,9 +99,10 @@ absl::Status WatchPlan(const std::string& id, const Endpoints& e, CommandIo& io)
     for (const auto& run : plan.runs()) {
       const bool running = run.state() == sched::EXPERIMENT_STATE_RUNNING;
       if (running) running_since.emplace(run.name(), now);
-      const std::string line = absl::StrCat("  ", run.name(), "  ", run.experiment_id(), "  ",
-                                            ExperimentStateName(run.state()),
-                                            run.judged() ? absl::StrCat("  ", run.verdict()) : "");
+      const std::string line = absl::StrCat(
+          "  ", run.name(), "  ", run.experiment_id(), "  ", ExperimentStateName(run.state()),
+          run.same_as().empty() ? "" : absl::StrCat("  (same runs as ", run.same_as(), ")"),
+          run.judged() ? absl::StrCat("  ", run.verdict()) : "");
       // The time a run took: from first seen RUNNING to first seen ended (the verdict comes later).
       auto since = running_since.find(run.name());
       if (!running && run.state() != sched::EXPERIMENT_STATE_QUEUED &&

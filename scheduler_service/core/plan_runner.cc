@@ -55,6 +55,28 @@ PlanRunStatus* FindRunStatus(Plan& plan, const std::string& name) {
   return nullptr;
 }
 
+// The earlier run of `plan` that `run` is identical to (same config file at the plan's scale,
+// overrides and seeds, so the same resolved config for each seed), or nullptr.
+const PlanRunStatus* IdenticalSubmittedRun(const Plan& plan, const PlanConfig& config,
+                                           const PlanRun& run) {
+  const std::string scale = RecordScale(plan);
+  const absl::StatusOr<std::string> path = RunConfigPath(run, scale);
+  if (!path.ok()) return nullptr;
+  for (const PlanRunStatus& status : plan.runs()) {
+    if (status.name() == run.name() || status.experiment_id().empty()) continue;
+    const PlanRun* other = ::jepalab::config::FindRun(config, status.name());
+    if (other == nullptr) continue;
+    const absl::StatusOr<std::string> other_path = RunConfigPath(*other, scale);
+    if (other_path.ok() && *other_path == *path &&
+        std::equal(other->overrides().begin(), other->overrides().end(), run.overrides().begin(),
+                   run.overrides().end()) &&
+        RunSeeds(config, *other) == RunSeeds(config, run)) {
+      return &status;
+    }
+  }
+  return nullptr;
+}
+
 // The summary a list shows: no plan text, no config copies.
 Plan Summary(const Plan& plan) {
   Plan summary = plan;
@@ -242,6 +264,15 @@ absl::Status PlanRunner::SubmitRun(Plan& plan, const PlanConfig& config, const P
       for (const RunRecord& record : experiment.runs()) status.add_run_ids(record.run_id());
       return absl::OkStatus();
     }
+  }
+  // The seed's plan names some runs twice ("VQ without refresh" in scenario A and again in the
+  // additional stage): training the same config and seeds again would only repeat the result.
+  if (const PlanRunStatus* same = IdenticalSubmittedRun(plan, config, run)) {
+    status.set_experiment_id(same->experiment_id());
+    status.set_state(same->state());
+    *status.mutable_run_ids() = same->run_ids();
+    status.set_same_as(same->name());
+    return absl::OkStatus();
   }
   JEPALAB_ASSIGN_OR_RETURN(std::string path, RunConfigPath(run, RecordScale(plan)));
   auto file = plan.config_files().find(path);

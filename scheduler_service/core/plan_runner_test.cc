@@ -29,6 +29,7 @@ using ::jepalab::scheduler::v1::Plan;
 using ::jepalab::scheduler::v1::PlanRunStatus;
 using ::jepalab::scheduler::v1::PlanState;
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsOk;
 using ::testing::SizeIs;
@@ -58,7 +59,9 @@ stages:
   - name: fix_b
     fixes: true
     runs:
-      - {name: b1, config: configs/training/jepa_diag_no_vq_mini.yaml}
+      - name: b1
+        config: configs/training/jepa_diag_no_vq_mini.yaml
+        overrides: ["optimizer.lr=0.0002"]
 )";
 
 class PlanRunnerTest : public ::testing::Test {
@@ -227,6 +230,44 @@ TEST_F(PlanRunnerTest, AScaleRunsEachConfigsSiblingAndIsStoredWithThePlan) {
   request.set_mini(true);  // contradicts scale "repro"
   EXPECT_THAT(runner_->SubmitPlan(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contradicts mini")));
+}
+
+// The seed's plan runs "VQ without refresh" twice; the second is the first's experiment.
+TEST_F(PlanRunnerTest, ARunIdenticalToAnEarlierOneSharesItsExperiment) {
+  const std::string id = Submit(R"(
+name: twice
+seeds: [7]
+stages:
+  - name: one
+    runs:
+      - {name: first, config: configs/training/jepa_diag_no_vq_mini.yaml}
+    next: two
+  - name: two
+    runs:
+      - {name: again, config: configs/training/jepa_diag_no_vq_mini.yaml}
+      - {name: changed, config: configs/training/jepa_diag_no_vq_mini.yaml,
+         overrides: ["optimizer.lr=0.0001"]}
+      - {name: other_seed, config: configs/training/jepa_diag_no_vq_mini.yaml, seeds: [8]}
+)")
+                             .id();
+  FinishRun(id, "first", /*stable=*/true);
+  const Plan plan = WaitUntil(id, [](const Plan& p) {
+    const PlanRunStatus* last = Run(p, "other_seed");
+    return last != nullptr && !last->experiment_id().empty();
+  });
+  const PlanRunStatus* first = Run(plan, "first");
+  const PlanRunStatus* again = Run(plan, "again");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->experiment_id(), first->experiment_id());
+  EXPECT_EQ(again->same_as(), "first");
+  EXPECT_THAT(again->run_ids(), ElementsAreArray(first->run_ids()));
+  for (const std::string name : {"changed", "other_seed"}) {
+    ASSERT_NE(Run(plan, name), nullptr) << name;
+    EXPECT_NE(Run(plan, name)->experiment_id(), first->experiment_id()) << name;
+    EXPECT_EQ(Run(plan, name)->same_as(), "") << name;
+  }
+  EXPECT_THAT(scheduler_->ListExperiments({}, ""), SizeIs(3));
 }
 
 TEST_F(PlanRunnerTest, StableAblationTakesScenarioA) {

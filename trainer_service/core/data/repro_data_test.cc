@@ -17,9 +17,9 @@ TEST(ReproDataTest, FiveThousandTasksGiveSeventySixMicroBatchesPerEpoch) {
       config::LoadTrainerConfigFile("configs/training/jepa_pretrain_a6000_repro.yaml"));
   JEPALAB_ASSERT_OK_AND_ASSIGN(const TrainingSamples loaded, LoadTrainingSamples(config, 2));
   ASSERT_EQ(loaded.samples.size(), 5000u);
-  const DatasetSplit split = SplitSamples(static_cast<int64_t>(loaded.samples.size()),
-                                          config.data().validation().split(),
-                                          config.data().validation().seed());
+  const DatasetSplit split =
+      SplitSamples(static_cast<int64_t>(loaded.samples.size()), config.data().validation().split(),
+                   config.data().validation().seed());
   EXPECT_EQ(split.train.size(), 4900u);
   EXPECT_EQ(split.validation.size(), 100u);
   const auto& t = config.training();
