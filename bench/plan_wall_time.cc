@@ -1,7 +1,7 @@
 // Wall time of a whole diagnostic plan (issue 5, "Speed"): starts the real metrics, trainer (one,
-// one run at a time) and scheduler servers, submits the plan (default: vq_diagnostic at the
-// reproduction scale over seeds 123-125, as tools/quickstart.sh), follows it to the end, then
-// prints per run where its time went and the plan's total:
+// two runs at a time by default, as tools/quickstart.sh) and scheduler servers, submits the plan
+// (default: vq_diagnostic at the reproduction scale over seeds 123-125, as tools/quickstart.sh),
+// follows it to the end, then prints per run where its time went and the plan's total:
 //   bazel run -c opt //bench:plan_wall_time [-- --plan=configs/plans/vq_diagnostic.yaml
 //   --scale=mini --seeds=123,124]   (the second line: tools/quickstart.sh --quick)
 // Columns (from the trainer's own run timestamps, so polling does not blur them):
@@ -43,6 +43,8 @@ ABSL_FLAG(std::string, scale, "repro",
           "the plan's full-size configs.");
 ABSL_FLAG(std::vector<std::string>, seeds, std::vector<std::string>({"123", "124", "125"}),
           "Seeds of every run (as tools/quickstart.sh); empty: the plan's own.");
+ABSL_FLAG(int, runs_at_once, 2,
+          "trainer_server --max_concurrent_runs (as tools/quickstart.sh; 1: one run at a time).");
 ABSL_FLAG(int, timeout_minutes, 120, "Give up (and cancel the plan) after this long.");
 
 namespace jepalab::bench {
@@ -174,7 +176,7 @@ absl::Status Run() {
   auto trainer_server = ServiceProcess::Start(
       "trainer", RunfilePath("trainer_service/trainer_server"),
       {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(),
-       "--max_concurrent_runs=1"});
+       absl::StrCat("--max_concurrent_runs=", absl::GetFlag(FLAGS_runs_at_once))});
   if (!trainer_server.ok()) return trainer_server.status();
   auto scheduler = ServiceProcess::Start(
       "scheduler", RunfilePath("scheduler_service/scheduler_server"),
@@ -201,9 +203,10 @@ absl::Status Run() {
     if (!status.ok())
       return absl::InvalidArgumentError(absl::StrCat("SubmitPlan: ", status.error_message()));
   }
-  std::printf("submitted plan %s (%s%s), one trainer, one run at a time\n",
+  std::printf("submitted plan %s (%s%s), one trainer, %d run(s) at a time\n",
               submitted.plan().id().c_str(), plan_file.c_str(),
-              submit.scale().empty() ? "" : (", scale " + submit.scale()).c_str());
+              submit.scale().empty() ? "" : (", scale " + submit.scale()).c_str(),
+              absl::GetFlag(FLAGS_runs_at_once));
   sched::Plan plan;
   absl::Status followed = Follow(*sched_stub, submitted.plan().id(), &plan);
   if (!followed.ok()) return followed;
