@@ -3,11 +3,13 @@
 #include <libgen.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -36,6 +38,9 @@ ABSL_FLAG(
     std::string, tls_ca_file, "",
     "PEM CA that the TLS certificates of metrics_service must chain to; empty: plaintext to them.");
 ABSL_FLAG(int, max_concurrent_runs, 1, "runs training at the same time");
+ABSL_FLAG(int, threads_per_run, -1,
+          "intra-op threads of a run whose config leaves training.num_threads at 0: -1 shares the "
+          "cores among max_concurrent_runs (at least 1 each), 0 gives every run every core");
 ABSL_FLAG(std::string, worker_binary, "", "trainer_worker path; default: next to this binary");
 ABSL_FLAG(double, cancel_grace_seconds, 10, "SIGTERM -> SIGKILL grace for cancelled workers");
 ABSL_FLAG(absl::Duration, keepalive_time, jepalab::common::KeepaliveOptions().time,
@@ -100,6 +105,12 @@ int main(int argc, char** argv) {
   options.metrics_tls_ca_file = AbsolutePath(absl::GetFlag(FLAGS_tls_ca_file));
   options.metrics_auth_token_file = AbsolutePath(absl::GetFlag(FLAGS_auth_token_file));
   options.max_concurrent_runs = absl::GetFlag(FLAGS_max_concurrent_runs);
+  // Runs at once on shared cores: each its share, so that no OpenMP thread waits for a core.
+  options.threads_per_run = absl::GetFlag(FLAGS_threads_per_run);
+  if (options.threads_per_run < 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    options.threads_per_run = std::max(1, cores / std::max(1, options.max_concurrent_runs));
+  }
   options.cancel_grace = absl::Seconds(absl::GetFlag(FLAGS_cancel_grace_seconds));
   auto manager = jepalab::trainer::RunManager::Create(options);
   if (!manager.ok()) return Fail(manager.status().ToString());
@@ -119,6 +130,7 @@ int main(int argc, char** argv) {
   LOG(INFO) << "trainer_server listening on " << (*server)->address() << "; data_dir "
             << options.data_dir << "; worker " << options.worker_binary << "; metrics_address \""
             << options.metrics_address << "\"; max_concurrent_runs " << options.max_concurrent_runs
+            << "; threads_per_run " << options.threads_per_run
             << (server_options.tls_cert_file.empty() ? "; plaintext" : "; TLS")
             << (authorizer->enabled() ? "; token required for mutating RPCs" : "; no token");
 

@@ -43,6 +43,8 @@ ABSL_FLAG(std::string, checkpoint_dir, "",
 ABSL_FLAG(bool, resume, false,
           "continue from the latest checkpoint in --checkpoint_dir when there is one (a retry)");
 ABSL_FLAG(int32_t, attempt, 1, "which start of the run this is, 1 for the first");
+ABSL_FLAG(int32_t, default_threads, 0,
+          "intra-op threads when the config's training.num_threads is 0; 0: every core");
 
 namespace jepalab::trainer {
 
@@ -170,6 +172,7 @@ int WorkerMain() {
   context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   context.resume_latest = absl::GetFlag(FLAGS_resume);
   context.attempt = absl::GetFlag(FLAGS_attempt);
+  context.default_threads = absl::GetFlag(FLAGS_default_threads);
   absl::StatusOr<RunOutcome> outcome =
       RunTraining(spec.config(), context, &sink, &listener, &g_cancel);
   RunState state = RunState::RUN_STATE_FAILED;

@@ -142,6 +142,10 @@ absl::StatusOr<std::unique_ptr<RunManager>> RunManager::Create(const RunManagerO
     return absl::InvalidArgumentError(
         absl::StrCat("worker_binary: not an executable file: \"", options.worker_binary, "\""));
   }
+  if (options.threads_per_run < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads_per_run: must be >= 0, got ", options.threads_per_run));
+  }
   if (options.max_concurrent_runs < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_concurrent_runs: must be >= 1, got ", options.max_concurrent_runs));
@@ -244,6 +248,9 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
                "--checkpoint_dir=" + record->dir + "/checkpoints",
                absl::StrCat("--attempt=", attempt)};
   if (request.resume()) spec.args.push_back("--resume");
+  if (options_.threads_per_run > 0) {
+    spec.args.push_back(absl::StrCat("--default_threads=", options_.threads_per_run));
+  }
   if (!options_.metrics_tls_ca_file.empty()) {
     spec.args.push_back("--metrics_tls_ca_file=" + options_.metrics_tls_ca_file);
   }

@@ -33,6 +33,9 @@ struct RunManagerOptions {
   std::string metrics_tls_ca_file;  // passed to workers: TLS to metrics_service; empty: none
   std::string metrics_auth_token_file;  // passed to workers: bearer token file; empty: none
   int max_concurrent_runs = 1;          // QUEUED + RUNNING runs at a time
+  // Intra-op threads of a run whose config leaves training.num_threads at 0 (worker
+  // --default_threads); 0: every core.
+  int threads_per_run = 0;
   absl::Duration cancel_grace = absl::Seconds(10);  // SIGTERM -> SIGKILL
   // Timestamps and the cancel grace deadline. Not owned; null: the system clock.
   const common::Clock* clock = nullptr;

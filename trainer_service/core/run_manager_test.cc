@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/testing/fake_clock.h"
 #include "common/testing/service_process.h"
@@ -443,6 +444,26 @@ class RunManagerFakeWorkerTest : public ::testing::Test {
   RunManagerOptions options_;
   std::unique_ptr<RunManager> manager_;
 };
+
+TEST_F(RunManagerFakeWorkerTest, WorkersGetTheirShareOfTheCoresOnlyWhenOneIsSet) {
+  std::shared_ptr<FakeWorker> every_core = Start(Request("every_core"));
+  ASSERT_NE(every_core, nullptr);
+  for (const std::string& arg : every_core->spec().args) {
+    EXPECT_FALSE(absl::StartsWith(arg, "--default_threads")) << arg;
+  }
+  manager_.reset();
+  options_.threads_per_run = 1;
+  auto manager = RunManager::Create(options_);
+  ASSERT_THAT(manager, IsOk());
+  manager_ = std::move(*manager);
+  std::shared_ptr<FakeWorker> shared = Start(Request("shared"));
+  ASSERT_NE(shared, nullptr);
+  EXPECT_TRUE(shared->HasArg("--default_threads=1"));
+
+  options_.threads_per_run = -1;
+  EXPECT_THAT(RunManager::Create(options_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threads_per_run")));
+}
 
 TEST_F(RunManagerFakeWorkerTest, AHungWorkerIsKilledExactlyWhenTheGraceEndsAndItsRetryResumes) {
   const StartRunRequest request = Request("hang");

@@ -157,8 +157,9 @@ class Trainer {
 
 absl::Status Trainer::Setup() {
   const auto& t = config_.training();
-  const int threads = t.num_threads() > 0
-                          ? t.num_threads()
+  const int threads = t.num_threads() > 0 ? t.num_threads()
+                      : context_.default_threads > 0
+                          ? context_.default_threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // LibTorch 1.13 defaults to half the cores on x86 (TOOLCHAIN.md §8): set it explicitly.
   at::set_num_threads(threads);

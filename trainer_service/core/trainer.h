@@ -33,6 +33,9 @@ struct RunContext {
   // Which start of the run this is (1 = first; the run manager counts resumed retries), for
   // debug.fault_on_attempt.
   int32_t attempt = 1;
+  // Intra-op threads when training.num_threads is 0; 0: every core. A trainer running several
+  // runs at once gives each its share of the cores (trainer_server --threads_per_run).
+  int default_threads = 0;
 };
 
 // Told about the run's progress; called on the training thread, so keep it quick.

@@ -189,6 +189,21 @@ TEST(TrainerTest, StopAfterEpochsEndsTheRunOnTheFullSchedule) {
             std::vector<double>(full_lr.begin(), full_lr.begin() + 28));
 }
 
+// A trainer running several runs at once gives each its share of the cores unless the config
+// asks for a number of threads itself.
+TEST(TrainerTest, DefaultThreadsApplyOnlyWhenTheConfigLeavesThreadsAtZero) {
+  RunContext context{"threads"};
+  context.default_threads = 2;
+  ASSERT_THAT(RunTraining(TinyConfig({"training.max_steps=1", "training.num_threads=0"}), context,
+                          nullptr, nullptr, nullptr),
+              ::testing::IsOk());
+  EXPECT_EQ(at::get_num_threads(), 2);
+  ASSERT_THAT(RunTraining(TinyConfig({"training.max_steps=1", "training.num_threads=1"}), context,
+                          nullptr, nullptr, nullptr),
+              ::testing::IsOk());
+  EXPECT_EQ(at::get_num_threads(), 1);
+}
+
 TEST(TrainerTest, StopAfterEpochsBeyondEpochsIsRefused) {
   EXPECT_THAT(
       LoadTrainerConfig(kTinyConfig, "tiny.yaml", {"training.stop_after_epochs=7"}),
