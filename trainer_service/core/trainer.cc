@@ -683,8 +683,14 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     outcome_.state = RunState::RUN_STATE_SUCCEEDED;
     const double seconds = SecondsSince(train_start_);
     const int64_t done = outcome_.steps - resumed_.steps;
-    outcome_.message = absl::StrFormat("%d steps in %.1fs (%.2f steps/s)", done, seconds,
-                                       seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
+    // Where the time went, in the run's own record: the service's speed is read from here.
+    const RunOutcome::Timings& t = outcome_.timings;
+    outcome_.message = absl::StrFormat(
+        "%d steps in %.1fs (%.2f steps/s); training loop %.1f samples/s over %.1fs (diagnostics "
+        "%.1fs, data wait %.1fs), validation %.1fs",
+        done, seconds, seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
+        t.train > 0 ? static_cast<double>(t.train_samples) / t.train : 0.0, t.train, t.diagnostics,
+        t.data_wait, t.validation);
   }
   if (sink_ != nullptr) sink_->Flush();
   return outcome_;
