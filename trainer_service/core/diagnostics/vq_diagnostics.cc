@@ -52,8 +52,8 @@ void VqDiagnostics::AppendEventMetrics(MetricValues* out) {
                   static_cast<double>(vq_->codes_reinitialised_total())});
   out->push_back({c + names::kVqCounterReinitializedInUse,
                   static_cast<double>(vq_->reinitialised_in_use_total())});
-  out->push_back({c + names::kVqCounterRevivalsSurvived,
-                  static_cast<double>(vq_->revivals_survived_total())});
+  out->push_back(
+      {c + names::kVqCounterRevivalsSurvived, static_cast<double>(vq_->revivals_survived_total())});
 }
 
 void VqDiagnostics::AppendRefreshMetrics(MetricValues* out) {

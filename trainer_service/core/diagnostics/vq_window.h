@@ -12,8 +12,8 @@
 namespace jepalab::trainer {
 
 struct VqWindowStats {
-  int64_t calls = 0;  // VQ calls aggregated
-  int64_t rows = 0;   // rows assigned over those calls (padding slots included)
+  int64_t calls = 0;         // VQ calls aggregated
+  int64_t rows = 0;          // rows assigned over those calls (padding slots included)
   int64_t active_codes = 0;  // codes with >= 1 assignment in the window
   double usage_ratio = 0;    // active_codes / K
   // exp(−Σ p log(p + 1e-10)), p = the window's counts / rows: the per-call formula (§3.3)

@@ -97,7 +97,7 @@ TEST(VqDiagnosticsTest, WindowCoversEveryCallSinceTheLastEvent) {
   VqCodebook vq(VqCodebookOptions(4, 2).ema_decay(std::nullopt));
   vq->SetState(AxisCodebook(), {}, {}, 0);
   VqDiagnostics diagnostics(vq, names::kVqOnline);
-  vq->forward(torch::tensor({{1.0f, 0.1f}, {0.9f, 0.0f}}));  // code 0 twice
+  vq->forward(torch::tensor({{1.0f, 0.1f}, {0.9f, 0.0f}}));   // code 0 twice
   vq->forward(torch::tensor({{0.0f, 1.9f}, {-2.5f, 0.0f}}));  // codes 1 and 2
   EXPECT_EQ(vq->last_stats().active_codes, 2);
   MetricValues values;
