@@ -398,6 +398,7 @@ TEST(TrainerTest, EveryRefreshCheckIsReportedAtItsStep) {
   ASSERT_EQ(revived.size(), 12u);
   ASSERT_EQ(survived.size(), 12u);
   for (size_t i = 0; i < 12; ++i) EXPECT_LE(survived[i], revived[i]);
+  EXPECT_EQ(Sum(survived), sink.Series(names::kVqRevivalsSurvived).back());
   // A check's previous revivals are the codes the check before it re-initialised.
   for (size_t i = 1; i < 12; ++i) EXPECT_EQ(revived[i], reinitialized[i - 1]);
   EXPECT_TRUE(sink.Steps(RefreshName(names::kVqTarget, names::kVqRefreshChecks)).empty());

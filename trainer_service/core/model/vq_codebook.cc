@@ -256,6 +256,8 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
                            dead_idx.data_ptr<int64_t>() + dead_idx.numel());
   revived_.fill_(false);
   window_counts_.zero_();
+  // Every check that fires judges the previous revivals, also one that finds no dead code.
+  revivals_survived_total_ += report.previous_revived_survived;
   if (report.dead_codes.empty()) return;  // the counter keeps running
 
   refresh_counter_.fill_(0);
@@ -301,7 +303,6 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
   ++refresh_events_total_;
   codes_reinitialised_total_ += static_cast<int64_t>(report.replacements.size());
   reinitialised_in_use_total_ += report.reinitialised_in_use;
-  revivals_survived_total_ += report.previous_revived_survived;
 }
 
 void VqCodebookImpl::RetainCandidates(const torch::Tensor& flat, const torch::Tensor& errors) {
