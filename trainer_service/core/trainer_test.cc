@@ -422,6 +422,31 @@ TEST(TrainerTest, TargetVqRefreshesAreReportedUnderVqTarget) {
             sink.Series(names::kVqTargetCodesReinitialized).back());
 }
 
+// Checkpoint format 3 keeps the target VQ's cumulative counters: a resumed run reports the
+// same totals as the uninterrupted one.
+TEST(TrainerTest, ResumeKeepsTheTargetVqCounters) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume_target_vq";
+  const TrainerConfig config = TinyConfig(FullOverrides(
+      {"training.epochs=2", "training.checkpoint_interval=1", "compat.train_mode_everywhere=true",
+       "compat.vq_update_timing=per_optimizer_step", "object_encoder.vq_refresh_interval=3"}));
+  RecordingSink full;
+  RunContext a{"uninterrupted"};
+  a.checkpoint_dir = dir;
+  ASSERT_THAT(RunTraining(config, a, &full, nullptr, nullptr), ::testing::IsOk());
+  RecordingSink resumed;
+  RunContext b{"resumed"};
+  b.resume_from = dir + "/checkpoint_epoch_0001.pt";
+  ASSERT_THAT(RunTraining(config, b, &resumed, nullptr, nullptr), ::testing::IsOk());
+  const auto before = full.Series(names::kVqTargetCodesReinitialized);
+  const auto after = resumed.Series(names::kVqTargetCodesReinitialized);
+  ASSERT_FALSE(before.empty());
+  ASSERT_FALSE(after.empty());
+  EXPECT_GT(before.back(), 0);
+  EXPECT_EQ(after.back(), before.back());
+  EXPECT_EQ(resumed.Series(names::kVqTargetRefreshes).back(),
+            full.Series(names::kVqTargetRefreshes).back());
+}
+
 TEST(TrainerTest, NanInOneTermDivergesNamingIt) {
   auto outcome = RunTraining(TinyConfig(FullOverrides({"debug.fault=nan", "debug.fault_at_step=4",
                                                        "debug.fault_term=sigreg"})),
