@@ -203,12 +203,31 @@ TEST_F(MonitoringE2eTest, EveryDashboardAndAlertExpressionParsesAndUsesExportedM
   RegisterRunning("all");
   std::vector<met::MetricPoint> points;
   for (int64_t step : {1, 2}) {
-    for (const char* name :
-         {"loss/total", "loss/info_nce", "loss/vq", "temperature", "lr", "grad_norm",
-          "step_time_seconds", "queue/fill", "epoch", "train/loss", "val/loss",
-          "diagnostics/vq/usage_ratio", "diagnostics/vq/active_codes", "diagnostics/vq/perplexity",
-          "diagnostics/vq/dead_codes", "vq/refreshes", "vq/codes_reinitialized",
-          "vq/reinitialized_in_use"}) {
+    for (const char* name : {"loss/total",
+                             "loss/info_nce",
+                             "loss/vq",
+                             "temperature",
+                             "lr",
+                             "grad_norm",
+                             "step_time_seconds",
+                             "queue/fill",
+                             "epoch",
+                             "train/loss",
+                             "val/loss",
+                             "diagnostics/vq/usage_ratio",
+                             "diagnostics/vq/active_codes",
+                             "diagnostics/vq/perplexity",
+                             "diagnostics/vq/dead_codes",
+                             "vq/refreshes",
+                             "vq/codes_reinitialized",
+                             "vq/reinitialized_in_use",
+                             "diagnostics/vq_target/usage_ratio",
+                             "diagnostics/vq_target/active_codes",
+                             "diagnostics/vq_target/perplexity",
+                             "diagnostics/vq_target/dead_codes",
+                             "vq_target/refreshes",
+                             "vq_target/codes_reinitialized",
+                             "vq_target/reinitialized_in_use"}) {
       points.push_back(Point("all", name, step, 0.5 * step));
     }
     for (const char* encoder : {"context", "target"}) {

@@ -77,11 +77,14 @@ std::string MetricDirection(absl::string_view name) {
   namespace names = ::jepalab::metric_names;
   if (absl::StartsWith(name, names::kLossPrefix) || name == names::kValLoss ||
       name == names::kTrainLoss || name == names::kVqDeadCodes ||
-      name == names::kVqUnreachableCodes || name == names::kStepTimeSeconds) {
+      name == names::kVqUnreachableCodes || name == names::kVqTargetDeadCodes ||
+      name == names::kVqTargetUnreachableCodes || name == names::kStepTimeSeconds) {
     return "lower";
   }
   if (name == names::kVqUsageRatio || name == names::kVqActiveCodes ||
-      name == names::kVqPerplexity) {
+      name == names::kVqPerplexity || name == names::kVqTargetUsageRatio ||
+      name == names::kVqTargetActiveCodes || name == names::kVqTargetPerplexity ||
+      name == names::kVqValidSlotUsageRatio || name == names::kVqValidSlotActiveCodes) {
     return "higher";
   }
   if (absl::StartsWith(name, names::kDiagnosticsPrefix)) {

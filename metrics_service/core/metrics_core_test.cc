@@ -416,6 +416,8 @@ TEST_F(MetricsCoreTest, CompareRunsGivesBestWorstAndTheFirstCollapse) {
                   Point("a", "diagnostics/context/rankme", 0, 9.0),
                   Point("a", "diagnostics/context/rankme", 10, 1.0),
                   Point("a", "diagnostics/vq/usage_ratio", 5, 0.01),
+                  Point("a", "diagnostics/vq_target/usage_ratio", 5, 0.5),
+                  Point("a", "diagnostics/vq_target/dead_codes", 5, 7),
                   Point("a", "lr", 0, 0.1),
               })),
               IsOk());
@@ -435,6 +437,10 @@ TEST_F(MetricsCoreTest, CompareRunsGivesBestWorstAndTheFirstCollapse) {
       EXPECT_EQ(summary.better(), "higher");
       EXPECT_EQ(summary.best(), 9.0);
       EXPECT_EQ(summary.worst_step(), 10);
+    } else if (summary.name() == "diagnostics/vq_target/usage_ratio") {
+      EXPECT_EQ(summary.better(), "higher");
+    } else if (summary.name() == "diagnostics/vq_target/dead_codes") {
+      EXPECT_EQ(summary.better(), "lower");
     } else if (summary.name() == "lr") {
       EXPECT_EQ(summary.better(), "");
     }

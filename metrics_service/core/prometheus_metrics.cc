@@ -87,14 +87,31 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
                                  "Mean per-dimension variance of the embeddings.")),
       gaussian_score_(BuildGaugeFamily(registry, "jepalab_embedding_gaussian_score",
                                        "Closeness of the embeddings to an isotropic Gaussian.")),
-      vq_usage_ratio_(BuildGaugeFamily(registry, "jepalab_vq_codebook_usage_ratio",
-                                       "Fraction of VQ codes used recently.")),
-      vq_active_codes_(BuildGaugeFamily(registry, "jepalab_vq_active_codes",
-                                        "Number of VQ codes used recently.")),
-      vq_perplexity_(BuildGaugeFamily(registry, "jepalab_vq_perplexity",
-                                      "Perplexity of the VQ code assignment.")),
-      vq_dead_codes_(BuildGaugeFamily(registry, "jepalab_vq_dead_codes",
-                                      "Number of VQ codes unused for the dead-code window.")),
+      vq_usage_ratio_(BuildGaugeFamily(
+          registry, "jepalab_vq_codebook_usage_ratio",
+          "Fraction of the online VQ's codes assigned >= 1 row in the last diagnostics window.")),
+      vq_active_codes_(
+          BuildGaugeFamily(registry, "jepalab_vq_active_codes",
+                           "Online VQ codes assigned >= 1 row in the last diagnostics window.")),
+      vq_perplexity_(BuildGaugeFamily(
+          registry, "jepalab_vq_perplexity",
+          "Perplexity of the online VQ's assignments over the last diagnostics window.")),
+      vq_dead_codes_(
+          BuildGaugeFamily(registry, "jepalab_vq_dead_codes",
+                           "Online VQ codes assigned no row in the last diagnostics window.")),
+      vq_target_usage_ratio_(BuildGaugeFamily(
+          registry, "jepalab_vq_target_codebook_usage_ratio",
+          "Fraction of the target encoder VQ's codes assigned >= 1 row in the last diagnostics "
+          "window.")),
+      vq_target_active_codes_(BuildGaugeFamily(
+          registry, "jepalab_vq_target_active_codes",
+          "Target encoder VQ codes assigned >= 1 row in the last diagnostics window.")),
+      vq_target_perplexity_(BuildGaugeFamily(
+          registry, "jepalab_vq_target_perplexity",
+          "Perplexity of the target encoder VQ's assignments over the last diagnostics window.")),
+      vq_target_dead_codes_(BuildGaugeFamily(
+          registry, "jepalab_vq_target_dead_codes",
+          "Target encoder VQ codes assigned no row in the last diagnostics window.")),
       steps_total_(BuildCounterFamily(registry, "jepalab_train_steps_total",
                                       "Optimizer steps seen by metrics_service.")),
       vq_refreshes_total_(BuildCounterFamily(registry, "jepalab_vq_refreshes_total",
@@ -105,6 +122,15 @@ PrometheusMetrics::PrometheusMetrics(prometheus::Registry& registry,
           registry, "jepalab_vq_codes_reinitialized_in_use_total",
           "VQ codes re-initialized although they were assigned rows in the previous window "
           "(live codes thrown away by a refresh).")),
+      vq_target_refreshes_total_(BuildCounterFamily(registry, "jepalab_vq_target_refreshes_total",
+                                                    "Target encoder VQ dead-code refresh passes.")),
+      vq_target_codes_reinitialized_total_(
+          BuildCounterFamily(registry, "jepalab_vq_target_codes_reinitialized_total",
+                             "Target encoder VQ codes re-initialized.")),
+      vq_target_codes_reinitialized_in_use_total_(BuildCounterFamily(
+          registry, "jepalab_vq_target_codes_reinitialized_in_use_total",
+          "Target encoder VQ codes re-initialized although they were assigned rows in the "
+          "previous window.")),
       step_duration_(prometheus::BuildHistogram()
                          .Name("jepalab_train_step_duration_seconds")
                          .Help("Wall time of one optimizer step.")
@@ -346,10 +372,27 @@ void PrometheusMetrics::ApplyPoint(const v1::MetricPoint& point, RunSeries& seri
     add_delta(vq_codes_reinitialized_total_);
   } else if (name == names::kVqReinitializedInUse) {
     add_delta(vq_codes_reinitialized_in_use_total_);
+  } else if (name == names::kVqTargetUsageRatio) {
+    set(vq_target_usage_ratio_);
+  } else if (name == names::kVqTargetActiveCodes) {
+    set(vq_target_active_codes_);
+  } else if (name == names::kVqTargetPerplexity) {
+    set(vq_target_perplexity_);
+  } else if (name == names::kVqTargetDeadCodes) {
+    set(vq_target_dead_codes_);
+  } else if (name == names::kVqTargetRefreshes) {
+    add_delta(vq_target_refreshes_total_);
+  } else if (name == names::kVqTargetCodesReinitialized) {
+    add_delta(vq_target_codes_reinitialized_total_);
+  } else if (name == names::kVqTargetReinitializedInUse) {
+    add_delta(vq_target_codes_reinitialized_in_use_total_);
   } else if (absl::StartsWith(name, names::kDiagnosticsPrefix)) {
     // "diagnostics/<encoder>/<stat>"; anything else under diagnostics/ stays history-only.
     std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
-    if (parts.size() != 3 || parts[1].empty() || parts[1] == "vq") return;
+    if (parts.size() != 3 || parts[1].empty() || parts[1] == names::kVqOnline ||
+        parts[1] == names::kVqTarget) {
+      return;
+    }
     const absl::string_view encoder = parts[1];
     const absl::string_view stat = parts[2];
     if (!IsDiagnosticsStat(stat)) return;

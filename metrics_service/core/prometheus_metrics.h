@@ -135,10 +135,18 @@ class PrometheusMetrics {
   prometheus::Family<prometheus::Gauge>& vq_active_codes_;
   prometheus::Family<prometheus::Gauge>& vq_perplexity_;
   prometheus::Family<prometheus::Gauge>& vq_dead_codes_;
+  // The target encoder's own VQ (diagnostics/vq_target/*, vq_target/*).
+  prometheus::Family<prometheus::Gauge>& vq_target_usage_ratio_;
+  prometheus::Family<prometheus::Gauge>& vq_target_active_codes_;
+  prometheus::Family<prometheus::Gauge>& vq_target_perplexity_;
+  prometheus::Family<prometheus::Gauge>& vq_target_dead_codes_;
   prometheus::Family<prometheus::Counter>& steps_total_;
   prometheus::Family<prometheus::Counter>& vq_refreshes_total_;
   prometheus::Family<prometheus::Counter>& vq_codes_reinitialized_total_;
   prometheus::Family<prometheus::Counter>& vq_codes_reinitialized_in_use_total_;
+  prometheus::Family<prometheus::Counter>& vq_target_refreshes_total_;
+  prometheus::Family<prometheus::Counter>& vq_target_codes_reinitialized_total_;
+  prometheus::Family<prometheus::Counter>& vq_target_codes_reinitialized_in_use_total_;
   prometheus::Family<prometheus::Histogram>& step_duration_;
   prometheus::Family<prometheus::Gauge>& run_info_;
   prometheus::Family<prometheus::Gauge>& run_state_;

@@ -145,6 +145,11 @@ TEST_F(PrometheusMetricsTest, ExportsTrainingAndDiagnosticsGauges) {
       Point("exp-s1", metric_names::kVqActiveCodes, 7, 48, 3),
       Point("exp-s1", metric_names::kVqPerplexity, 7, 31.5, 3),
       Point("exp-s1", metric_names::kVqDeadCodes, 7, 16, 3),
+      Point("exp-s1", metric_names::kVqTargetUsageRatio, 7, 0.5, 3),
+      Point("exp-s1", metric_names::kVqTargetActiveCodes, 7, 32, 3),
+      Point("exp-s1", metric_names::kVqTargetPerplexity, 7, 20.25, 3),
+      Point("exp-s1", metric_names::kVqTargetDeadCodes, 7, 32, 3),
+      Point("exp-s1", "diagnostics/vq_target/window_calls", 7, 100, 3),
   }));
   Scrape scrape(registry_);
   EXPECT_THAT(scrape.Gauge("jepalab_train_loss", With(run_labels_, "component", "info_nce")),
@@ -173,8 +178,16 @@ TEST_F(PrometheusMetricsTest, ExportsTrainingAndDiagnosticsGauges) {
   EXPECT_THAT(scrape.Gauge("jepalab_vq_active_codes", run_labels_), Optional(DoubleEq(48)));
   EXPECT_THAT(scrape.Gauge("jepalab_vq_perplexity", run_labels_), Optional(DoubleEq(31.5)));
   EXPECT_THAT(scrape.Gauge("jepalab_vq_dead_codes", run_labels_), Optional(DoubleEq(16)));
-  // diagnostics/vq/* are VQ gauges, never an "encoder" called vq.
+  // The target encoder's VQ has families of its own; the online ones keep their values.
+  EXPECT_THAT(scrape.Gauge("jepalab_vq_target_codebook_usage_ratio", run_labels_),
+              Optional(DoubleEq(0.5)));
+  EXPECT_THAT(scrape.Gauge("jepalab_vq_target_active_codes", run_labels_), Optional(DoubleEq(32)));
+  EXPECT_THAT(scrape.Gauge("jepalab_vq_target_perplexity", run_labels_), Optional(DoubleEq(20.25)));
+  EXPECT_THAT(scrape.Gauge("jepalab_vq_target_dead_codes", run_labels_), Optional(DoubleEq(32)));
+  // diagnostics/vq/* and vq_target/* are VQ gauges, never an "encoder" called vq or vq_target.
   EXPECT_EQ(scrape.Find("jepalab_embedding_effective_rank", With(run_labels_, "encoder", "vq")),
+            absl::nullopt);
+  EXPECT_EQ(scrape.Find("jepalab_embedding_variance", With(run_labels_, "encoder", "vq_target")),
             absl::nullopt);
 }
 
@@ -233,6 +246,24 @@ TEST_F(PrometheusMetricsTest, CumulativeVqSeriesBecomeCounters) {
               Optional(DoubleEq(19)));
   EXPECT_THAT(scrape.Counter("jepalab_vq_codes_reinitialized_in_use_total", run_labels_),
               Optional(DoubleEq(4)));
+}
+
+TEST_F(PrometheusMetricsTest, CumulativeTargetVqSeriesBecomeTheirOwnCounters) {
+  metrics_.ObserveRun(MakeRun("exp-s1", "exp", common::v1::RUN_STATE_RUNNING), 0);
+  metrics_.ObservePoints(
+      Points({Point("exp-s1", metric_names::kVqTargetRefreshes, 10, 3),
+              Point("exp-s1", metric_names::kVqTargetCodesReinitialized, 10, 9),
+              Point("exp-s1", metric_names::kVqTargetReinitializedInUse, 10, 2),
+              Point("exp-s1", "vq_target/refresh/reinitialized", 10, 9)}));  // history only
+  metrics_.ObservePoints(Points({Point("exp-s1", metric_names::kVqTargetRefreshes, 20, 4)}));
+  Scrape scrape(registry_);
+  EXPECT_THAT(scrape.Counter("jepalab_vq_target_refreshes_total", run_labels_),
+              Optional(DoubleEq(4)));
+  EXPECT_THAT(scrape.Counter("jepalab_vq_target_codes_reinitialized_total", run_labels_),
+              Optional(DoubleEq(9)));
+  EXPECT_THAT(scrape.Counter("jepalab_vq_target_codes_reinitialized_in_use_total", run_labels_),
+              Optional(DoubleEq(2)));
+  EXPECT_EQ(scrape.Find("jepalab_vq_refreshes_total", run_labels_), absl::nullopt);
 }
 
 TEST_F(PrometheusMetricsTest, StepTimesFillTheHistogram) {

@@ -14,7 +14,8 @@ namespace jepalab::trainer {
 namespace {
 
 // 2 added the mid-epoch position (epoch_batches_done, epoch_loss_sum); 1 is read as an epoch end.
-constexpr int64_t kFormatVersion = 2;
+// 3 added the target VQ's cumulative refresh counters (0 when reading 1 or 2).
+constexpr int64_t kFormatVersion = 3;
 
 void WriteInt(torch::serialize::OutputArchive& a, const std::string& key, int64_t v) {
   a.write(key, torch::tensor(v, torch::kInt64));
@@ -86,6 +87,10 @@ absl::Status SaveCheckpoint(const std::string& path, const TrainingState& s,
     WriteInt(a, "vq/reinitialised", c.vq_reinitialised);
     WriteInt(a, "vq/reinitialised_in_use", c.vq_reinitialised_in_use);
     WriteInt(a, "vq/revivals_survived", c.vq_revivals_survived);
+    WriteInt(a, "vq_target/refreshes", c.vq_target_refreshes);
+    WriteInt(a, "vq_target/reinitialised", c.vq_target_reinitialised);
+    WriteInt(a, "vq_target/reinitialised_in_use", c.vq_target_reinitialised_in_use);
+    WriteInt(a, "vq_target/revivals_survived", c.vq_target_revivals_survived);
     WriteInt(a, "epoch/batches_done", c.epoch_batches_done);
     WriteDouble(a, "epoch/loss_sum", c.epoch_loss_sum);
     {
@@ -147,6 +152,12 @@ absl::Status LoadCheckpoint(const std::string& path, const TrainingState& s, Tra
     c->vq_reinitialised = ReadInt(a, "vq/reinitialised");
     c->vq_reinitialised_in_use = ReadInt(a, "vq/reinitialised_in_use");
     c->vq_revivals_survived = ReadInt(a, "vq/revivals_survived");
+    const bool has_target_vq = version >= 3;
+    c->vq_target_refreshes = has_target_vq ? ReadInt(a, "vq_target/refreshes") : 0;
+    c->vq_target_reinitialised = has_target_vq ? ReadInt(a, "vq_target/reinitialised") : 0;
+    c->vq_target_reinitialised_in_use =
+        has_target_vq ? ReadInt(a, "vq_target/reinitialised_in_use") : 0;
+    c->vq_target_revivals_survived = has_target_vq ? ReadInt(a, "vq_target/revivals_survived") : 0;
     c->epoch_batches_done = version >= 2 ? ReadInt(a, "epoch/batches_done") : 0;
     c->epoch_loss_sum = version >= 2 ? ReadDouble(a, "epoch/loss_sum") : 0.0;
     torch::Tensor rng;

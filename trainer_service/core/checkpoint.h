@@ -28,6 +28,9 @@ struct TrainingCounters {
   double last_train_loss = 0;
   int64_t vq_refreshes = 0, vq_reinitialised = 0, vq_reinitialised_in_use = 0,
           vq_revivals_survived = 0;
+  // The same for the target encoder's VQ (compat.train_mode_everywhere refreshes it too).
+  int64_t vq_target_refreshes = 0, vq_target_reinitialised = 0, vq_target_reinitialised_in_use = 0,
+          vq_target_revivals_survived = 0;
   // A checkpoint written inside epoch `epoch + 1` (training.checkpoint_every_steps): the
   // micro-batches of that epoch already trained and the sum of their losses. 0 at epoch ends.
   int64_t epoch_batches_done = 0;

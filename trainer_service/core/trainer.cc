@@ -33,6 +33,7 @@
 #include "trainer_service/core/data/token_prefetcher.h"
 #include "trainer_service/core/data/training_samples.h"
 #include "trainer_service/core/diagnostics/embedding_metrics.h"
+#include "trainer_service/core/diagnostics/vq_diagnostics.h"
 #include "trainer_service/core/early_stopping.h"
 #include "trainer_service/core/losses/info_nce.h"
 #include "trainer_service/core/losses/negative_queue.h"
@@ -116,6 +117,10 @@ class Trainer {
   void OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_point start);
   absl::Status Observe(const ObjectiveResult& r, const TokenTensors& t, int32_t epoch);
   void ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch);
+  // The per-refresh points of the checks that fired since the last call, at the current step.
+  void ReportRefreshes(int32_t epoch);
+  // Whether the VQ calls from now on go into the diagnostics windows (training micro-batches).
+  void SetVqWindowsOpen(bool open);
   // After epoch `epoch`: checkpoint_latest.pt, plus the epoch's own file at the interval.
   absl::Status Checkpoint(int32_t epoch);
   // Inside epoch `epoch`, after `batches_done` micro-batches (training.checkpoint_every_steps).
@@ -146,6 +151,8 @@ class Trainer {
   std::unique_ptr<NegativeQueue> queue_;
   std::unique_ptr<JepaObjective> objective_;
   std::unique_ptr<EmbeddingDiagnosticsTracker> tracker_;
+  // One per VQ codebook (online, then target): diagnostics windows and per-refresh points.
+  std::vector<std::unique_ptr<VqDiagnostics>> vq_diagnostics_;
   std::vector<torch::Tensor> staged_;  // target projections waiting for the optimizer step
 
   RunOutcome outcome_;
@@ -241,6 +248,15 @@ absl::Status Trainer::Setup() {
         em.has_log_interval() ? em.log_interval() : em.interval(), em.max_samples(),
         options.vq.has_value() ? options.vq->num_embeddings() : 1);
   }
+  if (VqCodebook vq = online_->vq_codebook()) {
+    vq_diagnostics_.push_back(std::make_unique<VqDiagnostics>(vq, names::kVqOnline));
+  }
+  if (target()) {
+    if (VqCodebook vq = target_->vq_codebook()) {
+      vq_diagnostics_.push_back(std::make_unique<VqDiagnostics>(vq, names::kVqTarget));
+    }
+  }
+  SetVqWindowsOpen(tracker_ != nullptr);  // no events, no windows
   checkpoint_dir_ = !context_.checkpoint_dir.empty() ? context_.checkpoint_dir : t.checkpoint_dir();
   if (!checkpoint_dir_.empty()) {  // now, not after the first epoch of training
     std::error_code error;
@@ -349,6 +365,7 @@ void Trainer::OptimizerStep(int32_t epoch, const TermSums& window, Clock::time_p
     if (VqCodebook vq = target_->vq_codebook()) vq->OptimizerStep();
   }
   optimizer_->zero_grad();
+  ReportRefreshes(epoch);  // the checks of this step's VQ calls and of its VQ step
 
   const double tau = ClampedTemperature(log_temperature_.detach(), objective_->min_temperature(),
                                         objective_->max_temperature())
@@ -437,25 +454,24 @@ void Trainer::ReportDiagnostics(const EmbeddingEvent& event, int32_t epoch) {
   MetricValues values;
   AddStats("context", event.context, &values);
   AddStats("target", event.target, &values);
-  if (VqCodebook vq = online_->vq_codebook()) {
-    const VqCallStats& s = vq->last_stats();
-    values.push_back({names::kVqUsageRatio, event.vq_usage_ratio});
-    values.push_back({names::kVqActiveCodes, static_cast<double>(event.vq_active_codes)});
-    values.push_back({names::kVqPerplexity, s.perplexity});
-    values.push_back({names::kVqDeadCodes, static_cast<double>(s.dead_codes)});
-    values.push_back({names::kVqUnreachableCodes, static_cast<double>(s.unreachable_codes)});
-    values.push_back({names::kVqCodeNormMax, s.code_norm_max});
-    values.push_back({names::kVqCodeNormMedian, s.code_norm_median});
-    values.push_back({names::kVqInputNormMean, s.input_norm_mean});
-    values.push_back({names::kVqRefreshes, static_cast<double>(vq->refresh_events_total())});
-    values.push_back(
-        {names::kVqCodesReinitialized, static_cast<double>(vq->codes_reinitialised_total())});
-    values.push_back(
-        {names::kVqReinitializedInUse, static_cast<double>(vq->reinitialised_in_use_total())});
-    values.push_back(
-        {names::kVqRevivalsSurvived, static_cast<double>(vq->revivals_survived_total())});
+  if (online_->vq_codebook()) {
+    // The reference's usage (valid slots, context ∪ target ids); diagnostics/vq/usage_ratio is
+    // the online VQ's window aggregate over all its rows (docs/monitoring.md).
+    values.push_back({names::kVqValidSlotUsageRatio, event.vq_usage_ratio});
+    values.push_back({names::kVqValidSlotActiveCodes, static_cast<double>(event.vq_active_codes)});
   }
+  for (const auto& vq : vq_diagnostics_) vq->AppendEventMetrics(&values);
   Report(epoch, values);
+}
+
+void Trainer::ReportRefreshes(int32_t epoch) {
+  MetricValues values;
+  for (const auto& vq : vq_diagnostics_) vq->AppendRefreshMetrics(&values);
+  if (!values.empty()) Report(epoch, values);
+}
+
+void Trainer::SetVqWindowsOpen(bool open) {
+  for (const auto& vq : vq_diagnostics_) vq->set_window_open(open);
 }
 
 absl::StatusOr<bool> Trainer::TrainEpoch(int32_t epoch, double* mean_loss) {
@@ -525,6 +541,10 @@ double Trainer::Validate() {
   // EMA/refresh and the SIGReg seed counter all advance); otherwise eval mode, seed restored.
   const bool train_mode = config_.compat().train_mode_everywhere();
   if (!train_mode) online_->eval();
+  // The diagnostics windows cover the training micro-batches only: validation calls (which
+  // update the VQs under train_mode_everywhere) are left out. Refresh checks that fire here are
+  // reported with the next optimizer step (the store keeps one point per name and step).
+  SetVqWindowsOpen(false);
   const int64_t sigreg_step = objective_->sigreg().step();
   const int batch_size = config_.data().validation().has_batch_size()
                              ? config_.data().validation().batch_size()
@@ -546,6 +566,7 @@ double Trainer::Validate() {
   }
   if (!train_mode) objective_->sigreg().set_step(sigreg_step);
   online_->train();
+  SetVqWindowsOpen(tracker_ != nullptr);
   return n == 0 ? 0.0 : total / static_cast<double>(n);
 }
 
@@ -562,6 +583,12 @@ TrainingCounters Trainer::Counters(int32_t epochs_done) const {
     c.vq_reinitialised = vq->codes_reinitialised_total();
     c.vq_reinitialised_in_use = vq->reinitialised_in_use_total();
     c.vq_revivals_survived = vq->revivals_survived_total();
+  }
+  if (VqCodebook vq = target_.is_empty() ? nullptr : target_->vq_codebook()) {
+    c.vq_target_refreshes = vq->refresh_events_total();
+    c.vq_target_reinitialised = vq->codes_reinitialised_total();
+    c.vq_target_reinitialised_in_use = vq->reinitialised_in_use_total();
+    c.vq_target_revivals_survived = vq->revivals_survived_total();
   }
   return c;
 }
@@ -614,6 +641,11 @@ absl::StatusOr<RunOutcome> Trainer::Run() {
     if (VqCodebook vq = online_->vq_codebook()) {
       vq->RestoreTotals(resumed_.vq_refreshes, resumed_.vq_reinitialised,
                         resumed_.vq_reinitialised_in_use, resumed_.vq_revivals_survived);
+    }
+    if (VqCodebook vq = target_.is_empty() ? nullptr : target_->vq_codebook()) {
+      vq->RestoreTotals(resumed_.vq_target_refreshes, resumed_.vq_target_reinitialised,
+                        resumed_.vq_target_reinitialised_in_use,
+                        resumed_.vq_target_revivals_survived);
     }
     LOG(INFO) << context_.run_id << ": resumed from " << resume_from << " after epoch "
               << resumed_.epoch << " and " << resumed_.epoch_batches_done

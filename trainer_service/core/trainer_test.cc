@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "absl/synchronization/mutex.h"
 #include "common/metric_names.h"
@@ -23,6 +24,7 @@ using ::jepalab::config::TrainerConfig;
 namespace {
 
 namespace names = ::jepalab::metric_names;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StatusIs;
 
@@ -79,6 +81,22 @@ class RecordingSink : public MetricsSink {
       if (p.name == name) out.push_back(p.value);
     }
     return out;
+  }
+  // The steps at which `name` was reported, in order.
+  std::vector<int64_t> Steps(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    std::vector<int64_t> out;
+    for (const auto& p : points_) {
+      if (p.name == name) out.push_back(p.step);
+    }
+    return out;
+  }
+  bool HasPrefix(const std::string& prefix) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& p : points_) {
+      if (p.name.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
   }
 
  private:
@@ -333,6 +351,145 @@ TEST(TrainerTest, FullModelReportsEveryTermAndDiagnostics) {
   const auto refreshes = sink.Series(names::kVqRefreshes);
   ASSERT_EQ(refreshes.size(), 3u);
   EXPECT_GT(refreshes.back(), 0);
+}
+
+double Sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+std::string RefreshName(const char* vq, const char* count) {
+  return std::string(vq) + names::kVqRefreshInfix + count;
+}
+
+// The VQ diagnostics cover every call of the window's micro-batches, for the online and the
+// target VQ: 7 online calls per micro-batch (context + 3 invariance pairs), 1 target call.
+TEST(TrainerTest, VqDiagnosticsAggregateTheWindowForBothCodebooks) {
+  RecordingSink sink;
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.max_steps=12"})), {"vq-window"},
+                             &sink, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_EQ(outcome->state, RunState::RUN_STATE_SUCCEEDED) << outcome->message;
+  // Events after micro-batches 5 and 10, then the final partial window of 2.
+  EXPECT_THAT(sink.Series(names::kVqWindowCalls), ElementsAre(35, 35, 14));
+  EXPECT_THAT(sink.Series(names::kVqTargetWindowCalls), ElementsAre(5, 5, 2));
+  for (const auto& [usage_name, active_name, dead_name, perplexity_name] :
+       {std::tuple(names::kVqUsageRatio, names::kVqActiveCodes, names::kVqDeadCodes,
+                   names::kVqPerplexity),
+        std::tuple(names::kVqTargetUsageRatio, names::kVqTargetActiveCodes,
+                   names::kVqTargetDeadCodes, names::kVqTargetPerplexity)}) {
+    const auto usage = sink.Series(usage_name), active = sink.Series(active_name),
+               dead = sink.Series(dead_name), perplexity = sink.Series(perplexity_name);
+    ASSERT_EQ(usage.size(), 3u) << usage_name;
+    ASSERT_EQ(active.size(), 3u);
+    ASSERT_EQ(dead.size(), 3u);
+    ASSERT_EQ(perplexity.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_DOUBLE_EQ(usage[i], active[i] / 32) << usage_name;
+      EXPECT_DOUBLE_EQ(active[i] + dead[i], 32);  // dead: no row in the window
+      EXPECT_GE(perplexity[i], 1.0 - 1e-9);
+      EXPECT_LE(perplexity[i], active[i] + 1e-9);
+    }
+  }
+  EXPECT_EQ(sink.Series(names::kVqTargetUnreachableCodes).size(), 3u);
+  EXPECT_EQ(sink.Series(names::kVqTargetRefreshes).size(), 3u);
+  EXPECT_EQ(sink.Series(names::kVqValidSlotUsageRatio).size(), 3u);
+}
+
+// Without a target encoder the online VQ also encodes the targets (8 calls per micro-batch) and
+// there are no vq_target series. The reference's valid-slot usage counts a subset of the rows
+// the window saw, so it can never exceed the window's.
+TEST(TrainerTest, VqWindowWithoutTargetEncoderCoversTheValidSlotUsage) {
+  RecordingSink sink;
+  auto outcome = RunTraining(
+      TinyConfig(FullOverrides({"training.max_steps=12", "loss.use_target_encoder=false"})),
+      {"vq-window-online"}, &sink, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_THAT(sink.Series(names::kVqWindowCalls), ElementsAre(40, 40, 16));
+  const auto active = sink.Series(names::kVqActiveCodes);
+  const auto valid_slot = sink.Series(names::kVqValidSlotActiveCodes);
+  ASSERT_EQ(active.size(), 3u);
+  ASSERT_EQ(valid_slot.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_LE(valid_slot[i], active[i]);
+  EXPECT_FALSE(sink.HasPrefix(std::string(names::kDiagnosticsPrefix) + names::kVqTarget));
+  EXPECT_FALSE(sink.HasPrefix(std::string(names::kVqTarget) + "/"));
+}
+
+// Per-call timing, refresh interval 7 = the online calls of one micro-batch: one check per
+// optimizer step, reported at that step; the per-refresh counts add up to the cumulative ones.
+// The target VQ (eval mode) never refreshes.
+TEST(TrainerTest, EveryRefreshCheckIsReportedAtItsStep) {
+  RecordingSink sink;
+  auto outcome = RunTraining(TinyConfig(FullOverrides({"training.max_steps=12"})), {"vq-refresh"},
+                             &sink, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  const std::string checks = RefreshName(names::kVqOnline, names::kVqRefreshChecks);
+  EXPECT_THAT(sink.Steps(checks), ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
+  EXPECT_EQ(Sum(sink.Series(checks)), 12);
+  const auto reinitialized =
+      sink.Series(RefreshName(names::kVqOnline, names::kVqRefreshReinitialized));
+  const auto in_use =
+      sink.Series(RefreshName(names::kVqOnline, names::kVqRefreshReinitializedInUse));
+  ASSERT_EQ(reinitialized.size(), 12u);
+  ASSERT_EQ(in_use.size(), 12u);
+  EXPECT_GT(Sum(reinitialized), 0);
+  EXPECT_EQ(Sum(reinitialized), sink.Series(names::kVqCodesReinitialized).back());
+  EXPECT_EQ(Sum(in_use), sink.Series(names::kVqReinitializedInUse).back());
+  for (size_t i = 0; i < 12; ++i) EXPECT_LE(in_use[i], reinitialized[i]);
+  const auto revived = sink.Series(RefreshName(names::kVqOnline, names::kVqRefreshPreviousRevived));
+  const auto survived =
+      sink.Series(RefreshName(names::kVqOnline, names::kVqRefreshPreviousRevivedSurvived));
+  ASSERT_EQ(revived.size(), 12u);
+  ASSERT_EQ(survived.size(), 12u);
+  for (size_t i = 0; i < 12; ++i) EXPECT_LE(survived[i], revived[i]);
+  EXPECT_EQ(Sum(survived), sink.Series(names::kVqRevivalsSurvived).back());
+  // A check's previous revivals are the codes the check before it re-initialised.
+  for (size_t i = 1; i < 12; ++i) EXPECT_EQ(revived[i], reinitialized[i - 1]);
+  EXPECT_TRUE(sink.Steps(RefreshName(names::kVqTarget, names::kVqRefreshChecks)).empty());
+}
+
+// compat.train_mode_everywhere with per-step timing and interval 3: both VQs check at the end
+// of every third optimizer step, and both report it there.
+TEST(TrainerTest, TargetVqRefreshesAreReportedUnderVqTarget) {
+  RecordingSink sink;
+  auto outcome = RunTraining(
+      TinyConfig(FullOverrides({"training.max_steps=12", "compat.train_mode_everywhere=true",
+                                "compat.vq_update_timing=per_optimizer_step",
+                                "object_encoder.vq_refresh_interval=3"})),
+      {"vq-target-refresh"}, &sink, nullptr, nullptr);
+  ASSERT_THAT(outcome, ::testing::IsOk());
+  EXPECT_THAT(sink.Steps(RefreshName(names::kVqOnline, names::kVqRefreshChecks)),
+              ElementsAre(3, 6, 9, 12));
+  EXPECT_THAT(sink.Steps(RefreshName(names::kVqTarget, names::kVqRefreshChecks)),
+              ElementsAre(3, 6, 9, 12));
+  EXPECT_EQ(Sum(sink.Series(RefreshName(names::kVqTarget, names::kVqRefreshReinitialized))),
+            sink.Series(names::kVqTargetCodesReinitialized).back());
+}
+
+// Checkpoint format 3 keeps the target VQ's cumulative counters: a resumed run reports the
+// same totals as the uninterrupted one.
+TEST(TrainerTest, ResumeKeepsTheTargetVqCounters) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/resume_target_vq";
+  const TrainerConfig config = TinyConfig(FullOverrides(
+      {"training.epochs=2", "training.checkpoint_interval=1", "compat.train_mode_everywhere=true",
+       "compat.vq_update_timing=per_optimizer_step", "object_encoder.vq_refresh_interval=3"}));
+  RecordingSink full;
+  RunContext a{"uninterrupted"};
+  a.checkpoint_dir = dir;
+  ASSERT_THAT(RunTraining(config, a, &full, nullptr, nullptr), ::testing::IsOk());
+  RecordingSink resumed;
+  RunContext b{"resumed"};
+  b.resume_from = dir + "/checkpoint_epoch_0001.pt";
+  ASSERT_THAT(RunTraining(config, b, &resumed, nullptr, nullptr), ::testing::IsOk());
+  const auto before = full.Series(names::kVqTargetCodesReinitialized);
+  const auto after = resumed.Series(names::kVqTargetCodesReinitialized);
+  ASSERT_FALSE(before.empty());
+  ASSERT_FALSE(after.empty());
+  EXPECT_GT(before.back(), 0);
+  EXPECT_EQ(after.back(), before.back());
+  EXPECT_EQ(resumed.Series(names::kVqTargetRefreshes).back(),
+            full.Series(names::kVqTargetRefreshes).back());
 }
 
 TEST(TrainerTest, NanInOneTermDivergesNamingIt) {

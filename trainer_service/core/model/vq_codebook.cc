@@ -20,6 +20,18 @@ torch::Tensor Entropy(const torch::Tensor& counts, int64_t rows) {
 
 }  // namespace
 
+torch::Tensor UnreachableCodeCount(const torch::Tensor& code_norms,
+                                   const torch::Tensor& input_norm_max) {
+  const int64_t k = code_norms.size(0);
+  if (k < 2) return torch::zeros({}, code_norms.options());
+  const auto two = code_norms.topk(2, 0, /*largest=*/false, /*sorted=*/true);
+  const torch::Tensor smallest = std::get<0>(two);
+  const torch::Tensor is_min =
+      torch::arange(k, torch::TensorOptions().device(code_norms.device())) == std::get<1>(two)[0];
+  const torch::Tensor other_min = torch::where(is_min, smallest[1], smallest[0]);
+  return (code_norms > 2 * input_norm_max + other_min).sum().to(code_norms.dtype());
+}
+
 VqCodebookOptions ReferenceVqOptions(int64_t num_embeddings, int64_t embedding_dim) {
   return VqCodebookOptions(num_embeddings, embedding_dim)
       .update_timing(VqUpdateTiming::kPerCall)
@@ -112,6 +124,7 @@ VqOutput VqCodebookImpl::ForwardHard(const torch::Tensor& inputs) {
         }
         stats_.refresh = VqRefreshReport();
         if (options_.refresh_enabled()) TickAndMaybeRefresh(z, errors, counts);
+        if (observer_ != nullptr && stats_.refresh.fired) observer_->OnRefreshCheck(stats_.refresh);
       } else {
         pending_counts_.add_(counts);
         pending_sums_.add_(sums);
@@ -133,6 +146,7 @@ VqOutput VqCodebookImpl::ForwardHard(const torch::Tensor& inputs) {
   if (options_.collect_stats()) {
     torch::NoGradGuard no_grad;
     CollectStats(flat.detach(), counts);
+    if (observer_ != nullptr) observer_->OnCall(stats_);
   }
   auto index_shape = inputs.sizes().vec();
   index_shape.pop_back();
@@ -182,6 +196,7 @@ VqOutput VqCodebookImpl::ForwardGumbel(const torch::Tensor& inputs,
     if (is_training()) window_counts_.add_(counts);
     CollectStats(flat.detach(), counts);
     stats_.temperature = tau;
+    if (observer_ != nullptr) observer_->OnCall(stats_);
   }
   auto index_shape = inputs.sizes().vec();
   index_shape.pop_back();
@@ -241,6 +256,8 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
                            dead_idx.data_ptr<int64_t>() + dead_idx.numel());
   revived_.fill_(false);
   window_counts_.zero_();
+  // Every check that fires judges the previous revivals, also one that finds no dead code.
+  revivals_survived_total_ += report.previous_revived_survived;
   if (report.dead_codes.empty()) return;  // the counter keeps running
 
   refresh_counter_.fill_(0);
@@ -286,7 +303,6 @@ void VqCodebookImpl::TickAndMaybeRefresh(const torch::Tensor& rows, const torch:
   ++refresh_events_total_;
   codes_reinitialised_total_ += static_cast<int64_t>(report.replacements.size());
   reinitialised_in_use_total_ += report.reinitialised_in_use;
-  revivals_survived_total_ += report.previous_revived_survived;
 }
 
 void VqCodebookImpl::RetainCandidates(const torch::Tensor& flat, const torch::Tensor& errors) {
@@ -313,6 +329,7 @@ void VqCodebookImpl::OptimizerStep() {
     if (n > 0) {
       TickAndMaybeRefresh(candidate_rows_.narrow(0, 0, n), candidate_errors_.narrow(0, 0, n),
                           pending_counts_);
+      if (observer_ != nullptr && stats_.refresh.fired) observer_->OnRefreshCheck(stats_.refresh);
     }
   }
   pending_counts_.zero_();
@@ -321,22 +338,13 @@ void VqCodebookImpl::OptimizerStep() {
 }
 
 void VqCodebookImpl::CollectStats(const torch::Tensor& flat, const torch::Tensor& counts) {
-  const int64_t k = options_.num_embeddings();
   const int64_t rows = flat.size(0);
   const torch::Tensor usage_counts =
       options_.mode() == VqMode::kHard && UsesEma() ? ema_cluster_size_ : counts;
   const torch::Tensor code_norms = codebook_.detach().norm(2, 1).to(torch::kFloat64);
   const torch::Tensor input_norms = flat.norm(2, 1).to(torch::kFloat64);
   const torch::Tensor input_max = rows > 0 ? input_norms.max() : torch::zeros({}, torch::kFloat64);
-  torch::Tensor unreachable = torch::zeros({}, torch::kFloat64);
-  if (k >= 2) {
-    const auto two = code_norms.topk(2, 0, /*largest=*/false, /*sorted=*/true);
-    const torch::Tensor smallest = std::get<0>(two);
-    const torch::Tensor is_min =
-        torch::arange(k, torch::TensorOptions().device(code_norms.device())) == std::get<1>(two)[0];
-    const torch::Tensor other_min = torch::where(is_min, smallest[1], smallest[0]);
-    unreachable = (code_norms > 2 * input_max + other_min).sum().to(torch::kFloat64);
-  }
+  const torch::Tensor unreachable = UnreachableCodeCount(code_norms, input_max);
   const torch::Tensor packed =
       torch::stack(
           {Entropy(counts, rows).exp().to(torch::kFloat64), (counts > 0).sum().to(torch::kFloat64),
@@ -346,6 +354,7 @@ void VqCodebookImpl::CollectStats(const torch::Tensor& flat, const torch::Tensor
           .to(torch::kCPU);
   const double* v = packed.data_ptr<double>();
   stats_.batch_counts = counts;
+  stats_.rows = rows;
   stats_.perplexity = v[0];
   stats_.active_codes = static_cast<int64_t>(v[1]);
   stats_.dead_codes = static_cast<int64_t>(v[2]);

@@ -105,6 +105,7 @@ struct VqRefreshReport {
 // Statistics of one forward call (plus the refresh check of that call or step).
 struct VqCallStats {
   torch::Tensor batch_counts;  // [K] float32, rows assigned to each code in this call
+  int64_t rows = 0;            // rows of this call (the sum of batch_counts)
   double perplexity = 0;
   int64_t active_codes = 0;  // codes with >= 1 row in this call
   int64_t dead_codes = 0;    // codes the refresh rule calls dead at the current state
@@ -118,6 +119,22 @@ struct VqCallStats {
   int64_t unreachable_codes = 0;
   double temperature = 0;   // Gumbel τ used (0 in hard mode)
   VqRefreshReport refresh;  // valid when refresh.fired
+};
+
+// The bound of VqCallStats::unreachable_codes as a scalar tensor (no host sync): codes of
+// `code_norms` [K] (float64) with norm > 2·input_norm_max + the smallest norm of the others.
+torch::Tensor UnreachableCodeCount(const torch::Tensor& code_norms,
+                                   const torch::Tensor& input_norm_max);
+
+// Told about every call's statistics and every refresh check (the trainer's diagnostics window
+// and per-refresh points). Called on the thread that runs the module; keep it cheap.
+class VqCallObserver {
+ public:
+  virtual ~VqCallObserver() = default;
+  // After every forward call with collect_stats, in training and in eval mode.
+  virtual void OnCall(const VqCallStats& stats) = 0;
+  // After every refresh check that fired (on a training call, or in OptimizerStep()).
+  virtual void OnRefreshCheck(const VqRefreshReport& report) = 0;
 };
 
 // Intermediates of the last call, recorded only with record_trace (golden tests).
@@ -166,6 +183,8 @@ class VqCodebookImpl : public torch::nn::Module {
   double GumbelTemperature(int64_t step) const;
 
   const VqCallStats& last_stats() const { return stats_; }
+  // Not owned; null (the default) for none. The observer must outlive the calls it sees.
+  void set_observer(VqCallObserver* observer) { observer_ = observer; }
   const VqTrace& last_trace() const { return trace_; }
   int64_t refresh_events_total() const { return refresh_events_total_; }
   int64_t codes_reinitialised_total() const { return codes_reinitialised_total_; }
@@ -211,6 +230,7 @@ class VqCodebookImpl : public torch::nn::Module {
 
   VqCallStats stats_;
   VqTrace trace_;
+  VqCallObserver* observer_ = nullptr;
   int64_t refresh_events_total_ = 0;
   int64_t codes_reinitialised_total_ = 0;
   int64_t reinitialised_in_use_total_ = 0;

@@ -398,6 +398,8 @@ TEST_F(VqCodebookTest, PerStepRefreshTicksOncePerStepAndTracksRevivalSurvival) {
   ASSERT_TRUE(next.fired);
   EXPECT_EQ(next.previous_revived, 2);
   EXPECT_EQ(next.previous_revived_survived, 2);
+  // Counted in the total also when this check finds no dead code.
+  EXPECT_EQ(vq->revivals_survived_total(), 2);
 }
 
 TEST_F(VqCodebookTest, GradientTrainedCodebookWithoutEmaMovesOnlyByGradient) {
