@@ -85,7 +85,8 @@ absl::StatusOr<Measured> InService(trainer_rpc::TrainerService::Stub& stub,
     grpc::ClientContext context;
     trainer_rpc::StartRunResponse response;
     grpc::Status status = stub.StartRun(&context, start, &response);
-    if (!status.ok()) return absl::InternalError(absl::StrCat("StartRun: ", status.error_message()));
+    if (!status.ok())
+      return absl::InternalError(absl::StrCat("StartRun: ", status.error_message()));
   }
   while (true) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -119,11 +120,10 @@ absl::Status Run() {
   auto metrics = ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"),
                                        {"--data_dir=" + root + "/metrics", "--http_port=0"});
   if (!metrics.ok()) return metrics.status();
-  auto trainer_server =
-      ServiceProcess::Start("trainer", RunfilePath("trainer_service/trainer_server"),
-                            {"--data_dir=" + root + "/trainer",
-                             "--metrics_address=" + (*metrics)->address(),
-                             "--max_concurrent_runs=1"});
+  auto trainer_server = ServiceProcess::Start(
+      "trainer", RunfilePath("trainer_service/trainer_server"),
+      {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(),
+       "--max_concurrent_runs=1"});
   if (!trainer_server.ok()) return trainer_server.status();
   auto stub = trainer_rpc::TrainerService::NewStub(
       grpc::CreateChannel((*trainer_server)->address(), grpc::InsecureChannelCredentials()));
