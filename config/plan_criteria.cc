@@ -17,14 +17,13 @@ absl::Status CheckRange(const std::string& field, double threshold, absl::string
                         absl::string_view high_text, const std::string& run_name, int64_t d) {
   const std::string where = absl::StrCat(" for run \"", run_name, "\" (projection_dim ", d, ")");
   if (threshold <= low) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", Num(threshold),
-                                                   " cannot fail: ", stat, " >= ", low_text,
-                                                   " = ", Num(low), where));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", Num(threshold), " cannot fail: ",
+                                                   stat, " >= ", low_text, " = ", Num(low), where));
   }
   if (threshold > high) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", Num(threshold),
-                                                   " cannot pass: ", stat, " <= ", high_text,
-                                                   " = ", Num(high), where));
+                                                   " cannot pass: ", stat, " <= ", high_text, " = ",
+                                                   Num(high), where));
   }
   return absl::OkStatus();
 }
@@ -47,18 +46,16 @@ absl::Status CheckCriteriaAttainable(const PlanCriteria& criteria, const std::st
   }
   if (criteria.has_min_isotropy_robust()) {
     if (absl::Status s =
-            CheckRange(absl::StrCat(field, ".min_isotropy_robust"),
-                       criteria.min_isotropy_robust(), "isotropy_robust", 1 / dim, "1/d", 1, "1",
-                       run_name, d);
+            CheckRange(absl::StrCat(field, ".min_isotropy_robust"), criteria.min_isotropy_robust(),
+                       "isotropy_robust", 1 / dim, "1/d", 1, "1", run_name, d);
         !s.ok()) {
       return s;
     }
   }
   if (criteria.has_min_participation_ratio()) {
-    if (absl::Status s = CheckRange(absl::StrCat(field, ".min_participation_ratio"),
-                                    criteria.min_participation_ratio(),
-                                    "participation ratio d x isotropy_robust", 1, "1", dim, "d",
-                                    run_name, d);
+    if (absl::Status s = CheckRange(
+            absl::StrCat(field, ".min_participation_ratio"), criteria.min_participation_ratio(),
+            "participation ratio d x isotropy_robust", 1, "1", dim, "d", run_name, d);
         !s.ok()) {
       return s;
     }

@@ -73,9 +73,8 @@ TEST(RecordedHistoryTest, RankMeFractionOfEarlyCannotSeeACollapseBeforeItsWindow
   criteria.set_min_rankme_fraction_of_early(0.5);
   EXPECT_TRUE(EvaluateRun(Recorded(kHealthy), criteria).stable());
   EXPECT_TRUE(EvaluateRun(Recorded(kCollapsed), criteria).stable());
-  const RunVerdict early =
-      EvaluateRun(Recorded("tests/testdata/histories/pretrain_a6000_mini_seed124_interval5.csv"),
-                  criteria);
+  const RunVerdict early = EvaluateRun(
+      Recorded("tests/testdata/histories/pretrain_a6000_mini_seed124_interval5.csv"), criteria);
   EXPECT_TRUE(early.stable());
   // A stricter fraction does fire, on the drop from the early window, where the run falls.
   criteria.set_min_rankme_fraction_of_early(0.9);
@@ -138,10 +137,11 @@ TEST(RecordedHistoryTest, ThePlanOnTheRecordedRunsTakesScenarioA) {
   EXPECT_THAT(verdict.conclusion, HasSubstr("baseline collapsed at step 19, no_vq stable (1/1 "
                                             "seed) (vs reference: val loss -0.1281, min rankme "
                                             "+1.565)"));
-  EXPECT_THAT(verdict.conclusion,
-              HasSubstr("Seed plan's criteria on the reference statistics (reported, not "
-                        "deciding): effective rank > 5 met in 0 of 2 runs; isotropy > 1e-3 met in 0 "
-                        "of 2 runs (baseline, no_vq: dominated by the 1e-6 jitter)."));
+  EXPECT_THAT(
+      verdict.conclusion,
+      HasSubstr("Seed plan's criteria on the reference statistics (reported, not "
+                "deciding): effective rank > 5 met in 0 of 2 runs; isotropy > 1e-3 met in 0 "
+                "of 2 runs (baseline, no_vq: dominated by the 1e-6 jitter)."));
   EXPECT_THAT(verdict.table, HasSubstr("isotropy > 1e-3: 0/1 seed (min "));
 }
 
