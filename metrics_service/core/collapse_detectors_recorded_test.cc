@@ -58,7 +58,8 @@ TEST(RecordedHistoryDetectorsTest, TheRankDetectorFiresOnTheCollapsedRunOnly) {
   }
   EXPECT_TRUE(found);
 
-  const RunCollapseDetectors healthy = Replay("tests/testdata/histories/diag_no_vq_mini_seed124.csv");
+  const RunCollapseDetectors healthy =
+      Replay("tests/testdata/histories/diag_no_vq_mini_seed124.csv");
   for (const v1::DetectorStatus& status : healthy.Statuses()) {
     EXPECT_EQ(status.first_collapse_step(), -1) << status.indicator() << "/" << status.encoder();
   }
@@ -75,10 +76,10 @@ TEST(RecordedHistoryDetectorsTest, TheIsotropyDetectorCannotSeeACollapsePresentA
       Replay("tests/testdata/histories/pretrain_a6000_mini_seed124.csv");
   EXPECT_NE(StateOf(collapsed, kIndicatorEmbeddingIsotropy, "context"),
             v1::COLLAPSE_STATE_COLLAPSED);
-  const RunCollapseDetectors healthy = Replay("tests/testdata/histories/diag_no_vq_mini_seed124.csv");
+  const RunCollapseDetectors healthy =
+      Replay("tests/testdata/histories/diag_no_vq_mini_seed124.csv");
   EXPECT_EQ(StateOf(healthy, kIndicatorEmbeddingIsotropy, "target"), v1::COLLAPSE_STATE_WARNING);
-  EXPECT_NE(StateOf(healthy, kIndicatorEmbeddingIsotropy, "context"),
-            v1::COLLAPSE_STATE_COLLAPSED);
+  EXPECT_NE(StateOf(healthy, kIndicatorEmbeddingIsotropy, "context"), v1::COLLAPSE_STATE_COLLAPSED);
 }
 
 }  // namespace
