@@ -66,6 +66,10 @@ absl::Status ValidateCriteria(const PlanCriteria& c, const std::string& field) {
     return Invalid(absl::StrCat(field, ".min_rankme_fraction_of_early"),
                    absl::StrCat("must be in (0, 1], got ", c.min_rankme_fraction_of_early()));
   }
+  if (c.has_min_rankme_fraction_of_reference() && !(c.min_rankme_fraction_of_reference() > 0)) {
+    return Invalid(absl::StrCat(field, ".min_rankme_fraction_of_reference"),
+                   absl::StrCat("must be > 0, got ", c.min_rankme_fraction_of_reference()));
+  }
   if (c.early_window_points() < 1) {
     return Invalid(absl::StrCat(field, ".early_window_points"),
                    absl::StrCat("must be >= 1, got ", c.early_window_points()));
@@ -313,6 +317,9 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
     }
   }
 
+  if (plan.reference_run().empty() && plan.criteria().has_min_rankme_fraction_of_reference()) {
+    return Invalid("criteria.min_rankme_fraction_of_reference", "needs reference_run");
+  }
   if (!plan.reference_run().empty() && run_names.count(plan.reference_run()) == 0) {
     return Invalid("reference_run", absl::StrCat("unknown run \"", plan.reference_run(), "\""));
   }

@@ -71,6 +71,16 @@ absl::Status CheckCriteriaAttainable(const PlanCriteria& criteria, const std::st
       return s;
     }
   }
+  if (criteria.has_min_rankme_fraction_of_reference()) {
+    // Both minima are in [1, d]: f x reference <= 1 whenever f <= 1/d, > d whenever f > d.
+    if (absl::Status s =
+            CheckRange(absl::StrCat(field, ".min_rankme_fraction_of_reference"),
+                       criteria.min_rankme_fraction_of_reference(), "rankme / reference rankme",
+                       1 / dim, "1/d", dim, "d", run_name, d);
+        !s.ok()) {
+      return s;
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -59,6 +59,18 @@ TEST(CheckCriteriaAttainable, ParticipationRatioAndEarlyFraction) {
   EXPECT_THAT(CheckCriteriaAttainable(criteria, "criteria", "r", 32), IsOk());
 }
 
+TEST(CheckCriteriaAttainable, RankMeFractionOfReference) {
+  PlanCriteria criteria;
+  criteria.set_min_rankme_fraction_of_reference(0.5);
+  EXPECT_THAT(CheckCriteriaAttainable(criteria, "criteria", "r", 32), IsOk());
+  EXPECT_THAT(CheckCriteriaAttainable(criteria, "criteria", "r", 2),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("min_rankme_fraction_of_reference: 0.5 cannot fail")));
+  criteria.set_min_rankme_fraction_of_reference(64);
+  EXPECT_THAT(CheckCriteriaAttainable(criteria, "criteria", "r", 32),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64 cannot pass")));
+}
+
 TEST(CheckCriteriaAttainable, UnsetCriteriaAreNotChecked) {
   EXPECT_THAT(CheckCriteriaAttainable(PlanCriteria(), "criteria", "r", 1), IsOk());
 }

@@ -400,6 +400,14 @@ TEST_F(PlanValidationTest, CriteriaAndEffectRanges) {
   EXPECT_THAT(Validate("name: p\ncriteria: {min_rankme_fraction_of_early: 1.5}" + stages),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("criteria.min_rankme_fraction_of_early: must be in (0, 1]")));
+  EXPECT_THAT(
+      Validate("name: p\ncriteria: {min_rankme_fraction_of_reference: 0.5}" + stages),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("criteria.min_rankme_fraction_of_reference: needs reference_run")));
+  EXPECT_THAT(Validate("name: p\nreference_run: r1\ncriteria: "
+                       "{min_rankme_fraction_of_reference: 0.5}" +
+                       stages),
+              IsOk());
   EXPECT_THAT(Validate("name: p\ncriteria: {early_window_points: 0}" + stages),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("criteria.early_window_points: must be >= 1")));

@@ -294,7 +294,8 @@ std::string DescribeVerdict(const RunVerdict& verdict) {
   return "unknown";
 }
 
-RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria, int64_t dimension) {
+RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria, int64_t dimension,
+                       std::optional<double> reference_min_rankme) {
   RunVerdict verdict;
   verdict.run_id = run.run_id;
   verdict.seed = run.seed;
@@ -331,6 +332,13 @@ RunVerdict EvaluateRun(const RunHistory& run, const PlanCriteria& criteria, int6
     }
   }
   CheckRankMeFractionOfEarly(run, criteria, encoders, verdict, failures);
+  if (criteria.has_min_rankme_fraction_of_reference() && reference_min_rankme) {
+    const double fraction = criteria.min_rankme_fraction_of_reference();
+    CheckDiagnostic(run, criteria, encoders, metric_names::kStatRankMe,
+                    fraction * *reference_min_rankme, verdict, failures, 1,
+                    absl::StrCat("rankme (", Num(fraction), " x the reference's ",
+                                 Num(*reference_min_rankme), ")"));
+  }
   verdict.seed_criteria = SeedCriteria(run, criteria, encoders, dimension);
   const std::vector<SeriesPoint> usage = Points(run, metric_names::kVqUsageRatio);
   if (!usage.empty()) verdict.final_codebook_usage = usage.back().value();
@@ -440,8 +448,25 @@ std::string SummarizeSeedCriteria(const std::vector<RunVerdict>& seeds) {
   return absl::StrJoin(parts, "; ");
 }
 
+// The reference run's min RankMe by seed (for min_rankme_fraction_of_reference).
+using ReferenceRankMe = std::map<int64_t, double>;
+
+ReferenceRankMe ReferenceMinRankMe(const PlanConfig& plan, const PlanResults& results) {
+  ReferenceRankMe by_seed;
+  if (!plan.criteria().has_min_rankme_fraction_of_reference()) return by_seed;
+  auto it = results.find(plan.reference_run());
+  if (it == results.end()) return by_seed;
+  for (const RunHistory& history : it->second.seeds) {
+    if (auto rank = EvaluateRun(history, plan.criteria()).min_rankme) {
+      by_seed[history.seed] = *rank;
+    }
+  }
+  return by_seed;
+}
+
 RunSetOutcome EvaluateRunSet(const PlanRun& run, const std::string& stage,
-                             const PlanRunResults& results, const PlanCriteria& criteria) {
+                             const PlanRunResults& results, const PlanCriteria& criteria,
+                             const std::string& reference_run, const ReferenceRankMe& reference) {
   RunSetOutcome outcome;
   outcome.name = run.name();
   outcome.stage = stage;
@@ -450,8 +475,19 @@ RunSetOutcome EvaluateRunSet(const PlanRun& run, const std::string& stage,
   std::vector<double> val, rank, usage, collapse;
   int stable = 0;
   std::vector<std::string> failures;
+  const bool vs_reference =
+      criteria.has_min_rankme_fraction_of_reference() && run.name() != reference_run;
   for (const RunHistory& history : results.seeds) {
-    RunVerdict verdict = EvaluateRun(history, criteria, dimension);
+    std::optional<double> reference_rank;
+    if (auto it = reference.find(history.seed); vs_reference && it != reference.end()) {
+      reference_rank = it->second;
+    }
+    RunVerdict verdict = EvaluateRun(history, criteria, dimension, reference_rank);
+    if (vs_reference && !reference_rank) {
+      verdict.notes.push_back(absl::StrCat("reference run ", reference_run,
+                                           " has no RankMe for seed ", history.seed,
+                                           ": min_rankme_fraction_of_reference not checked"));
+    }
     if (verdict.final_val_loss) val.push_back(*verdict.final_val_loss);
     if (verdict.min_rankme) rank.push_back(*verdict.min_rankme);
     if (verdict.final_codebook_usage) usage.push_back(*verdict.final_codebook_usage);
@@ -668,6 +704,7 @@ PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
   std::map<std::string, const RunSetOutcome*> by_name;
   std::vector<std::string> fix_runs;         // of fix stages on the path
   std::vector<std::string> no_branch_notes;  // stages where inconclusive runs decided no branch
+  const ReferenceRankMe reference_rankme = ReferenceMinRankMe(plan, results);
   int stage = plan.stages().empty() ? -1 : 0;
   // The plan is acyclic (ValidatePlan); the bound guards against an unvalidated one.
   for (int hops = 0; stage >= 0 && hops < plan.stages_size(); ++hops) {
@@ -682,7 +719,8 @@ PlanVerdict EvaluatePlan(const PlanConfig& plan, const PlanResults& results) {
         missing = true;
         continue;
       }
-      verdict.runs.push_back(EvaluateRunSet(run, current.name(), it->second, plan.criteria()));
+      verdict.runs.push_back(EvaluateRunSet(run, current.name(), it->second, plan.criteria(),
+                                            plan.reference_run(), reference_rankme));
       stable[run.name()] = verdict.runs.back().stable;
       if (verdict.runs.back().inconclusive) {
         inconclusive.insert(run.name());

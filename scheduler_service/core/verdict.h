@@ -84,8 +84,11 @@ std::string DescribeVerdict(const RunVerdict& verdict);
 // Judges one run. Priority of the primary kind: failed > collapsed > spike > early stopped >
 // not decreasing > no data (missing val/loss, fewer than two validation points). `dimension` is
 // the run's projection dimension d (0: unknown; min_participation_ratio is then not checked).
+// `reference_min_rankme`: the min RankMe of the reference run's seed with this run's seed, for
+// min_rankme_fraction_of_reference (unset: not checked).
 RunVerdict EvaluateRun(const RunHistory& run, const ::jepalab::config::v1::PlanCriteria& criteria,
-                       int64_t dimension = 0);
+                       int64_t dimension = 0,
+                       std::optional<double> reference_min_rankme = std::nullopt);
 
 // Mean and sample standard deviation (0 for n < 2) of the values present.
 struct Stat {

@@ -99,6 +99,43 @@ TEST(RecordedHistoryTest, ParticipationRatioDoesNotSeparateTheRecordedRuns) {
               Contains(HasSubstr("participation ratio not checked")));
 }
 
+// Rule relative to a healthy control of the same seed: here the VQ ablation is the control. The
+// collapsed run's min RankMe is 1.629 against the control's 3.194 (0.51 of it), so "at least half
+// of the control" does not fire on it; "at least two thirds" does. The control itself is not
+// judged against itself.
+TEST(RecordedHistoryTest, RankMeFractionOfTheSameSeedControl) {
+  PlanConfig plan;
+  plan.set_name("control");
+  plan.set_reference_run("control");
+  plan.mutable_criteria()->set_min_rankme_fraction_of_reference(0.5);
+  auto* stage = plan.add_stages();
+  stage->set_name("one");
+  for (const char* name : {"control", "vq"}) {
+    auto* run = stage->add_runs();
+    run->set_name(name);
+    run->set_config("x.yaml");
+  }
+  PlanResults results;
+  results["control"].seeds.push_back(Recorded(kHealthy));
+  results["vq"].seeds.push_back(Recorded(kCollapsed));
+  PlanVerdict verdict = EvaluatePlan(plan, results);
+  ASSERT_EQ(verdict.runs.size(), 2u);
+  EXPECT_TRUE(verdict.runs[0].stable);
+  EXPECT_TRUE(verdict.runs[1].stable);
+
+  plan.mutable_criteria()->set_min_rankme_fraction_of_reference(2.0 / 3);
+  verdict = EvaluatePlan(plan, results);
+  EXPECT_TRUE(verdict.runs[0].stable);
+  EXPECT_EQ(verdict.runs[1].verdict, "collapsed at step 19");
+  EXPECT_THAT(verdict.runs[1].seeds[0].reasons,
+              Contains(HasSubstr("context rankme (0.6667 x the reference's 3.194) 1.91 < 2.129")));
+  // A seed the control lacks is not judged against it.
+  results["vq"].seeds[0].seed = 7;
+  verdict = EvaluatePlan(plan, results);
+  EXPECT_TRUE(verdict.runs[1].stable);
+  EXPECT_THAT(verdict.runs[1].seeds[0].notes, Contains(HasSubstr("has no RankMe for seed 7")));
+}
+
 // The seed's own criteria, reported verbatim: both recorded runs fail them (the healthy run's
 // context effective rank is ~1.5 on the reference definition), and the reference isotropy of
 // both is the 1e-6 jitter over lambda_max.
