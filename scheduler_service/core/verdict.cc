@@ -595,7 +595,10 @@ std::vector<NoEffect> FindNoEffect(const std::vector<RunSetOutcome>& runs,
       if (changes.empty() || changes.size() > static_cast<size_t>(effect.max_knob_keys())) {
         continue;
       }
-      if (a.stable != b.stable || (a.collapsed_seeds > 0) != (b.collapsed_seeds > 0)) continue;
+      if (a.stable != b.stable || a.inconclusive != b.inconclusive ||
+          (a.collapsed_seeds > 0) != (b.collapsed_seeds > 0)) {
+        continue;
+      }
       if (a.final_val_loss.n == 0 || b.final_val_loss.n == 0) continue;
       if (!EqualWithinNoise(a.final_val_loss, b.final_val_loss, effect) ||
           !EqualWithinNoise(a.min_rankme, b.min_rankme, effect) ||
@@ -606,10 +609,10 @@ std::vector<NoEffect> FindNoEffect(const std::vector<RunSetOutcome>& runs,
       no_effect.run_a = a.name;
       no_effect.run_b = b.name;
       no_effect.changes = changes;
-      no_effect.text =
-          absl::StrCat(b.name, " vs ", a.name, " (", absl::StrJoin(changes, ", "),
-                       "): final val loss ", FormatStat(b.final_val_loss), " vs ",
-                       FormatStat(a.final_val_loss), ", both ", a.stable ? "stable" : "unstable");
+      no_effect.text = absl::StrCat(
+          b.name, " vs ", a.name, " (", absl::StrJoin(changes, ", "), "): final val loss ",
+          FormatStat(b.final_val_loss), " vs ", FormatStat(a.final_val_loss), ", both ",
+          a.stable ? "stable" : (a.inconclusive ? "inconclusive" : "unstable"));
       found.push_back(std::move(no_effect));
     }
   }
