@@ -36,6 +36,11 @@ absl::Status CheckBand(absl::string_view section, double collapsed_below, double
   return absl::OkStatus();
 }
 
+// The largest projection dimension a run config allows (config/trainer_config.cc), and so the
+// smallest isotropy_robust (1/d) any run can report.
+constexpr int kMaxProjectionDim = 65536;
+constexpr double kMinIsotropyRobust = 1.0 / kMaxProjectionDim;
+
 }  // namespace
 
 absl::Status ValidateCollapseDetectorsConfig(const CollapseDetectorsConfig& config) {
@@ -46,6 +51,10 @@ absl::Status ValidateCollapseDetectorsConfig(const CollapseDetectorsConfig& conf
         rank.stat(), "\""));
   }
   JEPALAB_RETURN_IF_ERROR(CheckBand("rank", rank.collapsed_below(), rank.healthy_above()));
+  // Both rank stats are effective numbers of dimensions, >= 1.
+  if (rank.collapsed_below() <= 1) {
+    return Invalid("rank.collapsed_below", "cannot fire: the rank is >= 1", rank.collapsed_below());
+  }
 
   const auto& isotropy = config.isotropy();
   if (isotropy.stat() != names::kStatIsotropyRobust && isotropy.stat() != names::kStatIsotropy) {
@@ -55,6 +64,25 @@ absl::Status ValidateCollapseDetectorsConfig(const CollapseDetectorsConfig& conf
   }
   JEPALAB_RETURN_IF_ERROR(
       CheckBand("isotropy", isotropy.collapsed_below(), isotropy.healthy_above()));
+  if (isotropy.relative_to_early()) {
+    const double collapsed = isotropy.collapsed_fraction_of_early();
+    const double healthy = isotropy.healthy_fraction_of_early();
+    // A ratio to the first value: it is 1 at the first point, so fractions are in (0, 1].
+    if (!(collapsed > 0 && collapsed <= 1)) {
+      return Invalid("isotropy.collapsed_fraction_of_early", "must be in (0, 1]", collapsed);
+    }
+    if (!(healthy >= collapsed && healthy <= 1)) {
+      return Invalid("isotropy.healthy_fraction_of_early",
+                     absl::StrCat("must be in [collapsed_fraction_of_early (", collapsed, "), 1]"),
+                     healthy);
+    }
+  } else if (isotropy.stat() == names::kStatIsotropyRobust &&
+             isotropy.collapsed_below() <= kMinIsotropyRobust) {
+    return Invalid(
+        "isotropy.collapsed_below",
+        absl::StrCat("cannot fire for any run: isotropy_robust >= 1/d >= 1/", kMaxProjectionDim),
+        isotropy.collapsed_below());
+  }
 
   const auto& usage = config.codebook_usage();
   JEPALAB_RETURN_IF_ERROR(CheckFinite("codebook_usage.collapsed_below", usage.collapsed_below()));

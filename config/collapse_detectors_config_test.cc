@@ -23,10 +23,31 @@ TEST(CollapseDetectorsConfigTest, DefaultsAreTheSeedPlanAndValid) {
   EXPECT_THAT(ValidateCollapseDetectorsConfig(config), IsOk());
   EXPECT_EQ(config.rank().stat(), "rankme");
   EXPECT_EQ(config.rank().collapsed_below(), 2.0);
-  EXPECT_EQ(config.rank().healthy_above(), 5.0);
+  EXPECT_EQ(config.rank().healthy_above(), 4.0);
   EXPECT_EQ(config.isotropy().stat(), "isotropy_robust");
-  EXPECT_EQ(config.isotropy().collapsed_below(), 1e-4);
-  EXPECT_EQ(config.isotropy().healthy_above(), 1e-3);
+  EXPECT_TRUE(config.isotropy().relative_to_early());
+  EXPECT_EQ(config.isotropy().collapsed_fraction_of_early(), 0.25);
+  EXPECT_EQ(config.isotropy().healthy_fraction_of_early(), 0.5);
+}
+
+// A threshold no run can reach is refused with the bound that makes it so.
+TEST(CollapseDetectorsConfigTest, ThresholdsThatCannotFireAreRefused) {
+  CollapseDetectorsConfig config;
+  config.mutable_rank()->set_collapsed_below(1);
+  config.mutable_rank()->set_healthy_above(3);
+  EXPECT_THAT(ValidateCollapseDetectorsConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rank.collapsed_below: cannot fire: the rank is >= 1, got 1")));
+  config.Clear();
+  config.mutable_isotropy()->set_relative_to_early(false);
+  config.mutable_isotropy()->set_collapsed_below(1e-5);
+  EXPECT_THAT(ValidateCollapseDetectorsConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("isotropy.collapsed_below: cannot fire for any run: "
+                                 "isotropy_robust >= 1/d >= 1/65536, got 1e-05")));
+  // The reference isotropy has no such floor.
+  config.mutable_isotropy()->set_stat("isotropy");
+  EXPECT_THAT(ValidateCollapseDetectorsConfig(config), IsOk());
 }
 
 TEST(CollapseDetectorsConfigTest, EveryRuleNamesItsField) {
@@ -36,7 +57,18 @@ TEST(CollapseDetectorsConfigTest, EveryRuleNamesItsField) {
        "collapse_detectors.rank.collapsed_below"},
       {[](auto& c) { c.mutable_rank()->set_healthy_above(1); },
        "collapse_detectors.rank.healthy_above"},
+      {[](auto& c) { c.mutable_rank()->set_collapsed_below(1); },
+       "collapse_detectors.rank.collapsed_below"},
       {[](auto& c) { c.mutable_isotropy()->set_stat("x"); }, "collapse_detectors.isotropy.stat"},
+      {[](auto& c) { c.mutable_isotropy()->set_collapsed_fraction_of_early(0); },
+       "collapse_detectors.isotropy.collapsed_fraction_of_early"},
+      {[](auto& c) { c.mutable_isotropy()->set_healthy_fraction_of_early(0.1); },
+       "collapse_detectors.isotropy.healthy_fraction_of_early"},
+      {[](auto& c) {
+         c.mutable_isotropy()->set_relative_to_early(false);
+         c.mutable_isotropy()->set_collapsed_below(1e-5);
+       },
+       "collapse_detectors.isotropy.collapsed_below"},
       {[](auto& c) { c.mutable_isotropy()->set_healthy_above(1e-5); },
        "collapse_detectors.isotropy.healthy_above"},
       {[](auto& c) { c.mutable_codebook_usage()->set_collapsed_below(2); },

@@ -37,8 +37,8 @@ TEST(MetricsServiceConfigTest, OverridesApplyOverTheFile) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       config::v1::MetricsServiceConfig config,
       LoadMetricsServiceConfig(kFile, "metrics.yaml",
-                               {"collapse_detectors.rank.collapsed_below=1.0"}));
-  EXPECT_DOUBLE_EQ(config.collapse_detectors().rank().collapsed_below(), 1.0);
+                               {"collapse_detectors.rank.collapsed_below=1.8"}));
+  EXPECT_DOUBLE_EQ(config.collapse_detectors().rank().collapsed_below(), 1.8);
   EXPECT_DOUBLE_EQ(config.collapse_detectors().isotropy().healthy_above(), 0.01);
 }
 

@@ -60,6 +60,25 @@ absl::Status ValidateCriteria(const PlanCriteria& c, const std::string& field) {
     return Invalid(absl::StrCat(field, ".min_isotropy_robust"),
                    absl::StrCat("must be >= 0, got ", c.min_isotropy_robust()));
   }
+  if (c.has_min_participation_ratio() && !(c.min_participation_ratio() >= 0)) {
+    return Invalid(absl::StrCat(field, ".min_participation_ratio"),
+                   absl::StrCat("must be >= 0, got ", c.min_participation_ratio()));
+  }
+  // The minimum is taken over points that include the early window, so it is at most the early
+  // value: a fraction above 1 cannot pass.
+  if (c.has_min_rankme_fraction_of_early() &&
+      !(c.min_rankme_fraction_of_early() > 0 && c.min_rankme_fraction_of_early() <= 1)) {
+    return Invalid(absl::StrCat(field, ".min_rankme_fraction_of_early"),
+                   absl::StrCat("must be in (0, 1], got ", c.min_rankme_fraction_of_early()));
+  }
+  if (c.has_min_rankme_fraction_of_reference() && !(c.min_rankme_fraction_of_reference() > 0)) {
+    return Invalid(absl::StrCat(field, ".min_rankme_fraction_of_reference"),
+                   absl::StrCat("must be > 0, got ", c.min_rankme_fraction_of_reference()));
+  }
+  if (c.early_window_points() < 1) {
+    return Invalid(absl::StrCat(field, ".early_window_points"),
+                   absl::StrCat("must be >= 1, got ", c.early_window_points()));
+  }
   for (int i = 0; i < c.encoders_size(); ++i) {
     if (c.encoders(i) != "context" && c.encoders(i) != "target") {
       return Invalid(
@@ -305,6 +324,9 @@ absl::Status ValidatePlan(const PlanConfig& plan, const PlanValidationOptions& o
     }
   }
 
+  if (plan.reference_run().empty() && plan.criteria().has_min_rankme_fraction_of_reference()) {
+    return Invalid("criteria.min_rankme_fraction_of_reference", "needs reference_run");
+  }
   if (!plan.reference_run().empty() && run_names.count(plan.reference_run()) == 0) {
     return Invalid("reference_run", absl::StrCat("unknown run \"", plan.reference_run(), "\""));
   }
@@ -416,7 +438,8 @@ const PlanRun* FindRun(const PlanConfig& plan, absl::string_view name, int* stag
 }
 
 absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
-                                          const std::map<std::string, bool>& stable) {
+                                          const std::map<std::string, bool>& stable,
+                                          const std::set<std::string>& inconclusive) {
   for (int b = 0; b < stage.branches_size(); ++b) {
     const PlanBranch& branch = stage.branches(b);
     bool matches = true;
@@ -427,7 +450,7 @@ absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
                                                           "] needs the outcome of run \"", run,
                                                           "\", which has none yet"));
       }
-      matches = matches && it->second == want_stable;
+      matches = matches && it->second == want_stable && inconclusive.count(run) == 0;
       return absl::OkStatus();
     };
     for (const std::string& run : branch.if_stable()) JEPALAB_RETURN_IF_ERROR(check(run, true));

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,9 +115,11 @@ struct BranchChoice {
 };
 
 // Picks the first branch whose conditions hold for `stable` (run name -> met the criteria).
+// A run in `inconclusive` (its seeds disagree) satisfies neither if_stable nor if_unstable.
 // FailedPrecondition if a run a branch needs before a match is decided has no entry in `stable`.
 absl::StatusOr<BranchChoice> ChooseBranch(const PlanStage& stage,
-                                          const std::map<std::string, bool>& stable);
+                                          const std::map<std::string, bool>& stable,
+                                          const std::set<std::string>& inconclusive = {});
 
 }  // namespace jepalab::config
 

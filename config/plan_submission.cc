@@ -1,10 +1,13 @@
 #include "config/plan_submission.h"
 
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "config/plan_criteria.h"
 #include "config/trainer_config.h"
 
 namespace jepalab::config {
@@ -38,12 +41,33 @@ absl::StatusOr<ResolvedPlan> ResolvePlanSubmission(const PlanSubmission& submiss
     if (text.ok()) resolved.config_files[path] = *text;
     return text;
   };
-  validation.check_run_config = [](const std::string& path, const std::string& yaml,
-                                   const std::vector<std::string>& overrides) {
-    return LoadTrainerConfig(yaml, path, overrides).status();
+  // The diagnostics dimension of each loaded (config, overrides), for the criteria check below.
+  std::map<std::string, int64_t> dims;
+  auto key = [](const std::string& path, const std::vector<std::string>& overrides) {
+    return absl::StrCat(path, "\n", absl::StrJoin(overrides, "\n"));
+  };
+  validation.check_run_config = [&](const std::string& path, const std::string& yaml,
+                                    const std::vector<std::string>& overrides) -> absl::Status {
+    absl::StatusOr<TrainerConfig> config = LoadTrainerConfig(yaml, path, overrides);
+    if (config.ok()) dims[key(path, overrides)] = DiagnosticsDimension(*config);
+    return config.status();
   };
   if (absl::Status valid = ValidatePlan(resolved.config, validation); !valid.ok()) {
     return invalid(valid);
+  }
+  // Thresholds must be able to pass and fail at every run's dimension.
+  for (const PlanStage& stage : resolved.config.stages()) {
+    for (const PlanRun& run : stage.runs()) {
+      absl::StatusOr<std::string> path = RunConfigPath(run, resolved.scale);
+      if (!path.ok()) continue;  // reported by ValidatePlan
+      auto dim = dims.find(key(*path, {run.overrides().begin(), run.overrides().end()}));
+      if (dim == dims.end()) continue;
+      if (absl::Status attainable = CheckCriteriaAttainable(resolved.config.criteria(), "criteria",
+                                                            run.name(), dim->second);
+          !attainable.ok()) {
+        return invalid(attainable);
+      }
+    }
   }
   return resolved;
 }

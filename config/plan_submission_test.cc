@@ -102,6 +102,32 @@ TEST(PlanSubmissionTest, SubmissionOverridesAndSeedsReachEveryRunAndAreChecked) 
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("optimizer.lr")));
 }
 
+TEST(PlanSubmissionTest, ACriterionThatCannotFailAtARunsDimensionIsRefused) {
+  PlanSubmission submission = Submission();
+  submission.config_files["runs/a.yaml"] = "seed: 1\n";  // projection_dim 256 (the default)
+  submission.config_files["runs/b.yaml"] =
+      "seed: 2\nloss: {projection_dim: 32}\n"
+      "model: {projection_dim: 32}\n";
+  submission.plan_yaml = std::string(kPlan) + "criteria: {min_isotropy_robust: 0.001}\n";
+  EXPECT_THAT(ResolvePlanSubmission(submission),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("plan.yaml: criteria.min_isotropy_robust: 0.001 cannot fail: "
+                                 "isotropy_robust >= 1/d = 0.003906 for run \"r1\" "
+                                 "(projection_dim 256)")));
+  // Attainable at 256 but not at the 32 dimensions of r3.
+  submission.plan_yaml = std::string(kPlan) + "criteria: {min_isotropy_robust: 0.01}\n";
+  EXPECT_THAT(ResolvePlanSubmission(submission),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("1/d = 0.03125 for run \"r3\" (projection_dim 32)")));
+  submission.plan_yaml = std::string(kPlan) + "criteria: {min_rankme: 64}\n";
+  EXPECT_THAT(ResolvePlanSubmission(submission),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("criteria.min_rankme: 64 cannot pass: rankme <= d = 32 for run "
+                                 "\"r3\"")));
+  submission.plan_yaml = std::string(kPlan) + "criteria: {min_rankme: 2}\n";
+  EXPECT_THAT(ResolvePlanSubmission(submission), IsOk());
+}
+
 TEST(PlanSubmissionTest, EmptyPlanIsRefused) {
   EXPECT_THAT(
       ResolvePlanSubmission(PlanSubmission{}),

@@ -64,18 +64,25 @@ TEST(ShippedPlanTest, EveryConfigItNamesExistsAtEveryScale) {
   EXPECT_EQ(runs, 16);
 }
 
-TEST(ShippedPlanTest, MiniCriteriaReplaceOnlyTheRankThresholdWithMini) {
+TEST(ShippedPlanTest, CriteriaAreTheSameAtEveryScale) {
+  // Its thresholds are stated in effective dimensions or relative to the run itself: no
+  // mini_criteria.
   PlanValidationOptions options;
   JEPALAB_ASSERT_OK_AND_ASSIGN(PlanConfig full, LoadPlanFile(kShippedPlan, options));
+  EXPECT_FALSE(full.has_mini_criteria());
   PlanConfig mini = full;
-  ApplyMiniCriteria("", &full);
   ApplyMiniCriteria("mini", &mini);
-  EXPECT_EQ(full.criteria().min_rankme(), 5.0);
-  EXPECT_EQ(mini.criteria().min_rankme(), 2.0);
-  // Everything else is the same.
-  EXPECT_EQ(mini.criteria().min_isotropy_robust(), full.criteria().min_isotropy_robust());
-  EXPECT_EQ(mini.criteria().val_loss_tolerance(), full.criteria().val_loss_tolerance());
-  EXPECT_EQ(mini.criteria().allow_collapse_events(), full.criteria().allow_collapse_events());
+  EXPECT_EQ(mini.criteria().SerializeAsString(), full.criteria().SerializeAsString());
+}
+
+TEST(PlanTest, MiniCriteriaStillReplaceTheFieldsTheySet) {
+  PlanConfig plan;
+  plan.mutable_criteria()->set_min_rankme(5.0);
+  plan.mutable_criteria()->set_spike_factor(2.0);
+  plan.mutable_mini_criteria()->set_min_rankme(2.0);
+  ApplyMiniCriteria("mini", &plan);
+  EXPECT_EQ(plan.criteria().min_rankme(), 2.0);
+  EXPECT_EQ(plan.criteria().spike_factor(), 2.0);
 }
 
 TEST(ShippedPlanTest, EncodesTheSeedPlan) {
@@ -123,8 +130,10 @@ TEST(ShippedPlanTest, EncodesTheSeedPlan) {
   // Criteria: the whole "stable" definition.
   EXPECT_DOUBLE_EQ(plan.criteria().val_loss_tolerance(), 0.05);
   EXPECT_DOUBLE_EQ(plan.criteria().spike_factor(), 1.5);
-  EXPECT_DOUBLE_EQ(plan.criteria().min_rankme(), 5.0);
-  EXPECT_DOUBLE_EQ(plan.criteria().min_isotropy_robust(), 0.001);
+  EXPECT_DOUBLE_EQ(plan.criteria().min_rankme(), 2.0);
+  EXPECT_DOUBLE_EQ(plan.criteria().min_rankme_fraction_of_early(), 0.5);
+  EXPECT_EQ(plan.criteria().early_window_points(), 1);
+  EXPECT_FALSE(plan.criteria().has_min_isotropy_robust());
   EXPECT_FALSE(plan.criteria().allow_early_stop());
   EXPECT_FALSE(plan.criteria().allow_collapse_events());
 }
@@ -388,6 +397,23 @@ TEST_F(PlanValidationTest, CriteriaAndEffectRanges) {
   EXPECT_THAT(
       Validate("name: p\ncriteria: {min_isotropy_robust: -1}" + stages),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("criteria.min_isotropy_robust")));
+  EXPECT_THAT(Validate("name: p\ncriteria: {min_rankme_fraction_of_early: 1.5}" + stages),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("criteria.min_rankme_fraction_of_early: must be in (0, 1]")));
+  EXPECT_THAT(
+      Validate("name: p\ncriteria: {min_rankme_fraction_of_reference: 0.5}" + stages),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("criteria.min_rankme_fraction_of_reference: needs reference_run")));
+  EXPECT_THAT(Validate("name: p\nreference_run: r1\ncriteria: "
+                       "{min_rankme_fraction_of_reference: 0.5}" +
+                       stages),
+              IsOk());
+  EXPECT_THAT(Validate("name: p\ncriteria: {early_window_points: 0}" + stages),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("criteria.early_window_points: must be >= 1")));
+  EXPECT_THAT(Validate("name: p\ncriteria: {min_participation_ratio: -1}" + stages),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("criteria.min_participation_ratio: must be >= 0")));
   EXPECT_THAT(Validate("name: p\ncriteria: {encoders: [context, predictor]}" + stages),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("criteria.encoders[1]: must be \"context\" or \"target\"")));
@@ -501,6 +527,24 @@ TEST(PlanTest, ChooseBranchTakesTheFirstMatchElseNext) {
   EXPECT_EQ(choice.next_stage, "fallback");
   EXPECT_THAT(ChooseBranch(stage, {{"a", true}}),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"b\"")));
+}
+
+TEST(PlanTest, AnInconclusiveRunTakesNeitherIfStableNorIfUnstable) {
+  PlanStage stage;
+  stage.set_name("s");
+  stage.set_next("fallback");
+  PlanBranch* stable = stage.add_branches();
+  stable->add_if_stable("a");
+  stable->set_next("stable");
+  PlanBranch* unstable = stage.add_branches();
+  unstable->add_if_unstable("a");
+  unstable->set_next("unstable");
+  // Seeds that disagree: whatever `stable` holds for it, no branch names it.
+  for (bool value : {true, false}) {
+    JEPALAB_ASSERT_OK_AND_ASSIGN(BranchChoice choice, ChooseBranch(stage, {{"a", value}}, {"a"}));
+    EXPECT_EQ(choice.branch_index, -1);
+    EXPECT_EQ(choice.next_stage, "fallback");
+  }
 }
 
 }  // namespace

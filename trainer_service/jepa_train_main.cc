@@ -1,6 +1,7 @@
 // jepa_train: one training run in this process, no services — for debugging a config and for
 // benchmarks. Same core as trainer_service.
 //   jepa_train CONFIG.yaml [key=value ...] [--metrics_address=HOST:PORT] [--run_id=ID]
+//              [--metrics_csv=FILE]
 // Progress goes to stderr; the final summary to stdout. Ctrl-C cancels cleanly (CANCELLED).
 #include <signal.h>
 
@@ -22,6 +23,9 @@
 #include "trainer_service/server/grpc_metrics_sink.h"
 
 ABSL_FLAG(std::string, metrics_address, "", "also report metrics to metrics_service at host:port");
+ABSL_FLAG(std::string, metrics_csv, "",
+          "also write every metric point to FILE as CSV (step,epoch,name,value), e.g. to record "
+          "a history for tests");
 ABSL_FLAG(std::string, run_id, "jepa_train", "run id (for logs and metrics_service)");
 ABSL_FLAG(std::string, checkpoint_dir, "",
           "where checkpoints go; empty: training.checkpoint_dir, or none");
@@ -47,11 +51,19 @@ class SummarySink : public MetricsSink {
       if (name == metric_names::kValLoss) val_loss = value;
     }
     if (remote_ != nullptr) remote_->Report(step, epoch, values);
+    if (csv != nullptr) {
+      // %.17g: the recorded values read back exactly.
+      for (const auto& [name, value] : values) {
+        std::fprintf(csv, "%lld,%d,%s,%.17g\n", static_cast<long long>(step), epoch, name.c_str(),
+                     value);
+      }
+    }
   }
   void Flush() override {
     if (remote_ != nullptr) remote_->Flush();
   }
   double train_loss = 0, val_loss = 0;
+  std::FILE* csv = nullptr;  // optional copy of every point (--metrics_csv)
 
  private:
   MetricsSink* remote_;
@@ -106,11 +118,22 @@ int Main(const std::vector<char*>& positional) {
   sigaction(SIGTERM, &action, nullptr);
 
   SummarySink sink(remote.get());
+  std::FILE* csv = nullptr;
+  if (const std::string path = absl::GetFlag(FLAGS_metrics_csv); !path.empty()) {
+    csv = std::fopen(path.c_str(), "w");
+    if (csv == nullptr) {
+      std::fprintf(stderr, "jepa_train: cannot write %s\n", path.c_str());
+      return 2;
+    }
+    std::fprintf(csv, "step,epoch,name,value\n");
+    sink.csv = csv;
+  }
   StderrProgress progress;
   jepalab::trainer::RunContext context{absl::GetFlag(FLAGS_run_id)};
   context.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   context.resume_from = absl::GetFlag(FLAGS_resume_from);
   auto outcome = RunTraining(*config, context, &sink, &progress, &g_cancel);
+  if (csv != nullptr) std::fclose(csv);
   if (remote != nullptr) {
     remote->UpdateRunState(
         outcome.ok() ? outcome->state : common::v1::RUN_STATE_FAILED,

@@ -114,6 +114,38 @@ void RunCollapseDetectors::ObserveBand(absl::string_view indicator, absl::string
   }
 }
 
+void RunCollapseDetectors::ObserveIsotropy(absl::string_view encoder, int64_t step, double value,
+                                           int64_t unix_ms,
+                                           std::vector<v1::CollapseEvent>* events) {
+  const auto& isotropy = config_.isotropy();
+  if (!isotropy.relative_to_early()) {
+    ObserveBand(kIndicatorEmbeddingIsotropy, encoder, isotropy.stat(), isotropy.collapsed_below(),
+                isotropy.healthy_above(), step, value, unix_ms, events);
+    return;
+  }
+  Detector& detector = DetectorFor(kIndicatorEmbeddingIsotropy, encoder);
+  if (!detector.has_reference) {
+    detector.has_reference = true;
+    detector.reference = value;  // the early window: the encoder's first point
+  }
+  const double early = detector.reference;
+  const double fraction = early > 0 ? value / early : 1;
+  const std::string what = absl::StrCat(encoder, " ", isotropy.stat(), " ", Fmt(value), " = ",
+                                        Fmt(fraction), " x early ", Fmt(early));
+  if (fraction < isotropy.collapsed_fraction_of_early()) {
+    SetState(detector, v1::COLLAPSE_STATE_COLLAPSED, step, value, unix_ms,
+             absl::StrCat(what, " < ", Fmt(isotropy.collapsed_fraction_of_early())), events);
+  } else if (fraction > isotropy.healthy_fraction_of_early()) {
+    SetState(detector, v1::COLLAPSE_STATE_OK, step, value, unix_ms,
+             absl::StrCat(what, " > ", Fmt(isotropy.healthy_fraction_of_early())), events);
+  } else {
+    SetState(detector, v1::COLLAPSE_STATE_WARNING, step, value, unix_ms,
+             absl::StrCat(what, " in [", Fmt(isotropy.collapsed_fraction_of_early()), ", ",
+                          Fmt(isotropy.healthy_fraction_of_early()), "]"),
+             events);
+  }
+}
+
 void RunCollapseDetectors::ObserveCodebookUsage(int64_t step, double value, int64_t unix_ms,
                                                 std::vector<v1::CollapseEvent>* events) {
   const auto& config = config_.codebook_usage();
@@ -233,9 +265,7 @@ void RunCollapseDetectors::Observe(absl::string_view name, int64_t step, double 
                   config_.rank().collapsed_below(), config_.rank().healthy_above(), step, value,
                   unix_ms, events);
     } else if (name == prefix + config_.isotropy().stat()) {
-      ObserveBand(kIndicatorEmbeddingIsotropy, encoder, config_.isotropy().stat(),
-                  config_.isotropy().collapsed_below(), config_.isotropy().healthy_above(), step,
-                  value, unix_ms, events);
+      ObserveIsotropy(encoder, step, value, unix_ms, events);
     }
   }
   if (name == names::kVqUsageRatio) ObserveCodebookUsage(step, value, unix_ms, events);

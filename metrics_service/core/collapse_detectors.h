@@ -66,6 +66,9 @@ class RunCollapseDetectors {
   void ObserveBand(absl::string_view indicator, absl::string_view encoder, absl::string_view stat,
                    double collapsed_below, double healthy_above, int64_t step, double value,
                    int64_t unix_ms, std::vector<v1::CollapseEvent>* events);
+  // Relative to the encoder's first value by default (IsotropyDetectorConfig).
+  void ObserveIsotropy(absl::string_view encoder, int64_t step, double value, int64_t unix_ms,
+                       std::vector<v1::CollapseEvent>* events);
   void ObserveCodebookUsage(int64_t step, double value, int64_t unix_ms,
                             std::vector<v1::CollapseEvent>* events);
   void ObserveValidationLoss(int64_t step, double value, int64_t unix_ms,

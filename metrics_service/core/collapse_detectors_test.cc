@@ -77,7 +77,7 @@ TEST(RankDetectorTest, CollapsingRankWarnsThenCollapsesAtTheFirstStepBelowTwo) {
   ASSERT_THAT(events, SizeIs(2));
   EXPECT_EQ(events[0].state(), v1::COLLAPSE_STATE_WARNING);
   EXPECT_EQ(events[0].previous_state(), v1::COLLAPSE_STATE_OK);
-  EXPECT_EQ(events[0].step(), 200);
+  EXPECT_EQ(events[0].step(), 300);  // 3 < 4 = twice the collapse floor
   EXPECT_TRUE(events[0].first_trigger());
   EXPECT_EQ(events[1].state(), v1::COLLAPSE_STATE_COLLAPSED);
   EXPECT_EQ(events[1].step(), 400);
@@ -89,7 +89,7 @@ TEST(RankDetectorTest, CollapsingRankWarnsThenCollapsesAtTheFirstStepBelowTwo) {
   EXPECT_THAT(events[1].reason(), HasSubstr("rankme 1.9 < 2"));
   const v1::DetectorStatus status = StatusOf(detectors, "embedding_rank", "target");
   EXPECT_EQ(status.state(), v1::COLLAPSE_STATE_COLLAPSED);
-  EXPECT_EQ(status.first_warning_step(), 200);
+  EXPECT_EQ(status.first_warning_step(), 300);
   EXPECT_EQ(status.first_collapse_step(), 400);
   EXPECT_EQ(status.first_collapse_unix_ms(), 1400);
 }
@@ -125,13 +125,42 @@ TEST(IsotropyDetectorTest, RobustIsotropyDrivesTheStateNotTheJitterDominatedOne)
   EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "context").state(), v1::COLLAPSE_STATE_OK);
 }
 
-TEST(IsotropyDetectorTest, CollapsesBelowTheThreshold) {
+// Default rule: relative to the encoder's first value, WARNING under half, COLLAPSED under a
+// quarter (the participation ratio lost three quarters of its early effective dimensions).
+TEST(IsotropyDetectorTest, CollapsesBelowAQuarterOfItsEarlyValue) {
   RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
   const auto events =
-      Feed(detectors, "diagnostics/context/isotropy_robust", {0.1, 5e-4, 5e-5}, 1000, 1000);
+      Feed(detectors, "diagnostics/context/isotropy_robust", {0.2, 0.15, 0.08, 0.04}, 1000, 1000);
   EXPECT_THAT(States(events),
               ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
-  EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "context").first_collapse_step(), 3000);
+  const v1::DetectorStatus status = StatusOf(detectors, "embedding_isotropy", "context");
+  EXPECT_EQ(status.first_collapse_step(), 4000);
+  EXPECT_THAT(events.back().reason(),
+              HasSubstr("context isotropy_robust 0.04 = 0.2 x early 0.2 < 0.25"));
+}
+
+// At any d: the same loss of effective dimensions gives the same state (the ratio of
+// participation ratios does not depend on d), where an absolute 1e-4 fired at no d <= 10000.
+TEST(IsotropyDetectorTest, TheDefaultRuleIsTheSameAtEveryDimension) {
+  for (double d : {32.0, 256.0, 4096.0}) {
+    RunCollapseDetectors detectors("r", CollapseDetectorsConfig());
+    // 16 effective dimensions falling to 2.
+    Feed(detectors, "diagnostics/target/isotropy_robust", {16 / d, 8 / d, 2 / d});
+    EXPECT_EQ(StatusOf(detectors, "embedding_isotropy", "target").state(),
+              v1::COLLAPSE_STATE_COLLAPSED)
+        << d;
+  }
+}
+
+TEST(IsotropyDetectorTest, AbsoluteBandWhenNotRelative) {
+  CollapseDetectorsConfig config;
+  config.mutable_isotropy()->set_relative_to_early(false);
+  config.mutable_isotropy()->set_collapsed_below(0.05);
+  config.mutable_isotropy()->set_healthy_above(0.1);
+  RunCollapseDetectors detectors("r", config);
+  const auto events = Feed(detectors, "diagnostics/context/isotropy_robust", {0.2, 0.07, 0.04});
+  EXPECT_THAT(States(events),
+              ElementsAre(v1::COLLAPSE_STATE_WARNING, v1::COLLAPSE_STATE_COLLAPSED));
 }
 
 TEST(CodebookUsageDetectorTest, SteadyUsageDoesNotTrigger) {

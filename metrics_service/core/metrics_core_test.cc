@@ -468,12 +468,11 @@ TEST_F(MetricsCoreTest, CollapseEventsReachWatchersAndPrometheus) {
   JEPALAB_ASSERT_OK_AND_ASSIGN(
       int64_t id,
       core_->WatchCollapseEvents(watch, [&](const v1::CollapseEvent& e) { events.push_back(e); }));
-  ASSERT_THAT(
-      core_->ReportMetrics(Batch({Point("r1", "diagnostics/target/isotropy_robust", 3, 1e-5)})),
-      IsOk());
+  ASSERT_THAT(core_->ReportMetrics(Batch({Point("r1", "diagnostics/target/rankme", 3, 1.5)})),
+              IsOk());
   ASSERT_THAT(events, SizeIs(1));
   EXPECT_EQ(events[0].experiment(), "exp");
-  EXPECT_EQ(events[0].indicator(), "embedding_isotropy");
+  EXPECT_EQ(events[0].indicator(), "embedding_rank");
   EXPECT_EQ(events[0].state(), v1::COLLAPSE_STATE_COLLAPSED);
 
   v1::UpdateRunStateRequest diverged;

@@ -419,6 +419,7 @@ absl::Status PlanRunner::AdvanceLocked(Plan& plan, const PlanConfig& config) {
         if (status == nullptr || status->judged()) continue;
         status->set_judged(true);
         status->set_stable(outcome.stable);
+        status->set_inconclusive(outcome.inconclusive);
         status->set_verdict(outcome.verdict);
         LOG(INFO) << "plan " << plan.id() << ": run " << outcome.name << ": " << outcome.verdict;
       }
@@ -427,14 +428,16 @@ absl::Status PlanRunner::AdvanceLocked(Plan& plan, const PlanConfig& config) {
 
     // 4. Take a branch.
     std::map<std::string, bool> stable;
+    std::set<std::string> inconclusive;
     for (const PlanRun& run : stage.runs()) {
       const PlanRunStatus* status = FindRunStatus(plan, run.name());
       if (!status->judged()) {
         return absl::InternalError(absl::StrCat("run ", run.name(), " has no verdict"));
       }
       stable[run.name()] = status->stable();
+      if (status->inconclusive()) inconclusive.insert(run.name());
     }
-    JEPALAB_ASSIGN_OR_RETURN(BranchChoice choice, ChooseBranch(stage, stable));
+    JEPALAB_ASSIGN_OR_RETURN(BranchChoice choice, ChooseBranch(stage, stable, inconclusive));
     if (plan.scenario().empty() && !choice.scenario.empty()) plan.set_scenario(choice.scenario);
     if (!choice.next_stage.empty()) {
       LOG(INFO) << "plan " << plan.id() << ": stage " << stage.name() << " -> " << choice.next_stage

@@ -147,9 +147,18 @@ class PlanRunnerTest : public ::testing::Test {
 
   // Gives every seed of plan run `name` a stable (or rising) val/loss and ends it SUCCEEDED.
   void FinishRun(const std::string& plan_id, const std::string& name, bool stable) {
+    FinishSeeds(plan_id, name, std::vector<bool>(RunIds(plan_id, name).size(), stable));
+  }
+
+  // The same, seed by seed (in run id order): stable[i] for the i-th seed.
+  void FinishSeeds(const std::string& plan_id, const std::string& name,
+                   const std::vector<bool>& stable_by_seed) {
     const std::vector<std::string> run_ids = RunIds(plan_id, name);
     ASSERT_FALSE(run_ids.empty()) << name;
-    for (const std::string& run_id : run_ids) {
+    ASSERT_EQ(run_ids.size(), stable_by_seed.size()) << name;
+    for (size_t i = 0; i < run_ids.size(); ++i) {
+      const std::string& run_id = run_ids[i];
+      const bool stable = stable_by_seed[i];
       ASSERT_TRUE(trainer_->WaitForStarted(run_id, kWait)) << run_id;
       ASSERT_TRUE(trainer_->WaitForWatchers(run_id, 1, kWait)) << run_id;
       metrics_->SetHistory(
@@ -302,6 +311,33 @@ TEST_F(PlanRunnerTest, UnstableAblationTakesScenarioB) {
   EXPECT_EQ(plan.scenario(), "B");
   EXPECT_THAT(plan.conclusion(), HasSubstr("VQ is not the cause"));
   EXPECT_EQ(Run(plan, "a1"), nullptr);
+}
+
+// Seeds that disagree: no_vq is inconclusive, takes neither branch, and stage 1 has no `next`,
+// so the plan ends there and says why.
+TEST_F(PlanRunnerTest, AnInconclusiveRunTakesNoBranch) {
+  v1::SubmitPlanRequest request;
+  request.set_plan_yaml(kPlan);
+  request.set_plan_path("micro.yaml");
+  request.add_seeds(1);
+  request.add_seeds(2);
+  JEPALAB_ASSERT_OK_AND_ASSIGN(Plan submitted, runner_->SubmitPlan(request));
+  FinishRun(submitted.id(), "baseline", /*stable=*/false);
+  FinishSeeds(submitted.id(), "no_vq", {true, false});
+  const Plan plan = WaitUntil(
+      submitted.id(), [](const Plan& p) { return p.state() == PlanState::PLAN_STATE_SUCCEEDED; });
+  EXPECT_THAT(plan.stages_taken(), ElementsAre("ablate"));
+  EXPECT_EQ(plan.scenario(), "");
+  ASSERT_NE(Run(plan, "no_vq"), nullptr);
+  EXPECT_TRUE(Run(plan, "no_vq")->inconclusive());
+  EXPECT_FALSE(Run(plan, "no_vq")->stable());
+  EXPECT_THAT(Run(plan, "no_vq")->verdict(), HasSubstr("inconclusive (1 of 2 seeds"));
+  EXPECT_FALSE(Run(plan, "baseline")->inconclusive());
+  EXPECT_THAT(plan.conclusion(), HasSubstr("no_vq is inconclusive (seeds disagree), so no "
+                                           "if_stable/if_unstable branch was taken; the plan "
+                                           "ended there"));
+  EXPECT_EQ(Run(plan, "a1"), nullptr);
+  EXPECT_EQ(Run(plan, "b1"), nullptr);
 }
 
 TEST_F(PlanRunnerTest, WaitsForMetricsServiceBeforeJudging) {

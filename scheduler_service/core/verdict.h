@@ -47,6 +47,18 @@ enum class RunVerdictKind {
   kNoData,         // not enough history to judge
 };
 
+// One of the seed plan's own criteria ("effective rank > 5", "isotropy > 1e-3" on the reference's
+// diagnostics/<encoder>/effective_rank and .../isotropy), reported verbatim beside the plan's
+// criteria; it decides no branch.
+struct SeedCriterion {
+  std::string text;             // "effective rank > 5"
+  std::optional<double> value;  // minimum over the checked encoders from warmup_steps on
+  bool passed = false;          // value > threshold at every point (false without data)
+  // Unreachable by construction at this run's dimension or spectrum, with why in `caveat`.
+  bool unreachable = false;
+  std::string caveat;  // e.g. "dominated by the 1e-6 jitter: ..."; empty if none
+};
+
 // What one seed's run showed.
 struct RunVerdict {
   std::string run_id;
@@ -62,6 +74,7 @@ struct RunVerdict {
   std::optional<double> min_rankme;  // over the checked encoders, from warmup_steps on
   std::optional<double> final_codebook_usage;
   int64_t collapse_step = -1;  // earliest collapse (event or threshold breach); -1: none
+  std::vector<SeedCriterion> seed_criteria;  // effective rank > 5, isotropy > 1e-3
 };
 
 // "stable", "spike at step 1200", "collapsed at step 800", "early stopped at step 300",
@@ -69,8 +82,13 @@ struct RunVerdict {
 std::string DescribeVerdict(const RunVerdict& verdict);
 
 // Judges one run. Priority of the primary kind: failed > collapsed > spike > early stopped >
-// not decreasing > no data (missing val/loss, fewer than two validation points).
-RunVerdict EvaluateRun(const RunHistory& run, const ::jepalab::config::v1::PlanCriteria& criteria);
+// not decreasing > no data (missing val/loss, fewer than two validation points). `dimension` is
+// the run's projection dimension d (0: unknown; min_participation_ratio is then not checked).
+// `reference_min_rankme`: the min RankMe of the reference run's seed with this run's seed, for
+// min_rankme_fraction_of_reference (unset: not checked).
+RunVerdict EvaluateRun(const RunHistory& run, const ::jepalab::config::v1::PlanCriteria& criteria,
+                       int64_t dimension = 0,
+                       std::optional<double> reference_min_rankme = std::nullopt);
 
 // Mean and sample standard deviation (0 for n < 2) of the values present.
 struct Stat {
@@ -91,19 +109,31 @@ struct PlanRunResults {
 // By plan run name. A plan run without an entry (or with no seeds) has not finished.
 using PlanResults = std::map<std::string, PlanRunResults>;
 
-// One plan run judged over its seeds.
+// One plan run judged over its seeds. The rule over seeds: unanimous seeds decide (all met the
+// criteria: stable; none did: unstable); seeds that disagree make the run inconclusive, which
+// takes neither if_stable nor if_unstable branches.
 struct RunSetOutcome {
   std::string name;
   std::string stage;
   std::string description;
   std::vector<RunVerdict> seeds;
-  bool stable = false;  // every seed stable (and at least one)
+  bool stable = false;        // every seed stable (and at least one)
+  bool inconclusive = false;  // some seeds stable, some not
+  int stable_seeds = 0;
   Stat final_val_loss;
   Stat min_rankme;
   Stat final_codebook_usage;
   Stat collapse_step;  // over the seeds that collapsed
   int collapsed_seeds = 0;
-  std::string verdict;  // "stable (3/3 seeds)", "collapsed at step 800 (seed 124); ..."
+  // "stable (3/3 seeds)", "collapsed in 3 of 3 seeds at steps 150 ± 20", "inconclusive (1 of 2
+  // seeds collapsed): collapsed at step 800 (seed 124); stable 1/2"; one seed: its verdict.
+  std::string verdict;
+  // Effect size against the plan's reference run (empty for the reference itself or without
+  // one): "val loss -0.12 ± 0.05, min rankme +2.1 ± 0.3" (difference of means ± its standard
+  // error over seeds).
+  std::string vs_reference;
+  // The seed plan's criteria over the seeds: "effective rank > 5: 0/2 seeds (min 1.46 ± 0.1)".
+  std::string seed_criteria;
 };
 
 // Two runs whose configs differ only in a knob, with outcomes equal within noise.
@@ -118,8 +148,10 @@ struct PlanVerdict {
   // Every stage on the path taken has results for all its runs, and the path ended.
   bool complete = false;
   std::vector<std::string> stages_run;  // the path taken, entry stage first
-  std::string pending_stage;            // first stage on the path still lacking results
-  std::string scenario;                 // of the first branch taken that names one
+  // Runs on the path whose seeds disagreed, and stages where that left no branch to take.
+  std::vector<std::string> inconclusive_runs;
+  std::string pending_stage;  // first stage on the path still lacking results
+  std::string scenario;       // of the first branch taken that names one
   std::string scenario_conclusion;
   // The plan's reference_run (the failing baseline) met the criteria: the conclusion then
   // starts with a caution, as the branch taken is no evidence of a cause.

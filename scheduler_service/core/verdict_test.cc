@@ -300,8 +300,10 @@ TEST_F(PlanVerdictTest, ScenarioAWhenTheVqAblationIsStable) {
   EXPECT_EQ(verdict.runs.size(), 12u);
   EXPECT_EQ(verdict.conclusion,
             "Scenario A. VQ is the cause (training is stable once VQ is ablated): baseline spike "
-            "at step 300, no_vq stable (3/3 seeds); best fix: vq_no_refresh (dead-code refresh "
-            "off), final val loss 1.5 ± 0.1 over 3 seeds, min rankme 18 ± 0; evidence: 2 of 4 "
+            "at step 300, no_vq stable (3/3 seeds) (vs reference: val loss -0.5 ± 0.05774, min "
+            "rankme +0 ± 0); best fix: vq_no_refresh (dead-code refresh off), final val loss 1.5 "
+            "± 0.1 over 3 seeds, min rankme 18 ± 0 (vs reference: val loss -0.7 ± 0.05774, min "
+            "rankme +0 ± 0); evidence: 2 of 4 "
             "fixes stable; commitment_015 collapsed at step 800; refresh_2000 spike at step 300; "
             "minimal stable (1/1 seed); additional_vq_no_refresh stable (1/1 seed); "
             "minimal_plus_sigreg stable (1/1 seed); minimal_plus_invariance stable (1/1 seed); "
@@ -329,8 +331,9 @@ TEST_F(PlanVerdictTest, ScenarioBWhenTheVqAblationIsUnstableAndIncompleteUntilIt
   EXPECT_THAT(verdict.stages_run, ElementsAre("ablate_vq", "loss_fixes"));
   EXPECT_THAT(verdict.conclusion,
               StartsWith("Scenario B. VQ is not the cause (training is unstable with VQ ablated "
-                         "too): baseline spike at step 300, no_vq collapsed at step 400; best "
-                         "fix: infonce_only (InfoNCE only (SIGReg, invariance, relational off))"));
+                         "too): baseline spike at step 300, no_vq collapsed at step 400 (vs "
+                         "reference: val loss -0.3, min rankme -17); best fix: infonce_only "
+                         "(InfoNCE only (SIGReg, invariance, relational off))"));
   EXPECT_THAT(verdict.conclusion, HasSubstr("; incomplete: stage loss_fixes has not finished."));
 
   results["context_last"] = Spiking(2.0);
@@ -360,6 +363,52 @@ TEST_F(PlanVerdictTest, AStableReferenceRunPutsACautionFirst) {
   verdict = EvaluatePlan(plan_, results);
   EXPECT_FALSE(verdict.reference_stable);
   EXPECT_THAT(verdict.conclusion, StartsWith("Scenario A."));
+}
+
+// Seeds that disagree make a run inconclusive: it takes neither branch, and the stage's `next`
+// (none in stage 1 of the shipped plan) applies, which the conclusion says.
+TEST_F(PlanVerdictTest, SeedsThatDisagreeAreInconclusiveAndTakeNoBranch) {
+  PlanResults results;
+  results["baseline"] = Collapsing(800);
+  results["no_vq"] = Healthy({1.6});
+  PlanRunResults second = Collapsing(400);
+  second.seeds[0].seed = 2;
+  results["no_vq"].seeds.push_back(second.seeds[0]);
+  PlanVerdict verdict = EvaluatePlan(plan_, results);
+  ASSERT_EQ(verdict.runs.size(), 2u);
+  const RunSetOutcome& no_vq = verdict.runs[1];
+  EXPECT_FALSE(no_vq.stable);
+  EXPECT_TRUE(no_vq.inconclusive);
+  EXPECT_EQ(no_vq.verdict,
+            "inconclusive (1 of 2 seeds collapsed): collapsed at step 400 (seed 2); stable 1/2");
+  EXPECT_TRUE(verdict.complete);
+  EXPECT_TRUE(verdict.scenario.empty());
+  EXPECT_THAT(verdict.stages_run, ElementsAre("ablate_vq"));
+  EXPECT_THAT(verdict.inconclusive_runs, ElementsAre("no_vq"));
+  EXPECT_THAT(verdict.conclusion,
+              StartsWith("No scenario decided: baseline collapsed at step 800, no_vq "
+                         "inconclusive (1 of 2 seeds collapsed)"));
+  EXPECT_THAT(verdict.conclusion,
+              HasSubstr("stage ablate_vq: no_vq is inconclusive (seeds disagree), so no "
+                        "if_stable/if_unstable branch was taken; the plan ended there."));
+}
+
+TEST_F(PlanVerdictTest, UnanimousSeedsCarryCountsAndSteps) {
+  PlanResults results;
+  results["baseline"] = Collapsing(100);
+  for (int64_t step : {200, 300}) {
+    PlanRunResults more = Collapsing(step);
+    more.seeds[0].seed = step;
+    results["baseline"].seeds.push_back(more.seeds[0]);
+  }
+  results["no_vq"] = Healthy({1.6, 1.8});
+  PlanVerdict verdict = EvaluatePlan(plan_, results);
+  ASSERT_EQ(verdict.runs.size(), 2u);
+  EXPECT_EQ(verdict.runs[0].verdict, "collapsed in 3 of 3 seeds at steps 200 ± 100");
+  EXPECT_FALSE(verdict.runs[0].inconclusive);
+  EXPECT_EQ(verdict.scenario, "A");
+  // Effect size: difference of means ± its standard error (sqrt(0^2/3 + 0.1414^2/2) = 0.1).
+  EXPECT_EQ(verdict.runs[1].vs_reference, "val loss -0.2 ± 0.1, min rankme +17 ± 0");
 }
 
 TEST_F(PlanVerdictTest, NothingRunYet) {
