@@ -8,13 +8,14 @@
 //   SIGTERM: cooperative cancel -> CANCELLED.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -94,14 +95,25 @@ class WorkerListener : public ProgressListener {
 // Set by the SIGTERM/SIGINT handler; the only global, because a signal handler needs one.
 std::atomic<bool> g_cancel{false};
 
+// Sets g_cancel once the worker's parent process is gone (the worker has been re-parented).
+void WatchParent(pid_t parent) {
+  std::thread([parent] {
+    while (getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    LOG(WARNING) << "the trainer server (pid " << parent << ") is gone; cancelling the run";
+    g_cancel.store(true);
+  }).detach();
+}
+
 int WorkerMain() {
   // Events go to a private copy of stdout; fd 1 then points at the log, so that stray prints
   // from libraries can never corrupt the event stream.
   const int event_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
   dup2(STDERR_FILENO, STDOUT_FILENO);
   signal(SIGPIPE, SIG_IGN);
-  // If the server dies, take the run down with it (cooperatively).
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  // If the server dies, take the run down with it (cooperatively). Not PR_SET_PDEATHSIG: that
+  // fires when the server *thread* that spawned the worker exits, and gRPC's thread pool ends
+  // idle threads, which cancelled healthy runs whenever two ran at once.
+  WatchParent(getppid());
 
   StartRunRequest spec;
   if (!absl::GetFlag(FLAGS_config_yaml).empty()) {

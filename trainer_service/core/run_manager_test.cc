@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -198,6 +199,25 @@ TEST_F(RunManagerTest, CancelEndsCancelled) {
   EXPECT_THAT(run.message(), HasSubstr("cancelled at step"));
   EXPECT_THAT(manager_->CancelRun("long"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already finished")));
+}
+
+// gRPC's sync server ends idle threads; a run started from one of them must outlive it (a
+// PR_SET_PDEATHSIG worker got SIGTERM when its spawning thread exited).
+TEST_F(RunManagerTest, ARunOutlivesTheThreadThatStartedIt) {
+  std::thread starter([this] {
+    ASSERT_THAT(manager_->StartRun(Request("orphan", {"training.epochs=6"})), IsOk());
+    auto subscription = manager_->Subscribe("orphan", false);
+    ASSERT_THAT(subscription, IsOk());
+    RunEvent event;
+    // The worker trains before the thread that started it ends.
+    while ((*subscription)->Next(&event, absl::Seconds(60)) == RunSubscription::Result::kEvent &&
+           !(event.has_progress() && event.progress().step() >= 1)) {
+    }
+  });
+  starter.join();
+  const v1::Run run = Wait("orphan");
+  EXPECT_EQ(run.state(), RunState::RUN_STATE_SUCCEEDED) << run.message();
+  EXPECT_EQ(run.progress().step(), 24);
 }
 
 TEST_F(RunManagerTest, ValidationDuplicatesAndCapacity) {
