@@ -120,6 +120,7 @@ struct Row {
 void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Run>& runs) {
   std::vector<Row> rows;
   for (const auto& status : plan.runs()) {
+    if (!status.same_as().empty()) continue;  // shares an earlier run's experiment: counted there
     for (const std::string& run_id : status.run_ids()) {
       auto it = runs.find(run_id);
       if (it != runs.end()) rows.push_back({status.name(), status.stage(), it->second});
@@ -130,11 +131,12 @@ void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Ru
   });
   std::printf("\n%-26s %-10s %8s %7s %7s %7s %7s\n", "run", "stage", "start_s", "gap_s", "setup_s",
               "run_s", "wall_s");
+  // gap: time with no run on the trainer before this one started (runs may overlap).
   int64_t previous_end = plan.created_unix_ms();
   double gaps = 0, walls = 0, setups = 0, loops = 0;
   for (const Row& row : rows) {
     const trainer::Run& r = row.run;
-    const double gap = Seconds(r.created_unix_ms() - previous_end);
+    const double gap = Seconds(std::max<int64_t>(0, r.created_unix_ms() - previous_end));
     const double setup =
         r.started_unix_ms() > 0 ? Seconds(r.started_unix_ms() - r.created_unix_ms()) : 0;
     const double wall = Seconds(r.finished_unix_ms() - r.created_unix_ms());
@@ -145,17 +147,17 @@ void PrintTimes(const sched::Plan& plan, const std::map<std::string, trainer::Ru
     walls += wall;
     setups += setup;
     loops += loop;
-    previous_end = r.finished_unix_ms();
+    previous_end = std::max(previous_end, r.finished_unix_ms());
   }
   const double total = Seconds(plan.finished_unix_ms() - plan.created_unix_ms());
   const double tail = Seconds(plan.finished_unix_ms() - previous_end);
   std::printf("%-26s %-10s %8s %7.1f %7.1f %7.1f %7.1f\n", "sum", "", "", gaps, setups, loops,
               walls);
   std::printf(
-      "\nplan %s %s: %d runs, total wall time %.1f s (%.1f min): runs %.1f s, idle gaps %.1f s, "
-      "verdict after the last run %.1f s\n",
+      "\nplan %s %s: %d runs trained, total wall time %.1f s (%.1f min): run walls %.1f s (%.2f "
+      "runs at a time on average), idle gaps %.1f s, verdict after the last run %.1f s\n",
       plan.id().c_str(), StateName(plan).c_str(), static_cast<int>(rows.size()), total, total / 60,
-      walls, gaps, tail);
+      walls, total > gaps + tail ? walls / (total - gaps - tail) : 0.0, gaps, tail);
   std::printf("stages: %s; scenario %s\n", absl::StrJoin(plan.stages_taken(), " -> ").c_str(),
               plan.scenario().empty() ? "-" : plan.scenario().c_str());
 }
