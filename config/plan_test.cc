@@ -56,7 +56,9 @@ TEST(ShippedPlanTest, EveryConfigItNamesExistsAtEveryScale) {
       for (const std::string scale : {"", "repro", "mini"}) {
         JEPALAB_ASSERT_OK_AND_ASSIGN(std::string path, RunConfigPath(run, scale));
         EXPECT_TRUE(std::filesystem::is_regular_file(path)) << run.name() << ": " << path;
-        if (!scale.empty()) EXPECT_TRUE(absl::EndsWith(path, "_" + scale + ".yaml")) << path;
+        if (!scale.empty()) {
+          EXPECT_TRUE(absl::EndsWith(path, "_" + scale + ".yaml")) << path;
+        }
       }
       ++runs;
     }
