@@ -9,7 +9,8 @@
 //           the plan was submitted): scheduler dispatch and stage transitions;
 //   setup   StartRun until the worker started training (worker spawn, data, model);
 //   run     training loop as the trainer measured it; wall: StartRun until the run ended.
-// trainer_server runs its workers with OMP_WAIT_POLICY=PASSIVE unless the environment sets it
+// trainer_server runs its workers with OMP_WAIT_POLICY=PASSIVE when its runs oversubscribe the
+// cores, else with a short spin (GOMP_SPINCOUNT=1000), unless the environment sets either
 // (OMP_WAIT_POLICY=ACTIVE compares): on a loaded 2-core host, spinning OpenMP threads made the
 // plan ~20x slower (docs/performance.md).
 #include <grpcpp/grpcpp.h>
@@ -239,7 +240,10 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const char* wait_policy = getenv("OMP_WAIT_POLICY");
   std::printf("worker environment: OMP_WAIT_POLICY=%s\n",
-              wait_policy != nullptr ? wait_policy : "PASSIVE (trainer_server's default)");
+              wait_policy != nullptr
+                  ? wait_policy
+                  : "(unset: trainer_server's choice, PASSIVE only when its runs "
+                    "oversubscribe the cores)");
   absl::Status status = jepalab::bench::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "plan_wall_time: %s\n", status.ToString().c_str());

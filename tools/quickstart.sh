@@ -70,7 +70,8 @@ start() {  # name binary args...
 echo "== starting services on 127.0.0.1 (logs in $HOME_DIR/logs)"
 start metrics "$BIN/metrics_service/metrics_server" --port=$METRICS_PORT --http_port=$METRICS_HTTP_PORT \
   --data_dir="$HOME_DIR/metrics"
-# trainer_server gives its workers OMP_WAIT_POLICY=PASSIVE unless the environment sets it.
+# trainer_server picks its workers' OpenMP waits (PASSIVE only when its runs oversubscribe the
+# cores) unless the environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT.
 # Two runs at a time: with PASSIVE OpenMP waits two runs on the 2 cores train 1.8x the samples/s
 # of one (docs/performance.md, "OpenMP waits").
 start trainer "$BIN/trainer_service/trainer_server" --max_concurrent_runs=2 \

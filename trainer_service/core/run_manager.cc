@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -60,18 +61,23 @@ std::string TailOfFile(const std::string& path, size_t lines) {
   return absl::StrJoin(all, " | ");
 }
 
-// The server's environment, plus OMP_WAIT_POLICY=PASSIVE unless it is set: OpenMP threads that
-// spin between LibTorch's small parallel regions stall for whole time slices whenever another
-// process holds a core, which made the _mini plan 20x slower on a shared 2-core host
-// (docs/performance.md).
-std::vector<std::string> WorkerEnvironment() {
+// The server's environment plus, unless it sets OMP_WAIT_POLICY or GOMP_SPINCOUNT, how OpenMP
+// threads wait between LibTorch's small parallel regions (docs/performance.md, "OpenMP waits"):
+// - OMP_WAIT_POLICY=PASSIVE when this trainer's own runs want more threads than there are cores:
+//   spinning threads then stall for whole time slices (the _mini plan ran 20x slower);
+// - else a short spin, GOMP_SPINCOUNT=1000: alone about 90 % of the default spin's speed (PASSIVE
+//   gives 64 %), and 2x the default spin's when another process takes a core.
+std::vector<std::string> WorkerEnvironment(bool runs_share_cores) {
   std::vector<std::string> env;
-  bool wait_policy_set = false;
+  bool wait_set = false;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     env.emplace_back(*entry);
-    wait_policy_set = wait_policy_set || absl::StartsWith(env.back(), "OMP_WAIT_POLICY=");
+    wait_set = wait_set || absl::StartsWith(env.back(), "OMP_WAIT_POLICY=") ||
+               absl::StartsWith(env.back(), "GOMP_SPINCOUNT=");
   }
-  if (!wait_policy_set) env.emplace_back("OMP_WAIT_POLICY=PASSIVE");
+  if (!wait_set) {
+    env.emplace_back(runs_share_cores ? "OMP_WAIT_POLICY=PASSIVE" : "GOMP_SPINCOUNT=1000");
+  }
   return env;
 }
 
@@ -257,7 +263,9 @@ absl::Status RunManager::SpawnWorkerLocked(RunRecord* record) {
   if (!options_.metrics_auth_token_file.empty()) {
     spec.args.push_back("--metrics_auth_token_file=" + options_.metrics_auth_token_file);
   }
-  spec.env = WorkerEnvironment();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options_.threads_per_run > 0 ? options_.threads_per_run : cores;
+  spec.env = WorkerEnvironment(threads * options_.max_concurrent_runs > cores);
   spec.log_path = record->log_path;
   spec.append_log = attempt > 1;  // a restart appends, so the log keeps the earlier attempts
   JEPALAB_ASSIGN_OR_RETURN(std::unique_ptr<Worker> worker, launcher_->Launch(spec));

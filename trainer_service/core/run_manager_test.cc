@@ -480,6 +480,22 @@ TEST_F(RunManagerFakeWorkerTest, WorkersGetTheirShareOfTheCoresOnlyWhenOneIsSet)
   ASSERT_NE(shared, nullptr);
   EXPECT_TRUE(shared->HasArg("--default_threads=1"));
 
+  // One run of the cores' share: nothing else of this trainer competes for them, so its OpenMP
+  // threads spin briefly; runs that oversubscribe the cores wait passively.
+  EXPECT_THAT(shared->spec().env, ::testing::Contains("OMP_WAIT_POLICY=PASSIVE"));
+  manager_.reset();
+  options_.max_concurrent_runs = 1;
+  options_.threads_per_run = 0;
+  manager = RunManager::Create(options_);
+  ASSERT_THAT(manager, IsOk());
+  manager_ = std::move(*manager);
+  std::shared_ptr<FakeWorker> alone = Start(Request("alone"));
+  ASSERT_NE(alone, nullptr);
+  if (getenv("OMP_WAIT_POLICY") == nullptr && getenv("GOMP_SPINCOUNT") == nullptr) {
+    EXPECT_THAT(alone->spec().env, ::testing::Contains("GOMP_SPINCOUNT=1000"));
+    EXPECT_THAT(alone->spec().env, ::testing::Not(::testing::Contains("OMP_WAIT_POLICY=PASSIVE")));
+  }
+
   options_.threads_per_run = -1;
   EXPECT_THAT(RunManager::Create(options_),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("threads_per_run")));
