@@ -412,6 +412,12 @@ std::string FormatStat(const Stat& stat) {
   return absl::StrCat(Num(stat.mean), " ± ", Num(stat.spread));
 }
 
+std::string FormatSteps(const Stat& stat) {
+  if (stat.n == 0) return "-";
+  if (stat.n == 1) return absl::StrFormat("%.0f", stat.mean);
+  return absl::StrFormat("%.0f ± %.0f", stat.mean, stat.spread);
+}
+
 namespace {
 
 // The diagnostics dimension from the resolved config (the projection head's width; 0 unknown).
@@ -527,7 +533,7 @@ RunSetOutcome EvaluateRunSet(const PlanRun& run, const std::string& stage,
                      "): ", absl::StrJoin(failures, "; "), "; stable ", stable, "/", n);
   } else if (all_failures_collapse) {
     outcome.verdict = absl::StrCat("collapsed in ", n, " of ", n, " seeds at steps ",
-                                   FormatStat(outcome.collapse_step));
+                                   FormatSteps(outcome.collapse_step));
   } else {
     outcome.verdict =
         absl::StrCat("unstable in ", n, " of ", n, " seeds: ", absl::StrJoin(failures, "; "));
@@ -635,7 +641,7 @@ std::string BuildTable(const std::vector<RunSetOutcome>& runs) {
     const std::string collapse =
         run.collapsed_seeds == 0
             ? "none"
-            : absl::StrCat(FormatStat(run.collapse_step), " (", run.collapsed_seeds, "/", n, ")");
+            : absl::StrCat(FormatSteps(run.collapse_step), " (", run.collapsed_seeds, "/", n, ")");
     absl::StrAppend(&table, "| ", Cell(run.name), " | ", Cell(run.stage), " | ", n, " | ",
                     Cell(run.verdict), " | ", FormatStat(run.final_val_loss), " | ",
                     FormatStat(run.min_rankme), " | ", FormatStat(run.final_codebook_usage), " | ",

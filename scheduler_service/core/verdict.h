@@ -99,6 +99,8 @@ struct Stat {
 Stat Summarize(const std::vector<double>& values);
 // "1.23 ± 0.02" (n >= 2), "1.23" (n = 1), "-" (n = 0).
 std::string FormatStat(const Stat& stat);
+// Training steps, whole: "24 ± 21", "12", "-".
+std::string FormatSteps(const Stat& stat);
 
 // The results of one plan run (all its seeds).
 struct PlanRunResults {

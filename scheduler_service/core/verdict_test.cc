@@ -72,6 +72,12 @@ PlanCriteria Criteria() {
   return criteria;
 }
 
+TEST(FormatTest, StepsAreWhole) {
+  EXPECT_EQ(FormatSteps(Summarize({12, 12, 49})), "24 ± 21");
+  EXPECT_EQ(FormatSteps(Summarize({207})), "207");
+  EXPECT_EQ(FormatSteps(Summarize({})), "-");
+}
+
 TEST(EvaluateRunTest, HealthyRunIsStableWithItsMeasurements) {
   RunVerdict verdict = EvaluateRun(HealthyRun(1, 1.5), Criteria());
   EXPECT_EQ(verdict.kind, RunVerdictKind::kStable);
