@@ -37,6 +37,7 @@
 #include "common/testing/service_process.h"
 #include "proto/scheduler.grpc.pb.h"
 #include "proto/trainer.grpc.pb.h"
+#include "tests/service_stack.h"
 
 ABSL_FLAG(std::string, plan, "configs/plans/vq_diagnostic.yaml", "Plan file (runfiles-relative).");
 ABSL_FLAG(std::string, scale, "repro",
@@ -53,9 +54,9 @@ namespace {
 
 namespace sched = ::jepalab::scheduler::v1;
 namespace trainer = ::jepalab::trainer::v1;
-using ::jepalab::testing::MakeTempDir;
 using ::jepalab::testing::RunfilePath;
-using ::jepalab::testing::ServiceProcess;
+using ::jepalab::testing::ServiceStack;
+using ::jepalab::testing::ServiceStackOptions;
 
 double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
@@ -168,27 +169,16 @@ absl::Status Run() {
   const std::string plan_path = RunfilePath(plan_file);
   absl::StatusOr<std::string> yaml = jepalab::common::ReadFile(plan_path);
   if (!yaml.ok()) return yaml.status();
-  // The runfiles tree holds configs/ at its root: the scheduler's --config_root.
-  const std::string config_root(absl::StripSuffix(plan_path, plan_file));
-
-  const std::string root = MakeTempDir("plan_wall_time_");
-  std::printf("data and logs: %s\n", root.c_str());
-  auto metrics = ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"),
-                                       {"--data_dir=" + root + "/metrics", "--http_port=0"});
-  if (!metrics.ok()) return metrics.status();
-  auto trainer_server = ServiceProcess::Start(
-      "trainer", RunfilePath("trainer_service/trainer_server"),
-      {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(),
-       absl::StrCat("--max_concurrent_runs=", absl::GetFlag(FLAGS_runs_at_once))});
-  if (!trainer_server.ok()) return trainer_server.status();
-  auto scheduler = ServiceProcess::Start(
-      "scheduler", RunfilePath("scheduler_service/scheduler_server"),
-      {"--data_dir=" + root + "/scheduler", "--trainers=" + (*trainer_server)->address(),
-       "--metrics_address=" + (*metrics)->address(), "--config_root=" + config_root});
-  if (!scheduler.ok()) return scheduler.status();
+  // The scheduler reads the plan's configs from the runfiles tree (its --config_root).
+  ServiceStackOptions options;
+  options.trainer_flags = {
+      absl::StrCat("--max_concurrent_runs=", absl::GetFlag(FLAGS_runs_at_once))};
+  absl::StatusOr<std::unique_ptr<ServiceStack>> stack = ServiceStack::Start(options);
+  if (!stack.ok()) return stack.status();
+  std::printf("data and logs: %s\n", (*stack)->root().c_str());
 
   auto sched_stub = sched::SchedulerService::NewStub(
-      grpc::CreateChannel((*scheduler)->address(), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*stack)->scheduler().address(), grpc::InsecureChannelCredentials()));
   sched::SubmitPlanRequest submit;
   submit.set_plan_yaml(*yaml);
   submit.set_plan_path(plan_file);
@@ -215,7 +205,7 @@ absl::Status Run() {
   if (!followed.ok()) return followed;
 
   auto trainer_stub = trainer::TrainerService::NewStub(
-      grpc::CreateChannel((*trainer_server)->address(), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*stack)->trainer().address(), grpc::InsecureChannelCredentials()));
   trainer::ListRunsResponse listed;
   {
     grpc::ClientContext context;

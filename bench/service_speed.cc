@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
@@ -24,10 +25,10 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/testing/service_process.h"
-#include "common/testing/temp_dir.h"
 #include "config/trainer_config.h"
 #include "proto/common_states.h"
 #include "proto/trainer.grpc.pb.h"
+#include "tests/service_stack.h"
 #include "trainer_service/core/trainer.h"
 
 ABSL_FLAG(std::string, config, "configs/training/jepa_pretrain_a6000_mini.yaml",
@@ -40,9 +41,9 @@ namespace jepalab::bench {
 namespace {
 
 namespace trainer_rpc = ::jepalab::trainer::v1;
-using ::jepalab::testing::MakeTempDir;
 using ::jepalab::testing::RunfilePath;
-using ::jepalab::testing::ServiceProcess;
+using ::jepalab::testing::ServiceStack;
+using ::jepalab::testing::ServiceStackOptions;
 
 struct Measured {
   double loop_samples_per_second = 0;
@@ -116,17 +117,13 @@ absl::Status Run() {
       config::LoadTrainerConfigFile(RunfilePath(absl::GetFlag(FLAGS_config)), overrides);
   if (!config.ok()) return config.status();
 
-  const std::string root = MakeTempDir("service_speed_");
-  auto metrics = ServiceProcess::Start("metrics", RunfilePath("metrics_service/metrics_server"),
-                                       {"--data_dir=" + root + "/metrics", "--http_port=0"});
-  if (!metrics.ok()) return metrics.status();
-  auto trainer_server = ServiceProcess::Start(
-      "trainer", RunfilePath("trainer_service/trainer_server"),
-      {"--data_dir=" + root + "/trainer", "--metrics_address=" + (*metrics)->address(),
-       "--max_concurrent_runs=1"});
-  if (!trainer_server.ok()) return trainer_server.status();
+  ServiceStackOptions options;
+  options.trainer_flags = {"--max_concurrent_runs=1"};
+  absl::StatusOr<std::unique_ptr<ServiceStack>> stack = ServiceStack::Start(options);
+  if (!stack.ok()) return stack.status();
+  const std::string& root = (*stack)->root();
   auto stub = trainer_rpc::TrainerService::NewStub(
-      grpc::CreateChannel((*trainer_server)->address(), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel((*stack)->trainer().address(), grpc::InsecureChannelCredentials()));
 
   std::printf("config %s, %d threads, %s, data and logs in %s\n",
               absl::GetFlag(FLAGS_config).c_str(), absl::GetFlag(FLAGS_threads),
