@@ -63,6 +63,18 @@ struct Failures {
   }
 };
 
+// A diagnostics criterion that could not be checked: a failure with require_diagnostics, else a
+// note.
+void Unchecked(const std::string& what, const PlanCriteria& criteria, RunVerdict& verdict,
+               Failures& failures) {
+  if (criteria.require_diagnostics()) {
+    failures.no_data = true;
+    verdict.reasons.push_back(what);
+  } else {
+    verdict.notes.push_back(what);
+  }
+}
+
 void CheckValidationLoss(const RunHistory& run, const PlanCriteria& criteria, RunVerdict& verdict,
                          Failures& failures) {
   const std::vector<SeriesPoint> points = Points(run, metric_names::kValLoss);
@@ -141,14 +153,9 @@ std::optional<double> CheckDiagnostic(const RunHistory& run, const PlanCriteria&
     }
     if (!threshold) continue;
     if (!judged) {
-      const std::string what = absl::StrCat(name, ": no points after warmup step ",
-                                            criteria.warmup_steps(), ", not checked");
-      if (criteria.require_diagnostics()) {
-        failures.no_data = true;
-        verdict.reasons.push_back(what);
-      } else {
-        verdict.notes.push_back(what);
-      }
+      Unchecked(absl::StrCat(name, ": no points after warmup step ", criteria.warmup_steps(),
+                             ", not checked"),
+                criteria, verdict, failures);
       continue;
     }
     for (const SeriesPoint& point : points) {
@@ -176,16 +183,10 @@ void CheckRankMeFractionOfEarly(const RunHistory& run, const PlanCriteria& crite
         JudgedPoints(run, criteria, encoder, metric_names::kStatRankMe);
     const size_t window = static_cast<size_t>(criteria.early_window_points());
     if (points.size() <= window) {
-      const std::string what =
-          absl::StrCat(DiagnosticName(encoder, metric_names::kStatRankMe), ": ", points.size(),
-                       " points after warmup, more than the early window's ", window,
-                       " are needed; fraction of early not checked");
-      if (criteria.require_diagnostics()) {
-        failures.no_data = true;
-        verdict.reasons.push_back(what);
-      } else {
-        verdict.notes.push_back(what);
-      }
+      Unchecked(absl::StrCat(DiagnosticName(encoder, metric_names::kStatRankMe), ": ",
+                             points.size(), " points after warmup, more than the early window's ",
+                             window, " are needed; fraction of early not checked"),
+                criteria, verdict, failures);
       continue;
     }
     double early = points[0].value();
